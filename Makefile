@@ -1,0 +1,37 @@
+# The front door: `make demo` and `make test` on a fresh machine.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+
+.PHONY: install demo test test-sqlite lint soak bench serve
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) manage.py demo
+
+serve: install
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+lint: install
+	$(PY) -m ruff check .
+
+test: install lint
+	$(PY) -m pytest
+
+# The same suite on the embedded default (SQLite, eager Celery), whatever the environment says.
+test-sqlite: install
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) -m pytest
+
+soak: install
+	$(PY) -m pytest -m soak -p no:randomly soak
+
+bench: install
+	@ls bench/*.py

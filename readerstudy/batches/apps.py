@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BatchesConfig(AppConfig):
+    name = "readerstudy.batches"
+    verbose_name = "Image batches"

@@ -1,0 +1,54 @@
+"""Django admin: the one place besides results where a case's truth (its source) is visible."""
+from django.contrib import admin
+
+from .models import Case, Finding, Membership, Source, Study, Vote
+
+
+@admin.register(Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "order")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "is_real", "order")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("user", "number", "joined_at", "last_activity_at")
+    readonly_fields = ("joined_at", "last_activity_at")
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "status", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    filter_horizontal = ("findings", "sources")
+    inlines = [MembershipInline]
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ("public_id", "study", "finding", "source", "batch", "created_at")
+    list_filter = ("study", "finding", "source")
+    search_fields = ("public_id",)
+    readonly_fields = ("public_id", "image_token", "pixel_sha256", "provenance", "created_at")
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("study", "user", "number", "joined_at", "last_activity_at")
+    list_filter = ("study",)
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ("membership", "case", "answer", "confidence", "time_ms", "position", "created_at")
+    list_filter = ("membership__study", "answer")
+    list_select_related = ("membership__study", "case")

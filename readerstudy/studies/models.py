@@ -1,0 +1,192 @@
+"""The reader study's domain: studies, their findings and sources, cases, readers and votes.
+
+The invariants a study relies on (one vote per reader per case, pseudonyms unique per study, confidence in 1-5) are
+database constraints, so no code path and no race can break them.
+"""
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def new_public_id() -> str:
+    """An opaque case id: random, so it says nothing about order, source or finding."""
+    return secrets.token_urlsafe(12)
+
+
+def new_image_token() -> str:
+    """The unguessable token in an image's URL (128 bits), independent of the case id and the file name."""
+    return secrets.token_urlsafe(16)
+
+
+def new_order_seed() -> int:
+    return secrets.randbits(62)
+
+
+def case_image_path(instance: Case, filename: str) -> str:
+    """Store every case image under a random name: the original file name never reaches storage."""
+    return f"cases/{secrets.token_hex(16)}.png"
+
+
+class Finding(models.Model):
+    """A pathology a case shows; the paper's six are seeded by a data migration."""
+
+    name = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Source(models.Model):
+    """Where an image comes from: Real or a generator. A new generator is a row, not code."""
+
+    name = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True)
+    is_real = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-is_real", "order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Study(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        PAUSED = "paused", "Paused"
+        CLOSED = "closed", "Closed"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    findings = models.ManyToManyField(Finding, related_name="studies", blank=True)
+    sources = models.ManyToManyField(Source, related_name="studies", blank=True)
+
+    allow_vote_changes = models.BooleanField(default=False, help_text="Readers may go back and change a vote.")
+    show_finding = models.BooleanField(default=False, help_text="Show the finding name to readers (hidden in the paper).")
+    show_progress = models.BooleanField(default=True, help_text="Show readers their progress (37 of 600).")
+    ask_confidence = models.BooleanField(default=False, help_text="Ask for a 1-5 confidence after each answer.")
+    show_own_score_when_closed = models.BooleanField(default=False)
+    crop_margin = models.FloatField(
+        default=0.0, help_text="Fraction cut from each border before resizing to 224x224 (removes border artefacts)."
+    )
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(crop_margin__gte=0) & Q(crop_margin__lt=0.25), name="study_crop_margin_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class Case(models.Model):
+    """One image in one study. Its truth (source) is for admins; readers only ever see the opaque ids."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
+    public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
+    image_token = models.CharField(max_length=32, unique=True, default=new_image_token, editable=False)
+    image = models.FileField(upload_to=case_image_path, max_length=200)
+    pixel_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the normalised PNG's bytes.")
+    finding = models.ForeignKey(Finding, on_delete=models.PROTECT, related_name="cases")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="cases")
+    batch = models.ForeignKey(
+        "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    provenance = models.JSONField(default=dict, blank=True, help_text="Original file hash and manifest row (admins).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "pixel_sha256"], name="one_image_once_per_study"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.public_id}"
+
+
+class Membership(models.Model):
+    """A reader in a study, known in results by a stable pseudonym (R1, R2, ... by order of joining)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    number = models.PositiveIntegerField()
+    order_seed = models.BigIntegerField(default=new_order_seed)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["study", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "user"], name="one_membership_per_user_per_study"),
+            models.UniqueConstraint(fields=["study", "number"], name="one_pseudonym_per_study"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="membership_number_positive"),
+        ]
+
+    @property
+    def pseudonym(self) -> str:
+        return f"R{self.number}"
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.pseudonym}"
+
+
+class Answer(models.TextChoices):
+    REAL = "real", "Real"
+    FAKE = "fake", "Fake"
+
+
+class Vote(models.Model):
+    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="votes")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="votes")
+    answer = models.CharField(max_length=4, choices=Answer.choices)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_ms = models.PositiveIntegerField(null=True, blank=True)
+    position = models.PositiveIntegerField(help_text="1-based position of the case in the reader's sequence.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["membership", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "case"], name="one_vote_per_reader_per_case"),
+            models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="vote_answer_real_or_fake"),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
+                name="vote_confidence_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_ms__isnull=True) | Q(time_ms__lte=3_600_000), name="vote_time_ms_at_most_an_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership} {self.case.public_id}={self.answer}"

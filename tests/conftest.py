@@ -1,0 +1,83 @@
+"""Shared fixtures: a private media folder per test, fast password hashing, Celery eager unless a test asks for a
+real worker, and factories for studies, readers and cases."""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager_by_default():
+    from readerstudy.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
+@pytest.fixture
+def celery_real_worker(transactional_db, settings):
+    """A real Celery worker (in a thread of this process) consuming from the real broker in CELERY_BROKER_URL.
+
+    Tests that use it run with committed transactions, so the worker's own database connection sees their rows.
+    """
+    broker = os.environ.get("CELERY_BROKER_URL")
+    if not broker:
+        pytest.skip("needs a real broker: set CELERY_BROKER_URL (CI sets redis://127.0.0.1:6379/0)")
+    from celery.contrib.testing.worker import start_worker
+
+    from readerstudy.celery import app
+
+    app.conf.task_always_eager = False
+    app.conf.broker_url = broker
+    try:
+        with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30,
+                          queues=["default", "gpu"]) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def chromium_path():
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture
+def make_png():
+    return factories.make_png
+
+
+@pytest.fixture
+def study_factory(db):
+    return factories.create_study
+
+
+@pytest.fixture
+def reader_factory(db):
+    return factories.create_reader
+
+
+@pytest.fixture
+def case_factory(db):
+    return factories.create_case
+
+
+@pytest.fixture
+def staff_user(db):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("admin", password="admin-pass-123", is_staff=True)
