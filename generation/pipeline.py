@@ -1,0 +1,91 @@
+"""The one final pipeline every image goes through, real or generated, so that nothing but the generator differs.
+
+working size (the generators' size) -> 256x256 -> crop the same margin on each side -> 224x224 with the same filter ->
+8-bit gray PNG with only IHDR, IDAT and IEND chunks.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+STUDY_SIZE = 256
+FINAL_SIZE = 224
+# 16 px of 256 on each side: removes the generators' border artefacts and leaves exactly 224 px, so the final resize
+# is the identity at the default and no second resampling touches any source.
+DEFAULT_CROP_MARGIN = 16 / 256
+RESAMPLE = Image.Resampling.LANCZOS
+PNG_COMPRESS_LEVEL = 6
+
+
+def crop_pixels(crop_margin: float, size: int = STUDY_SIZE) -> int:
+    """The number of pixels cut from each side of a ``size`` image for a margin given as a fraction."""
+    if not 0 <= crop_margin < 0.25:
+        raise ValueError(f"crop margin must be in [0, 0.25), got {crop_margin}")
+    return int(round(crop_margin * size))
+
+
+def to_study_size(image_u8: np.ndarray) -> np.ndarray:
+    """Bring a square uint8 image from the working size to 256x256 (identity when it already is)."""
+    _check_gray_u8(image_u8)
+    if image_u8.shape == (STUDY_SIZE, STUDY_SIZE):
+        return image_u8
+    resized = Image.fromarray(image_u8).resize((STUDY_SIZE, STUDY_SIZE), RESAMPLE)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def finalise(image_256: np.ndarray, crop_margin: float) -> np.ndarray:
+    """Crop the margin from a 256x256 image and resize to 224x224 with the fixed filter."""
+    _check_gray_u8(image_256)
+    if image_256.shape != (STUDY_SIZE, STUDY_SIZE):
+        raise ValueError(f"expected a {STUDY_SIZE}x{STUDY_SIZE} image, got {image_256.shape}")
+    cut = crop_pixels(crop_margin)
+    cropped = Image.fromarray(image_256).crop((cut, cut, STUDY_SIZE - cut, STUDY_SIZE - cut))
+    if cropped.size != (FINAL_SIZE, FINAL_SIZE):
+        cropped = cropped.resize((FINAL_SIZE, FINAL_SIZE), RESAMPLE)
+    return np.asarray(cropped, dtype=np.uint8)
+
+
+def encode_png(image_u8: np.ndarray) -> bytes:
+    """8-bit gray PNG, fixed compression, no ancillary chunks (no text, no gamma, no pHYs, no time)."""
+    _check_gray_u8(image_u8)
+    buffer = io.BytesIO()
+    Image.fromarray(image_u8).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
+    return buffer.getvalue()
+
+
+def final_png(image_working: np.ndarray, crop_margin: float) -> bytes:
+    """The whole final pipeline: working size -> 256 -> crop -> 224 -> PNG."""
+    return encode_png(finalise(to_study_size(image_working), crop_margin))
+
+
+def box_in_final_image(box_xywh: tuple[float, float, float, float], from_size: int,
+                       crop_margin: float) -> tuple[float, float, float, float]:
+    """Where a box given in ``from_size`` pixels lies in the final 224x224 image (clipped to it)."""
+    scale = STUDY_SIZE / from_size
+    cut = crop_pixels(crop_margin)
+    final_scale = FINAL_SIZE / (STUDY_SIZE - 2 * cut)
+    x, y, w, h = (value * scale for value in box_xywh)
+    x0 = min(max((x - cut) * final_scale, 0.0), FINAL_SIZE)
+    y0 = min(max((y - cut) * final_scale, 0.0), FINAL_SIZE)
+    x1 = min(max((x + w - cut) * final_scale, 0.0), FINAL_SIZE)
+    y1 = min(max((y + h - cut) * final_scale, 0.0), FINAL_SIZE)
+    return (round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2))
+
+
+def png_chunk_types(png: bytes) -> list[str]:
+    """The chunk types of a PNG in order (used by the tests and by the audit of the written set)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    types, offset = [], 8
+    while offset < len(png):
+        length = int.from_bytes(png[offset:offset + 4], "big")
+        types.append(png[offset + 4:offset + 8].decode("ascii"))
+        offset += 12 + length
+    return types
+
+
+def _check_gray_u8(image: np.ndarray) -> None:
+    if image.dtype != np.uint8 or image.ndim != 2:
+        raise ValueError(f"expected a 2-D uint8 gray image, got {image.dtype} {image.shape}")
