@@ -1,0 +1,67 @@
+"""Checkpoints: one ``torch.save`` dict, written atomically, checked on load.
+
+Every checkpoint carries at least ``kind``, ``format_version``, ``config`` (dict), ``step``, ``seed``, ``split``
+(``{"train": [image names], "test": [image names]}``) and ``model`` (the generator's state_dict). Training checkpoints
+add the discriminator, the optimisers, the RNG states and the loss history needed to resume bit-for-bit.
+Loading uses ``weights_only=True``: only tensors and plain containers, no pickled code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+FORMAT_VERSION = 1
+KINDS = ("pix2pix", "pix2pix-n", "stargan", "detector")
+REQUIRED_KEYS = ("kind", "format_version", "config", "step", "seed", "split", "model")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used here; the message names the file."""
+
+
+def save_checkpoint(path: Path, payload: dict) -> Path:
+    """Write ``payload`` to ``path`` atomically: to ``path.tmp``, flushed to disk, then renamed over ``path``."""
+    path = Path(path)
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: refusing to write a checkpoint without {missing}")
+    if payload["kind"] not in KINDS:
+        raise CheckpointError(f"{path}: unknown checkpoint kind {payload['kind']!r}; expected one of {KINDS}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        torch.save(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    return path
+
+
+def load_checkpoint(path: Path, expected_kind: str | Iterable[str] | None = None) -> dict:
+    """Read a checkpoint on the CPU and check its format and, if given, its kind (one name or several)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file; all mean "not usable"
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(payload, dict) or "format_version" not in payload or "kind" not in payload:
+        raise CheckpointError(f"{path}: not a checkpoint of this project (no kind/format_version)")
+    version = payload["format_version"]
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format {version} is newer than this code reads ({FORMAT_VERSION}); update the code"
+        )
+    missing = [key for key in REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {missing}")
+    if expected_kind is not None:
+        allowed = (expected_kind,) if isinstance(expected_kind, str) else tuple(expected_kind)
+        if payload["kind"] not in allowed:
+            raise CheckpointError(f"{path}: checkpoint is a {payload['kind']!r} model, expected {' or '.join(allowed)}")
+    return payload

@@ -1,0 +1,1 @@
+"""Data: the NIH index, image loading, phantom images, healthy pool, augmentations and datasets."""

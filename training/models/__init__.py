@@ -1,0 +1,1 @@
+"""Networks: the Pix2Pix U-Net and PatchGAN, the StarGAN generator and discriminator."""
