@@ -1,5 +1,9 @@
 """One JSON error shape for the whole API: ``{"detail": ..., "errors": {field: [messages]}}``."""
+from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# Errors about the request as a whole are reported against this pseudo-field, so ``errors`` always names something.
+BODY_ERRORS = (exceptions.ParseError, exceptions.UnsupportedMediaType)
 
 
 def exception_handler(exc, context):
@@ -12,4 +16,7 @@ def exception_handler(exc, context):
         response.data = {"detail": "Invalid input: " + ", ".join(sorted(fields)) + ".", "errors": fields}
     elif isinstance(data, list):
         response.data = {"detail": " ".join(str(item) for item in data), "errors": {}}
+    elif isinstance(data, dict) and set(data) == {"detail"}:
+        errors = {"body": [data["detail"]]} if isinstance(exc, BODY_ERRORS) else {}
+        response.data = {"detail": data["detail"], "errors": errors}
     return response

@@ -1,0 +1,235 @@
+"""The REST API for readers and scripts: thin views over selectors and services.
+
+Readers reach a study only through their membership (non-members get 404). Nothing here ever names a case's source
+or truth; the finding name appears only when the study says so.
+"""
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .models import Answer, Study, Vote
+
+MAX_TIME_MS = 3_600_000  # an hour on one image is not a measurement; the database refuses more as well
+
+
+def _error(detail: str, field: str, code: int, **extra) -> Response:
+    return Response({"detail": detail, "errors": {field: [detail]}, **extra}, status=code)
+
+
+def image_url(case) -> str:
+    return reverse("case_image", kwargs={"token": case.image_token})
+
+
+class StudySerializer(serializers.Serializer):
+    """What a reader may know about a study: no sources, no truth, no other reader."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.CharField()
+    allow_vote_changes = serializers.BooleanField()
+    ask_confidence = serializers.BooleanField()
+    show_progress = serializers.BooleanField()
+
+
+class VoteSerializer(serializers.Serializer):
+    case = serializers.CharField(source="case.public_id")
+    answer = serializers.CharField()
+    confidence = serializers.IntegerField(allow_null=True)
+    time_ms = serializers.IntegerField(allow_null=True)
+    position = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class CaseSerializer(serializers.Serializer):
+    case = serializers.CharField()
+    image_url = serializers.CharField()
+    position = serializers.IntegerField()
+    total = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    prefetch_image_url = serializers.CharField(allow_null=True)
+    finding = serializers.CharField(required=False)
+    vote = serializers.DictField(allow_null=True, required=False)
+
+
+class ProgressSerializer(serializers.Serializer):
+    answered = serializers.IntegerField()
+    total = serializers.IntegerField()
+    done = serializers.BooleanField()
+
+
+def _case_payload(membership, state: selectors.ReadingState, index: int) -> dict:
+    """The case at ``index`` of the reader's sequence, with the next unread one's image URL for prefetching."""
+    following = state.first_unread_index(index + 1)
+    wanted = [state.sequence[index]] + ([state.sequence[following]] if following is not None else [])
+    cases = selectors.cases_by_pk(wanted)
+    case = cases[state.sequence[index]]
+    payload = {
+        "case": case.public_id,
+        "image_url": image_url(case),
+        "position": index + 1,
+        "total": state.total,
+        "answered": state.answered,
+        "prefetch_image_url": image_url(cases[state.sequence[following]]) if following is not None else None,
+    }
+    if membership.study.show_finding:
+        payload["finding"] = case.finding.name
+    return payload
+
+
+def _reading_membership(request, slug: str):
+    """The caller's membership; members of a draft or closed study get a 409 naming ``study`` where it matters."""
+    return selectors.membership_for(request.user, slug)
+
+
+class StudyListApi(APIView):
+    """The caller's studies (staff: every study); staff create studies here."""
+
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.SlugField(max_length=64)
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        allow_vote_changes = serializers.BooleanField(required=False, default=False)
+        show_finding = serializers.BooleanField(required=False, default=False)
+        show_progress = serializers.BooleanField(required=False, default=True)
+        ask_confidence = serializers.BooleanField(required=False, default=False)
+
+        def validate_slug(self, value: str) -> str:
+            if Study.objects.filter(slug=value).exists():
+                raise serializers.ValidationError("A study with this slug already exists.")
+            return value
+
+    @extend_schema(responses=StudySerializer(many=True))
+    def get(self, request):
+        studies = (
+            Study.objects.order_by("name") if request.user.is_staff else selectors.studies_for_reader(request.user)
+        )
+        return Response(StudySerializer(studies, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: StudySerializer})
+    def post(self, request):
+        if not request.user.is_staff:
+            raise PermissionDenied("Only study admins create studies.")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        study = services.study_create(created_by=request.user, **serializer.validated_data)
+        return Response(StudySerializer(study).data, status=status.HTTP_201_CREATED)
+
+
+class StudyNextApi(APIView):
+    """The reader's first unread case in their own order, or 204 when every case is answered."""
+
+    @extend_schema(responses={200: CaseSerializer, 204: OpenApiResponse(description="Every case is answered.")})
+    def get(self, request, slug: str):
+        membership = _reading_membership(request, slug)
+        if not membership.study.is_open:
+            return _error(f"The study is {membership.study.get_status_display().lower()}.", "study", 409)
+        state = selectors.reading_state(membership)
+        index = state.first_unread_index()
+        if index is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(_case_payload(membership, state, index))
+
+
+class StudyPositionApi(APIView):
+    """The case at a position of the reader's sequence with the reader's own vote (for going back)."""
+
+    @extend_schema(responses=CaseSerializer)
+    def get(self, request, slug: str, position: int):
+        membership = _reading_membership(request, slug)
+        if not membership.study.is_open:
+            return _error(f"The study is {membership.study.get_status_display().lower()}.", "study", 409)
+        state = selectors.reading_state(membership)
+        if not 1 <= position <= state.total:
+            return _error(f"Position must be between 1 and {state.total}.", "position", 404)
+        payload = _case_payload(membership, state, position - 1)
+        vote = Vote.objects.filter(membership=membership, case_id=state.sequence[position - 1]).first()
+        payload["vote"] = {"answer": vote.answer, "confidence": vote.confidence} if vote else None
+        return Response(payload)
+
+
+class StudyProgressApi(APIView):
+    @extend_schema(responses=ProgressSerializer)
+    def get(self, request, slug: str):
+        membership = _reading_membership(request, slug)
+        return Response(selectors.study_progress(membership))
+
+
+class StudyVotesApi(APIView):
+    """Cast a vote. Same vote again: 200 with the stored vote. Different answer: 409 unless changes are allowed."""
+
+    class InputSerializer(serializers.Serializer):
+        case = serializers.CharField(max_length=32)
+        answer = serializers.ChoiceField(choices=Answer.values)
+        confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+        time_ms = serializers.IntegerField(min_value=0, max_value=MAX_TIME_MS, required=False, allow_null=True)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: VoteSerializer, 200: VoteSerializer,
+            400: OpenApiResponse(description="Invalid input; `errors` names the field."),
+            409: inline_serializer("VoteConflictResponse", {"detail": serializers.CharField(),
+                                                            "errors": serializers.DictField(),
+                                                            "vote": VoteSerializer()}),
+        },
+    )
+    def post(self, request, slug: str):
+        membership = _reading_membership(request, slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            outcome = services.vote_cast(
+                membership=membership, case_public_id=data["case"], answer=data["answer"],
+                confidence=data.get("confidence"), time_ms=data.get("time_ms"),
+            )
+        except services.StudyStateError as exc:
+            return _error(str(exc), exc.field, 409)
+        except services.CaseNotInStudy:
+            return _error("No such case in this study.", "case", 400)
+        except services.VoteConflict as exc:
+            return _error(str(exc), "answer", 409, vote=VoteSerializer(exc.vote).data)
+        code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        return Response(VoteSerializer(outcome.vote).data, status=code)
+
+
+class StudyReadersApi(APIView):
+    """Staff: add a reader (the account is created when it does not exist)."""
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+        password = serializers.CharField(required=False, allow_blank=False, write_only=True, min_length=8)
+
+    class OutputSerializer(serializers.Serializer):
+        username = serializers.CharField(source="user.username")
+        pseudonym = serializers.CharField()
+        joined_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer})
+    def post(self, request, slug: str):
+        study = selectors.study_for_staff(request.user, slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        membership, created = services.reader_add(study=study, **serializer.validated_data)
+        return Response(self.OutputSerializer(membership).data, status=201 if created else 200)
+
+
+class StudyOpenApi(APIView):
+    """Staff: open a study for reading (refused, 409, when it has nothing to compare)."""
+
+    @extend_schema(request=None, responses={200: StudySerializer})
+    def post(self, request, slug: str):
+        study = selectors.study_for_staff(request.user, slug)
+        try:
+            services.study_open(study)
+        except services.StudyStateError as exc:
+            return _error(str(exc), exc.field, 409)
+        return Response(StudySerializer(study).data)

@@ -1,0 +1,196 @@
+"""Writes of the reader study: creating and opening studies, adding readers, storing cases and casting votes.
+
+Every function here either does all of its work or none of it (one transaction), and leans on the database
+constraints for the races: two clicks of the same vote, two admins adding readers at once.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .models import Answer, Case, Finding, Membership, Source, Study, Vote
+from .sequence import reader_sequence
+
+
+class StudyStateError(Exception):
+    """A study is not in a state that allows the operation (for example a vote on a closed study)."""
+
+    def __init__(self, message: str, field: str = "study"):
+        super().__init__(message)
+        self.field = field
+
+
+class VoteConflict(Exception):
+    """A different answer for a case the reader has already voted on, in a study that does not allow changes."""
+
+    def __init__(self, vote: Vote):
+        super().__init__("You have already voted on this case; votes in this study are final.")
+        self.vote = vote
+
+
+class CaseNotInStudy(Exception):
+    """The case id does not name a case of the reader's study."""
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    vote: Vote
+    created: bool
+    changed: bool
+
+
+def study_create(*, slug: str, name: str, description: str = "", created_by=None, **options) -> Study:
+    """A draft study over all findings and all sources; ``options`` are the study's reading settings."""
+    with transaction.atomic():
+        study = Study.objects.create(slug=slug, name=name, description=description, created_by=created_by, **options)
+        study.findings.set(Finding.objects.all())
+        study.sources.set(Source.objects.all())
+    return study
+
+
+def reader_add(*, study: Study, username: str, password: str | None = None) -> tuple[Membership, bool]:
+    """Add a reader to a study, creating the account if it does not exist; returns (membership, created).
+
+    The pseudonym number is the next free one in the study. Two admins adding readers at the same moment may pick the
+    same number; the unique constraint refuses the second, which then retries with the next number.
+    """
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=username).first()
+    if user is None:
+        try:
+            with transaction.atomic():
+                user = user_model.objects.create_user(username, password=password)
+                if password is None:
+                    user.set_unusable_password()
+                    user.save(update_fields=["password"])
+        except IntegrityError:
+            user = user_model.objects.get(username=username)
+
+    for _attempt in range(20):
+        existing = Membership.objects.filter(study=study, user=user).first()
+        if existing is not None:
+            return existing, False
+        number = (Membership.objects.filter(study=study).aggregate(top=Max("number"))["top"] or 0) + 1
+        try:
+            with transaction.atomic():
+                return Membership.objects.create(study=study, user=user, number=number), True
+        except IntegrityError:
+            continue  # someone took this number (or added this user) meanwhile: look again
+    raise RuntimeError(f"Could not add {username} to {study.slug}: too many concurrent additions.")
+
+
+def study_open(study: Study) -> Study:
+    """Open a study for reading. A study with nothing to read, or with generated images and no real ones to compare
+    them with, is refused with a clear message."""
+    if study.status == Study.Status.OPEN:
+        return study
+    cases = Case.objects.filter(study=study)
+    if not cases.exists():
+        raise StudyStateError("The study has no cases yet: import images before opening it.", field="cases")
+    if cases.filter(source__is_real=False).exists() and not cases.filter(source__is_real=True).exists():
+        raise StudyStateError(
+            "The study has generated cases but no real ones to compare them with: add real images before opening it.",
+            field="cases",
+        )
+    study.status = Study.Status.OPEN
+    study.opened_at = timezone.now()
+    study.save(update_fields=["status", "opened_at"])
+    return study
+
+
+def study_close(study: Study) -> Study:
+    study.status = Study.Status.CLOSED
+    study.closed_at = timezone.now()
+    study.save(update_fields=["status", "closed_at"])
+    return study
+
+
+def case_create_from_png(
+    *, study: Study, finding: Finding, source: Source, png_bytes: bytes, provenance: dict | None = None, batch=None
+) -> Case:
+    """Store one normalised PNG as a case: its pixels' hash guards against the same image twice in a study, and the
+    file gets a random name so nothing about its origin reaches storage or URLs."""
+    case = Case(
+        study=study,
+        finding=finding,
+        source=source,
+        batch=batch,
+        pixel_sha256=hashlib.sha256(png_bytes).hexdigest(),
+        provenance=provenance or {},
+    )
+    case.image.save("case.png", ContentFile(png_bytes), save=False)
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        case.image.delete(save=False)
+        raise
+    return case
+
+
+def _ensure_open(study: Study) -> None:
+    if study.status != Study.Status.OPEN:
+        raise StudyStateError(f"The study is {study.get_status_display().lower()}, not open for reading.")
+
+
+def vote_cast(
+    *,
+    membership: Membership,
+    case_public_id: str,
+    answer: str,
+    confidence: int | None = None,
+    time_ms: int | None = None,
+) -> VoteOutcome:
+    """Record a reader's answer for a case.
+
+    Idempotent: the same answer again returns the stored vote untouched. A different answer is a ``VoteConflict``
+    unless the study allows changes, in which case the vote is updated. The vote's position is the case's 1-based
+    index in the reader's sequence.
+    """
+    study = membership.study
+    _ensure_open(study)
+    if answer not in Answer.values:
+        raise ValueError(f"answer must be one of {Answer.values}")
+    case = Case.objects.filter(study_id=study.pk, public_id=case_public_id).only("pk", "study_id").first()
+    if case is None:
+        raise CaseNotInStudy(case_public_id)
+
+    existing = Vote.objects.filter(membership=membership, case=case).first()
+    if existing is None:
+        position = reader_sequence(membership).index(case.pk) + 1
+        try:
+            with transaction.atomic():
+                vote = Vote.objects.create(
+                    membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
+                    position=position,
+                )
+                _touch(membership)
+            return VoteOutcome(vote=vote, created=True, changed=False)
+        except IntegrityError:
+            existing = Vote.objects.get(membership=membership, case=case)  # a double click won the race
+
+    same = existing.answer == answer and (confidence is None or existing.confidence == confidence)
+    if same or (existing.answer == answer and not study.allow_vote_changes):
+        return VoteOutcome(vote=existing, created=False, changed=False)
+    if not study.allow_vote_changes:
+        raise VoteConflict(existing)
+    with transaction.atomic():
+        existing.answer = answer
+        existing.confidence = confidence
+        if time_ms is not None:
+            existing.time_ms = time_ms
+        existing.save(update_fields=["answer", "confidence", "time_ms", "updated_at"])
+        _touch(membership)
+    return VoteOutcome(vote=existing, created=False, changed=True)
+
+
+def _touch(membership: Membership) -> None:
+    now = timezone.now()
+    Membership.objects.filter(pk=membership.pk).update(last_activity_at=now)
+    membership.last_activity_at = now

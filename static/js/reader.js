@@ -1,0 +1,248 @@
+/*
+ * The reading page: one image at a time, Real or Fake by mouse, touch or keyboard, each vote saved at once.
+ *
+ * Talks to the REST API with the session cookie and the CSRF token from the page's data- attributes (no inline
+ * script, so a strict Content-Security-Policy can forbid them). Time on image runs from the image's `load` event to
+ * the answer. A vote that fails on the network is retried until the server has it: no click is lost.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("reader");
+  if (!root) { return; }
+
+  var config = {
+    nextUrl: root.dataset.nextUrl,
+    votesUrl: root.dataset.votesUrl,
+    positionUrl: root.dataset.positionUrl,
+    finishedUrl: root.dataset.finishedUrl,
+    csrf: root.dataset.csrf,
+    askConfidence: root.dataset.askConfidence === "1",
+    allowChanges: root.dataset.allowChanges === "1",
+    showProgress: root.dataset.showProgress === "1"
+  };
+
+  var image = document.getElementById("case-image");
+  var stageMessage = document.getElementById("stage-message");
+  var statusLine = document.getElementById("status");
+  var finding = document.getElementById("finding");
+  var confidenceStep = document.getElementById("confidence");
+  var backButton = document.getElementById("back");
+  var answerButtons = Array.prototype.slice.call(root.querySelectorAll("button.answer"));
+  var levelButtons = Array.prototype.slice.call(root.querySelectorAll("button.level"));
+  var progressPosition = document.getElementById("progress-position");
+  var progressTotal = document.getElementById("progress-total");
+  var progressBar = document.getElementById("progress-bar");
+
+  var current = null;      // the case on screen, as the API returned it
+  var shownAt = null;      // performance.now() when its image finished loading
+  var pendingAnswer = null; // answer waiting for its confidence step
+  var answeredMs = null;   // time on image, frozen at the moment of answering
+  var busy = false;
+  var prefetched = {};     // image URL -> Image object kept alive so the browser keeps it decoded
+
+  function setStatus(text, kind) {
+    statusLine.textContent = text || "";
+    statusLine.className = "status" + (kind ? " " + kind : "");
+  }
+
+  function setAnswerable(enabled) {
+    answerButtons.forEach(function (button) { button.disabled = !enabled; });
+    if (backButton) { backButton.disabled = !enabled || !current || current.position <= 1; }
+  }
+
+  function api(method, url, body) {
+    var options = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": config.csrf }
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    return fetch(url, options).then(function (response) {
+      if (response.status === 204) { return { status: 204, data: null }; }
+      return response.json().then(function (data) { return { status: response.status, data: data }; },
+        function () { return { status: response.status, data: {} }; });
+    });
+  }
+
+  function prefetch(url) {
+    if (!url || prefetched[url]) { return; }
+    var img = new Image();
+    img.decoding = "async";
+    img.src = url;
+    prefetched[url] = img;
+  }
+
+  function updateProgress(caseData) {
+    if (!config.showProgress || !progressBar) { return; }
+    progressPosition.textContent = String(caseData.position);
+    progressTotal.textContent = String(caseData.total);
+    progressBar.max = caseData.total;
+    progressBar.value = caseData.answered;
+  }
+
+  function markPreviousVote(vote) {
+    answerButtons.forEach(function (button) {
+      button.classList.toggle("chosen", !!vote && button.dataset.answer === vote.answer);
+    });
+  }
+
+  function show(caseData) {
+    current = caseData;
+    shownAt = null;
+    pendingAnswer = null;
+    answeredMs = null;
+    confidenceStep.hidden = true;
+    setAnswerable(false);
+    markPreviousVote(caseData.vote || null);
+    updateProgress(caseData);
+    if (caseData.finding) {
+      finding.textContent = "Finding: " + caseData.finding;
+      finding.hidden = false;
+    } else {
+      finding.hidden = true;
+    }
+    root.dataset.case = caseData.case;
+    root.dataset.position = String(caseData.position);
+    stageMessage.textContent = "";
+    image.classList.add("loading");
+    image.src = caseData.image_url;
+    if (image.complete && image.naturalWidth > 0) { onImageLoaded(); }
+    prefetch(caseData.prefetch_image_url);
+  }
+
+  function onImageLoaded() {
+    if (!current || shownAt !== null) { return; }
+    shownAt = performance.now();
+    image.classList.remove("loading");
+    root.dataset.ready = "1";
+    setAnswerable(true);
+  }
+
+  image.addEventListener("load", onImageLoaded);
+  image.addEventListener("error", function () {
+    if (!current) { return; }
+    stageMessage.textContent = "The image could not be loaded. Retrying…";
+    window.setTimeout(function () { image.src = current.image_url + "?retry=" + Date.now(); }, 1500);
+  });
+
+  function loadNext() {
+    root.dataset.ready = "0";
+    setAnswerable(false);
+    return api("GET", config.nextUrl).then(function (result) {
+      if (result.status === 204) {
+        window.location.assign(config.finishedUrl);
+        return;
+      }
+      if (result.status !== 200) {
+        stageMessage.textContent = (result.data && result.data.detail) || "The study is not available.";
+        return;
+      }
+      show(result.data);
+    }, function () {
+      stageMessage.textContent = "No connection. Retrying…";
+      window.setTimeout(loadNext, 2000);
+    });
+  }
+
+  function loadPosition(position) {
+    setAnswerable(false);
+    var url = config.positionUrl.replace(/\/0\/$/, "/" + position + "/");
+    return api("GET", url).then(function (result) {
+      if (result.status === 200) { show(result.data); } else { loadNext(); }
+    }, function () { setStatus("No connection; try again.", "error"); setAnswerable(true); });
+  }
+
+  function submit(answer, confidence) {
+    if (!current) { return; }
+    busy = true;
+    setAnswerable(false);
+    levelButtons.forEach(function (button) { button.disabled = true; });
+    var body = { case: current.case, answer: answer, time_ms: answeredMs };
+    if (confidence) { body.confidence = confidence; }
+    setStatus("Saving…");
+    var attempt = 0;
+
+    function send() {
+      attempt += 1;
+      api("POST", config.votesUrl, body).then(function (result) {
+        if (result.status === 200 || result.status === 201) {
+          setStatus("Saved", "ok");
+          finishSubmit();
+          loadNext();
+        } else if (result.status === 409 && result.data && result.data.vote) {
+          setStatus("Already answered; votes are final in this study.", "error");
+          finishSubmit();
+          loadNext();
+        } else {
+          setStatus((result.data && result.data.detail) || "The vote was refused.", "error");
+          finishSubmit();
+          setAnswerable(true);
+        }
+      }, function () {
+        // Network trouble: keep the vote and try again until it is stored.
+        setStatus("Not saved yet, retrying (" + attempt + ")…", "error");
+        window.setTimeout(send, Math.min(8000, 500 * attempt));
+      });
+    }
+    send();
+  }
+
+  function finishSubmit() {
+    busy = false;
+    pendingAnswer = null;
+    confidenceStep.hidden = true;
+    levelButtons.forEach(function (button) { button.disabled = false; });
+  }
+
+  function choose(answer) {
+    if (busy || !current || shownAt === null) { return; }
+    if (pendingAnswer === null) { answeredMs = Math.max(0, Math.round(performance.now() - shownAt)); }
+    if (config.askConfidence) {
+      pendingAnswer = answer;
+      answerButtons.forEach(function (button) { button.classList.toggle("chosen", button.dataset.answer === answer); });
+      confidenceStep.hidden = false;
+      levelButtons[0].focus({ preventScroll: true });
+      return;
+    }
+    submit(answer, null);
+  }
+
+  function chooseConfidence(level) {
+    if (busy || !pendingAnswer) { return; }
+    submit(pendingAnswer, level);
+  }
+
+  function goBack() {
+    if (busy || !config.allowChanges || !current || current.position <= 1) { return; }
+    setStatus("");
+    loadPosition(current.position - 1);
+  }
+
+  answerButtons.forEach(function (button) {
+    button.addEventListener("click", function () { choose(button.dataset.answer); });
+  });
+  levelButtons.forEach(function (button) {
+    button.addEventListener("click", function () { chooseConfidence(Number(button.dataset.confidence)); });
+  });
+  if (backButton) { backButton.addEventListener("click", goBack); }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey) { return; }
+    var key = event.key;
+    if (key === "r" || key === "R" || key === "ArrowLeft") { event.preventDefault(); choose("real"); }
+    else if (key === "f" || key === "F" || key === "ArrowRight") { event.preventDefault(); choose("fake"); }
+    else if (pendingAnswer && key >= "1" && key <= "5") { event.preventDefault(); chooseConfidence(Number(key)); }
+    else if (key === "Escape" && pendingAnswer && !busy) {
+      pendingAnswer = null;
+      confidenceStep.hidden = true;
+      markPreviousVote(current && current.vote);
+    }
+    else if ((key === "b" || key === "B") && config.allowChanges) { event.preventDefault(); goBack(); }
+  });
+
+  loadNext();
+})();
