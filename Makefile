@@ -15,7 +15,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 demo: install
-	$(PY) manage.py demo
+	$(PY) manage.py migrate && $(PY) manage.py demo_study && DEMO_MODE=1 DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
