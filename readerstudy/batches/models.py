@@ -33,6 +33,10 @@ class Batch(models.Model):
     errors = models.JSONField(default=list, blank=True, help_text="[{file, row, message}] for every problem found.")
     failure_reason = models.TextField(blank=True)
     audit = models.JSONField(default=dict, blank=True, help_text="Generation provenance and audit, when present.")
+    staged_files = models.JSONField(
+        default=list, blank=True,
+        help_text="Storage names written by a running import before its cases commit; removed if it fails or restarts.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -40,6 +44,12 @@ class Batch(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "batches"
+        constraints = [
+            # The same zip cannot be imported twice into a study, even by two uploads racing; a failed one may retry.
+            models.UniqueConstraint(
+                fields=["study", "zip_sha256"], condition=~models.Q(status="failed"), name="one_live_batch_per_zip"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Batch {self.pk} of {self.study.slug} ({self.status})"

@@ -1,0 +1,141 @@
+"""Reading and checking a batch's ``manifest.csv``: a pure module (no Django), so it can be property-tested and fuzzed.
+
+Row numbers are the file's line numbers as a spreadsheet shows them: the header is row 1, the first image row 2.
+Findings and sources are matched case-insensitively against the names (or slugs) the caller passes in; an unknown
+value is an error, never a new row.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+REQUIRED_COLUMNS = ("filename", "finding", "source")
+BOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
+OPTIONAL_COLUMNS = ("origin_image", *BOX_COLUMNS, "notes")
+KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+MANIFEST_NAME = "manifest.csv"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem, naming the file and the manifest row it concerns (either may be empty)."""
+
+    message: str
+    file: str = ""
+    row: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "row": self.row, "message": self.message}
+
+    def __str__(self) -> str:
+        where = ", ".join(part for part in (f"row {self.row}" if self.row else "", self.file) if part)
+        return f"{where}: {self.message}" if where else self.message
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    row: int
+    filename: str
+    finding: str  # the key the caller mapped the finding to (e.g. a slug)
+    source: str
+    origin_image: str = ""
+    box: tuple[int, int, int, int] | None = None
+    notes: str = ""
+    raw: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass
+class ParsedManifest:
+    rows: list[ManifestRow]
+    errors: list[RowError]
+
+
+def _lookup_table(values: dict[str, str]) -> dict[str, str]:
+    """Accept each name and each key (slug), case-insensitively."""
+    table = {key.strip().casefold(): key for key in values.values()}
+    table.update({name.strip().casefold(): key for name, key in values.items()})
+    return table
+
+
+def _parse_box(record: dict[str, str], row: int, filename: str) -> tuple[tuple[int, int, int, int] | None, str]:
+    """(box, "") or (None, error message); a row gives all four box columns or none."""
+    values = [(record.get(column) or "").strip() for column in BOX_COLUMNS]
+    if not any(values):
+        return None, ""
+    if not all(values):
+        return None, "give all four of bbox_x, bbox_y, bbox_w, bbox_h or none of them"
+    try:
+        numbers = [float(value) for value in values]
+    except ValueError:
+        return None, f"the box {', '.join(values)} is not four numbers"
+    if any(number != number or number in (float("inf"), float("-inf")) for number in numbers):
+        return None, "the box must be finite numbers"
+    x, y, w, h = (round(number) for number in numbers)
+    if x < 0 or y < 0 or w <= 0 or h <= 0:
+        return None, f"the box ({x}, {y}, {w}, {h}) needs x, y >= 0 and a positive width and height"
+    return (x, y, w, h), ""
+
+
+def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, str]) -> ParsedManifest:
+    """Parse and check the manifest; ``findings`` and ``sources`` map display names to the caller's keys (slugs).
+
+    Every row is checked, so an admin sees all problems at once rather than one per upload.
+    """
+    errors: list[RowError] = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        return ParsedManifest([], [RowError(f"is not UTF-8 text (byte {error.start})", MANIFEST_NAME)])
+    if not text.strip():
+        return ParsedManifest([], [RowError("is empty", MANIFEST_NAME)])
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(name or "").strip().casefold() for name in (reader.fieldnames or [])]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    unknown = [name for name in header if name not in KNOWN_COLUMNS]
+    if missing:
+        errors.append(RowError(f"misses the required column(s) {', '.join(missing)}", MANIFEST_NAME, 1))
+    if unknown:
+        errors.append(RowError(f"has unknown column(s) {', '.join(repr(n) for n in unknown)}; known columns are "
+                               f"{', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}", MANIFEST_NAME, 1))
+    if len(set(header)) != len(header):
+        errors.append(RowError("repeats a column name", MANIFEST_NAME, 1))
+    if errors:
+        return ParsedManifest([], errors)
+    reader.fieldnames = header
+    finding_keys, source_keys = _lookup_table(findings), _lookup_table(sources)
+    rows: list[ManifestRow] = []
+    first_row_of: dict[str, int] = {}
+    for index, record in enumerate(reader, start=2):
+        if None in record:
+            errors.append(RowError("has more cells than the header has columns", MANIFEST_NAME, index))
+            continue
+        record = {key: (value or "").strip() for key, value in record.items()}
+        if not any(record.values()):
+            continue  # a blank line
+        filename = record["filename"]
+        row_errors = []
+        if not filename:
+            row_errors.append("has no filename")
+        elif filename.casefold() in first_row_of:
+            row_errors.append(f"repeats the filename of row {first_row_of[filename.casefold()]}")
+        else:
+            first_row_of[filename.casefold()] = index
+        finding = finding_keys.get(record["finding"].casefold())
+        if finding is None:
+            row_errors.append(f"unknown finding {record['finding']!r} (this study has {', '.join(findings) or 'none'})")
+        source = source_keys.get(record["source"].casefold())
+        if source is None:
+            row_errors.append(f"unknown source {record['source']!r} (this study has {', '.join(sources) or 'none'})")
+        box, box_error = _parse_box(record, index, filename)
+        if box_error:
+            row_errors.append(box_error)
+        if row_errors:
+            errors.extend(RowError(message, filename, index) for message in row_errors)
+            continue
+        rows.append(ManifestRow(row=index, filename=filename, finding=finding, source=source,
+                                origin_image=record.get("origin_image", ""), box=box, notes=record.get("notes", ""),
+                                raw=record))
+    if not rows and not errors:
+        errors.append(RowError("has a header but no image rows", MANIFEST_NAME))
+    return ParsedManifest(rows, errors)

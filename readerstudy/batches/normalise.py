@@ -1,0 +1,146 @@
+"""Identical normalisation of every imported image, whatever produced it.
+
+A pure function module (no Django): bytes in, normalised PNG bytes and their SHA-256 out, so it can be property-tested
+and fuzzed on its own. Every image, real or generated, leaves here shaped the same way:
+
+1. decoded with Pillow (PNG or JPEG only; the pixel count is checked before any pixel is decoded);
+2. converted to 8-bit grayscale: 8-bit modes with Pillow's ITU-R 601-2 luma (alpha is dropped), 16-bit and 32-bit
+   images scaled linearly from their real minimum..maximum to 0..255 (not clipped);
+3. if not already 224x224: the study's crop margin cut from each side, then resized to 224x224 with LANCZOS
+   (the one fixed filter; a non-square image is stretched, not padded);
+4. re-encoded as PNG with ``compress_level=6`` from a fresh image that carries no metadata, so the file holds only
+   IHDR, IDAT and IEND chunks. The output's chunks are checked before it is returned.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+TARGET_SIZE = 224
+RESAMPLE_FILTER = Image.Resampling.LANCZOS
+PNG_COMPRESS_LEVEL = 6
+ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
+ALLOWED_PNG_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND"})
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_HIGH_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+
+
+class ImageRejected(ValueError):
+    """The bytes are not an image this platform accepts; the message says why, for a person to read."""
+
+
+@dataclass(frozen=True)
+class NormalisedImage:
+    png: bytes
+    sha256: str
+    original_width: int
+    original_height: int
+
+
+def png_chunk_types(data: bytes) -> list[bytes]:
+    """The chunk types of a PNG file in order (e.g. [b"IHDR", b"IDAT", b"IEND"]); ValueError if it is not a PNG."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file")
+    types = []
+    offset = len(PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, chunk_type = struct.unpack(">I4s", data[offset:offset + 8])
+        types.append(chunk_type)
+        offset += 12 + length  # length, type, data, CRC
+        if chunk_type == b"IEND":
+            break
+    return types
+
+
+def open_checked(data: bytes, *, max_pixels: int) -> Image.Image:
+    """Open and fully decode an image, refusing other formats, truncation and more pixels than ``max_pixels``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageRejected(f"the image is over the limit of {max_pixels} pixels per image") from None
+    except UnidentifiedImageError:
+        raise ImageRejected("not a PNG or JPEG image (cannot be decoded)") from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageRejected(f"cannot be decoded as an image ({error})") from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageRejected(f"{width}x{height} is over the limit of {max_pixels} pixels per image")
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageRejected(f"the image data is truncated or corrupt ({error})") from None
+    return image
+
+
+def to_gray8(image: Image.Image) -> Image.Image:
+    """8-bit grayscale; high bit depths are scaled by their real range so no information is clipped."""
+    if image.mode in _HIGH_DEPTH_MODES:
+        pixels = np.asarray(image, dtype=np.float64)
+        low, high = float(pixels.min()), float(pixels.max())
+        if high > low:
+            scaled = np.rint((pixels - low) * (255.0 / (high - low)))
+        else:
+            scaled = np.zeros_like(pixels)
+        return Image.fromarray(scaled.astype(np.uint8), mode="L")
+    if image.mode == "L":
+        return image
+    return image.convert("L")
+
+
+def crop_and_resize(image: Image.Image, *, crop_margin: float) -> Image.Image:
+    """Cut ``crop_margin`` of each side and resize to 224x224; a 224x224 image is left as it is."""
+    if image.size == (TARGET_SIZE, TARGET_SIZE):
+        return image
+    width, height = image.size
+    dx, dy = round(width * crop_margin), round(height * crop_margin)
+    if dx or dy:
+        image = image.crop((dx, dy, width - dx, height - dy))
+    return image.resize((TARGET_SIZE, TARGET_SIZE), RESAMPLE_FILTER)
+
+
+def encode_png(image: Image.Image) -> bytes:
+    """PNG bytes from a fresh image built from the raw pixels only, so no metadata (ICC, text, EXIF, ...) follows."""
+    bare = Image.frombytes("L", image.size, image.tobytes())
+    buffer = io.BytesIO()
+    bare.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
+    png = buffer.getvalue()
+    stray = set(png_chunk_types(png)) - ALLOWED_PNG_CHUNKS
+    if stray:  # a Pillow change must never let metadata through silently
+        raise RuntimeError(f"normalised PNG holds unexpected chunks {sorted(stray)}")
+    return png
+
+
+def normalise_image(data: bytes, *, crop_margin: float, max_pixels: int,
+                    min_size: int = TARGET_SIZE) -> NormalisedImage:
+    """Decode ``data`` and return the normalised PNG, its SHA-256 and the original size (see the module docstring)."""
+    if not 0 <= crop_margin < 0.25:
+        raise ValueError("crop_margin must be in [0, 0.25)")
+    image = open_checked(data, max_pixels=max_pixels)
+    width, height = image.size
+    if width < min_size or height < min_size:
+        raise ImageRejected(f"{width}x{height} is smaller than {min_size}x{min_size}")
+    gray = crop_and_resize(to_gray8(image), crop_margin=crop_margin)
+    png = encode_png(gray)
+    return NormalisedImage(png=png, sha256=hashlib.sha256(png).hexdigest(), original_width=width,
+                           original_height=height)
+
+
+def box_after_normalisation(box: tuple[int, int, int, int], *, width: int, height: int,
+                            crop_margin: float) -> tuple[float, float, float, float]:
+    """Where a box given in the original image's pixels lands in the 224x224 image (clipped to it)."""
+    if (width, height) == (TARGET_SIZE, TARGET_SIZE):
+        return tuple(float(v) for v in box)
+    dx, dy = round(width * crop_margin), round(height * crop_margin)
+    sx, sy = TARGET_SIZE / (width - 2 * dx), TARGET_SIZE / (height - 2 * dy)
+    x, y, w, h = box
+    x0, y0 = max(0.0, (x - dx) * sx), max(0.0, (y - dy) * sy)
+    x1, y1 = min(TARGET_SIZE, (x + w - dx) * sx), min(TARGET_SIZE, (y + h - dy) * sy)
+    return (round(x0, 2), round(y0, 2), round(max(0.0, x1 - x0), 2), round(max(0.0, y1 - y0), 2))

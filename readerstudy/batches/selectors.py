@@ -1,0 +1,132 @@
+"""Reads for the batch pages: a study's batches and its composition (cases by finding x source)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count
+
+from readerstudy.studies.models import Case, Finding, Source, Study
+
+from .models import Batch
+
+# The paper's design: 6 findings x 4 sources (Real, StarGAN, Pix2Pix, Pix2Pix-N) x 25 images = 600 cases.
+PAPER_FINDINGS, PAPER_SOURCES, PAPER_PER_CELL = 6, 4, 25
+
+
+@dataclass
+class Composition:
+    """Case counts by finding (rows) and source (columns), with totals and warnings against the paper's design."""
+
+    findings: list[Finding]
+    sources: list[Source]
+    rows: list[tuple[Finding, list[int], int]]  # (finding, count per source, row total)
+    column_totals: list[int]
+    total: int
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, finding_slug: str, source_slug: str) -> int:
+        for finding, counts, _ in self.rows:
+            if finding.slug == finding_slug:
+                return counts[[source.slug for source in self.sources].index(source_slug)]
+        raise KeyError(finding_slug)
+
+    @property
+    def matches_paper(self) -> bool:
+        return not self.warnings
+
+
+def _design_warnings(findings, sources, counts: dict, total: int) -> list[str]:
+    warnings = []
+    if len(findings) != PAPER_FINDINGS:
+        warnings.append(f"The study has {len(findings)} findings; the paper's design has {PAPER_FINDINGS}.")
+    if len(sources) != PAPER_SOURCES:
+        warnings.append(f"The study has {len(sources)} sources; the paper's design has {PAPER_SOURCES}.")
+    off = [(f, s, counts.get((f.pk, s.pk), 0)) for f in findings for s in sources
+           if counts.get((f.pk, s.pk), 0) != PAPER_PER_CELL]
+    if off:
+        examples = ", ".join(f"{f.name} x {s.name}: {n}" for f, s, n in off[:4])
+        more = f" and {len(off) - 4} more" if len(off) > 4 else ""
+        warnings.append(f"{len(off)} cell(s) differ from the paper's {PAPER_PER_CELL} images per finding and source "
+                        f"({examples}{more}).")
+    expected = PAPER_FINDINGS * PAPER_SOURCES * PAPER_PER_CELL
+    if total != expected:
+        warnings.append(f"The study has {total} cases; the paper's design has {expected}.")
+    return warnings
+
+
+def study_composition(study: Study) -> Composition:
+    """The study's table of cases by finding x source (its configured rows plus any row a case uses)."""
+    counts = {
+        (row["finding"], row["source"]): row["n"]
+        for row in Case.objects.filter(study=study).values("finding", "source").annotate(n=Count("pk"))
+    }
+    finding_ids = set(study.findings.values_list("pk", flat=True)) | {f for f, _ in counts}
+    source_ids = set(study.sources.values_list("pk", flat=True)) | {s for _, s in counts}
+    findings = list(Finding.objects.filter(pk__in=finding_ids))
+    sources = list(Source.objects.filter(pk__in=source_ids))
+    rows = []
+    for finding in findings:
+        per_source = [counts.get((finding.pk, source.pk), 0) for source in sources]
+        rows.append((finding, per_source, sum(per_source)))
+    column_totals = [sum(counts.get((finding.pk, source.pk), 0) for finding in findings) for source in sources]
+    total = sum(counts.values())
+    return Composition(findings=findings, sources=sources, rows=rows, column_totals=column_totals, total=total,
+                       warnings=_design_warnings(findings, sources, counts, total))
+
+
+def batches_of(study: Study):
+    return Batch.objects.filter(study=study).select_related("uploaded_by").order_by("-created_at")
+
+
+@dataclass
+class AuditSummary:
+    """What the batch page shows of a provenance.json: counts, the box check, quality figures and per-image rows."""
+
+    images: int
+    box_checked: int
+    box_identical: int
+    max_abs_diff_in_box: float | None
+    quality: list[tuple[str, object]]
+    columns: list[str]
+    rows: list[list[object]]
+    other_keys: list[str]
+
+    @property
+    def all_boxes_identical(self) -> bool:
+        return self.box_checked > 0 and self.box_identical == self.box_checked
+
+
+def _flatten(value, prefix: str = "") -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        items = []
+        for key, inner in value.items():
+            items.extend(_flatten(inner, f"{prefix} / {key}" if prefix else str(key)))
+        return items
+    return [(prefix, value)]
+
+
+def audit_summary(audit: dict) -> AuditSummary | None:
+    """A compact view of ``batch.audit`` (None when the zip carried no provenance.json)."""
+    if not audit:
+        return None
+    records = [record for record in audit.get("images") or [] if isinstance(record, dict)]
+    checked = [record for record in records if "box_identical" in record]
+    diffs = [record["max_abs_diff_in_box"] for record in records
+             if isinstance(record.get("max_abs_diff_in_box"), (int, float))]
+    columns: list[str] = []
+    for record in records:
+        columns.extend(key for key in record if key not in columns)
+    if "filename" in columns:
+        columns.remove("filename")
+        columns.insert(0, "filename")
+    quality = audit.get("quality")
+    return AuditSummary(
+        images=len(records),
+        box_checked=len(checked),
+        box_identical=sum(1 for record in checked if record["box_identical"] is True),
+        max_abs_diff_in_box=max(diffs) if diffs else None,
+        quality=_flatten(quality) if isinstance(quality, dict) else [],
+        columns=columns,
+        rows=[[record.get(column, "") for column in columns] for record in records],
+        other_keys=sorted(key for key in audit if key not in ("images", "quality")),
+    )

@@ -1,0 +1,147 @@
+"""Validate a whole batch zip before anything becomes visible: a pure module (no Django).
+
+Members are streamed one at a time: each image is read, hashed, normalised and its PNG written to a private staging
+folder, so memory does not grow with the batch. The caller moves the staged PNGs into storage only when this returns
+without an error.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Container
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from .archive import PROVENANCE_NAME, ArchiveLimits, ArchiveRejected, open_archive, read_member
+from .manifest import MANIFEST_NAME, ManifestRow, RowError, parse_manifest
+from .normalise import ImageRejected, box_after_normalisation, normalise_image
+
+MAX_ERRORS = 1000  # enough to show every row of a large batch; a hostile zip cannot grow the record without bound
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    limits: ArchiveLimits
+    max_image_pixels: int
+    crop_margin: float
+
+
+@dataclass(frozen=True)
+class StagedImage:
+    """One validated image: its manifest row, its normalised PNG on disk, and the provenance kept for admins."""
+
+    row: ManifestRow
+    staged_path: Path
+    pixel_sha256: str
+    original_sha256: str
+    original_size: tuple[int, int]
+    box_224: tuple[float, float, float, float] | None
+
+    def provenance(self) -> dict:
+        return {
+            "original_filename": self.row.filename,
+            "original_sha256": self.original_sha256,
+            "original_size": list(self.original_size),
+            "manifest_row": self.row.row,
+            "manifest": dict(self.row.raw),
+            "origin_image": self.row.origin_image,
+            "bbox": list(self.row.box) if self.row.box else None,
+            "bbox_224": list(self.box_224) if self.box_224 else None,
+        }
+
+
+@dataclass
+class ValidatedBatch:
+    images: list[StagedImage]
+    audit: dict
+
+
+def _read_provenance(listing, errors: list[RowError]) -> dict:
+    if listing.provenance is None:
+        return {}
+    try:
+        audit = json.loads(read_member(listing.zip, listing.provenance).decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as error:
+        errors.append(RowError(f"is not valid UTF-8 JSON ({error})", PROVENANCE_NAME))
+        return {}
+    if not isinstance(audit, dict):
+        errors.append(RowError("must hold a JSON object", PROVENANCE_NAME))
+        return {}
+    return audit
+
+
+def _cross_check(rows: list[ManifestRow], members: dict, errors: list[RowError]) -> list[ManifestRow]:
+    """Rows whose file is present; an error for each absent file and each file no row names."""
+    named = {row.filename for row in rows}
+    present = []
+    for row in rows:
+        if row.filename in members:
+            present.append(row)
+        else:
+            errors.append(RowError("is named in the manifest but is not in the zip", row.filename, row.row))
+    errors.extend(RowError("is in the zip but not in the manifest", name) for name in members if name not in named)
+    return present
+
+
+def _check_image(row: ManifestRow, data: bytes, config: ImportSettings):
+    normalised = normalise_image(data, crop_margin=config.crop_margin, max_pixels=config.max_image_pixels)
+    width, height = normalised.original_width, normalised.original_height
+    box_224 = None
+    if row.box is not None:
+        x, y, w, h = row.box
+        if x + w > width or y + h > height:
+            raise ImageRejected(f"the box ({x}, {y}, {w}, {h}) lies outside the {width}x{height} image")
+        box_224 = box_after_normalisation(row.box, width=width, height=height, crop_margin=config.crop_margin)
+    return normalised, box_224
+
+
+def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, findings: dict[str, str],
+                   sources: dict[str, str], existing_pixel_hashes: Container[str], staging_dir: Path,
+                   on_progress: Callable[[int, int], None] | None = None) -> ValidatedBatch:
+    """Check everything and stage every normalised PNG, or raise ArchiveRejected with every problem found."""
+    listing = open_archive(fileobj, size=size, limits=config.limits)
+    with listing.zip:
+        errors: list[RowError] = []
+        try:
+            manifest_bytes = read_member(listing.zip, listing.manifest)
+        except ValueError as error:
+            raise ArchiveRejected([RowError(str(error), MANIFEST_NAME)]) from None
+        parsed = parse_manifest(manifest_bytes, findings=findings, sources=sources)
+        errors.extend(parsed.errors)
+        audit = _read_provenance(listing, errors)
+        rows = _cross_check(parsed.rows, listing.members, errors)
+        images: list[StagedImage] = []
+        first_row_with: dict[str, ManifestRow] = {}
+        for done, row in enumerate(rows, start=1):
+            if len(errors) >= MAX_ERRORS:
+                break
+            try:
+                data = read_member(listing.zip, listing.members[row.filename])
+                normalised, box_224 = _check_image(row, data, config)
+            except ValueError as error:  # ImageRejected is a ValueError too
+                errors.append(RowError(str(error), row.filename, row.row))
+                continue
+            finally:
+                if on_progress is not None:
+                    on_progress(done, len(rows))
+            earlier = first_row_with.get(normalised.sha256)
+            if earlier is not None:
+                errors.append(RowError(f"has the same pixels as {earlier.filename} (row {earlier.row})",
+                                       row.filename, row.row))
+                continue
+            first_row_with[normalised.sha256] = row
+            if normalised.sha256 in existing_pixel_hashes:
+                errors.append(RowError("has the same pixels as an image already in this study", row.filename, row.row))
+                continue
+            if errors:
+                continue  # keep checking, but stage nothing more once the batch is bound to fail
+            staged_path = staging_dir / f"{len(images):06d}.png"
+            staged_path.write_bytes(normalised.png)
+            images.append(StagedImage(row=row, staged_path=staged_path, pixel_sha256=normalised.sha256,
+                                      original_sha256=hashlib.sha256(data).hexdigest(),
+                                      original_size=(normalised.original_width, normalised.original_height),
+                                      box_224=box_224))
+        if errors:
+            raise ArchiveRejected(errors[:MAX_ERRORS])
+        return ValidatedBatch(images=images, audit=audit)

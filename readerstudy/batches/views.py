@@ -1,0 +1,66 @@
+"""Staff pages for batches; anyone else gets 404. The work is done in services and selectors."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from readerstudy.studies.selectors import study_for_staff
+
+from .models import Batch
+from .selectors import audit_summary, batches_of, study_composition
+from .services import BatchRejected, batch_create, batch_delete
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def batch_list(request, slug: str):
+    """The study's batches, its composition and the upload form (the form also works without JavaScript)."""
+    study = study_for_staff(request.user, slug)
+    if request.method == "POST":
+        upload = request.FILES.get("archive")
+        if upload is None:
+            messages.error(request, "Choose a .zip file to upload.")
+            return redirect("batch_list", slug=study.slug)
+        try:
+            batch = batch_create(study=study, archive_file=upload, original_name=upload.name,
+                                 uploaded_by=request.user)
+        except BatchRejected as rejected:
+            messages.error(request, rejected.message)
+            return redirect("batch_list", slug=study.slug)
+        return redirect("batch_detail", slug=study.slug, batch_id=batch.pk)
+    return render(request, "batches/batch_list.html", {
+        "study": study,
+        "batches": batches_of(study),
+        "composition": study_composition(study),
+        "can_upload": study.status == study.Status.DRAFT,
+    })
+
+
+@login_required
+def batch_detail(request, slug: str, batch_id: int):
+    study = study_for_staff(request.user, slug)
+    batch = get_object_or_404(Batch.objects.select_related("uploaded_by"), study=study, pk=batch_id)
+    return render(request, "batches/batch_detail.html", {
+        "study": study,
+        "batch": batch,
+        "audit": audit_summary(batch.audit),
+        "in_progress": batch.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
+        "can_remove": study.status == study.Status.DRAFT
+        and batch.status in (Batch.Status.DONE, Batch.Status.FAILED),
+    })
+
+
+@login_required
+@require_POST
+def batch_remove(request, slug: str, batch_id: int):
+    study = study_for_staff(request.user, slug)
+    batch = get_object_or_404(Batch, study=study, pk=batch_id)
+    try:
+        batch_delete(batch=batch)
+    except BatchRejected as rejected:
+        messages.error(request, rejected.message)
+        return redirect("batch_detail", slug=study.slug, batch_id=batch_id)
+    messages.success(request, f"Batch {batch_id} and its cases were removed.")
+    return redirect("batch_list", slug=study.slug)
