@@ -62,3 +62,42 @@ def create_case(study, finding: str = "atelectasis", source: str = "real", png: 
     case.image.save("ignored.png", ContentFile(png), save=False)
     case.save()
     return case
+
+
+def make_manifest(rows: list[dict], columns: tuple[str, ...] | None = None, *, bom: bool = False,
+                  crlf: bool = False) -> bytes:
+    """A batch manifest.csv from dicts (columns default to the union of the rows' keys, in order)."""
+    import csv
+
+    if columns is None:
+        columns = tuple(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n" if crlf else "\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8")
+
+
+def make_zip(members: dict[str, bytes]) -> bytes:
+    """A zip (deflated) holding ``members`` by name, in order."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def make_batch_zip(cells: list[tuple[str, str]] | None = None, *, size: int = 224, seed: int | None = None,
+                   extra: dict[str, bytes] | None = None, **manifest_options) -> bytes:
+    """A valid batch zip: one random PNG per (finding, source) cell, e.g. [("Atelectasis", "Real")]."""
+    cells = cells or [("Atelectasis", "Real"), ("Atelectasis", "Pix2Pix"), ("Effusion", "Real"),
+                      ("Effusion", "StarGAN")]
+    base = next(_counter) * 1000 if seed is None else seed
+    rows, members = [], {}
+    for index, (finding, source) in enumerate(cells):
+        name = f"img_{index:03d}.png"
+        rows.append({"filename": name, "finding": finding, "source": source})
+        members[name] = make_png(size=size, seed=base + index)
+    return make_zip({"manifest.csv": make_manifest(rows, **manifest_options), **members, **(extra or {})})
