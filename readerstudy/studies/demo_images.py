@@ -67,5 +67,5 @@ def draw_chest(finding: str, source: str, seed: int) -> np.ndarray:
 
 def chest_png(finding: str, source: str, seed: int) -> bytes:
     buffer = io.BytesIO()
-    Image.fromarray(draw_chest(finding, source, seed), mode="L").save(buffer, format="PNG", optimize=False)
+    Image.fromarray(draw_chest(finding, source, seed)).save(buffer, format="PNG", optimize=False)
     return buffer.getvalue()
