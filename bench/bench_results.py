@@ -1,0 +1,184 @@
+"""Benchmark the results over a million votes on PostgreSQL: Table 1, the statistics and the full CSV export.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_results .venv/bin/python bench/bench_results.py
+
+The database is created if missing, migrated, and filled once with a study of 20,000 cases read by 50 readers
+(1,000,000 votes, written with COPY); later runs reuse it (``--refill`` rebuilds it). Each measured step runs in a
+fresh child process so that its peak memory (ru_maxrss, and tracemalloc's peak of Python allocations) is its own.
+Targets (issue 4): Table 1 < 1 s, statistics < 3 s, export streaming with peak memory < 150 MB.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_results")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
+
+STUDY_SLUG = "bench-1m"
+READERS = 50
+CASES = 20_000
+SEED = 7
+STEPS = ("table1", "statistics", "export")
+TARGETS = {"table1": "time < 1 s", "statistics": "time < 3 s", "export": "peak memory < 150 MB"}
+
+
+def ensure_database() -> None:
+    """Create the benchmark database when it does not exist yet (PostgreSQL only)."""
+    import psycopg2
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    connection = psycopg2.connect(dbname="postgres", user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432,
+                                  password=db["PASSWORD"] or None)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    connection.close()
+
+
+def fill(refill: bool) -> None:
+    """One study, 20,000 cases (6 findings x 4 sources), 50 readers who each vote on every case."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, Vote
+
+    call_command("migrate", verbosity=0)
+    existing = Study.objects.filter(slug=STUDY_SLUG).first()
+    if existing is not None and not refill:
+        votes = Vote.objects.filter(case__study=existing).count()
+        if votes == READERS * CASES:
+            print(f"reusing study {STUDY_SLUG!r} with {votes:,} votes")
+            return
+    started = time.perf_counter()
+    with transaction.atomic():
+        if existing is not None:
+            Vote.objects.filter(case__study=existing).delete()
+            existing.delete()
+        get_user_model().objects.filter(username__startswith="bench-reader-").delete()
+        study = Study.objects.create(slug=STUDY_SLUG, name="Benchmark: a million votes", status=Study.Status.CLOSED,
+                                     ask_confidence=True)
+        findings = list(Finding.objects.all())
+        sources = list(Source.objects.all())
+        study.findings.set(findings)
+        study.sources.set(sources)
+
+        rng = np.random.default_rng(SEED)
+        now = timezone.now()
+        cases = [
+            Case(study=study, image="cases/bench.png", pixel_sha256=f"{index:064x}",
+                 finding=findings[index % len(findings)], source=sources[(index // len(findings)) % len(sources)])
+            for index in range(CASES)
+        ]
+        Case.objects.bulk_create(cases, batch_size=5000)
+        case_rows = list(Case.objects.filter(study=study).order_by("pk").values_list("pk", "source__is_real",
+                                                                                       "source__order"))
+        users = get_user_model().objects.bulk_create(
+            [get_user_model()(username=f"bench-reader-{number:02d}", password="!") for number in range(1, READERS + 1)]
+        )
+        memberships = Membership.objects.bulk_create(
+            [Membership(study=study, user=user, number=number) for number, user in enumerate(users, start=1)]
+        )
+
+        case_ids = np.array([row[0] for row in case_rows])
+        is_real = np.array([row[1] for row in case_rows])
+        source_order = np.array([row[2] for row in case_rows])
+        # A generator's images fool readers more as the generator gets better (its order in the study).
+        p_called_real = np.where(is_real, 0.9, 0.15 + 0.15 * source_order)
+        buffer = io.StringIO()
+        stamp = now.isoformat()
+        for membership in memberships:
+            skill = rng.normal(0.0, 0.05)
+            order = rng.permutation(CASES)
+            called_real = rng.random(CASES) < np.clip(p_called_real - skill * np.where(is_real, -1, 1), 0.01, 0.99)
+            confidence = rng.integers(1, 6, CASES)
+            time_ms = np.minimum(rng.lognormal(8.0, 0.6, CASES).astype(int), 3_600_000)
+            position = np.empty(CASES, dtype=int)
+            position[order] = np.arange(1, CASES + 1)
+            answers = np.where(called_real, "real", "fake")
+            for case_id, answer, conf, ms, pos in zip(case_ids, answers, confidence, time_ms, position, strict=True):
+                buffer.write(f"{membership.pk}\t{case_id}\t{answer}\t{conf}\t{ms}\t{pos}\t{stamp}\t{stamp}\n")
+        buffer.seek(0)
+        columns = ", ".join(
+            Vote._meta.get_field(name).column
+            for name in ("membership", "case", "answer", "confidence", "time_ms", "position", "created_at",
+                         "updated_at")
+        )
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(f"COPY {Vote._meta.db_table} ({columns}) FROM STDIN", buffer)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Vote._meta.db_table}")
+        cursor.execute(f"ANALYZE {Case._meta.db_table}")
+    print(f"filled {READERS * CASES:,} votes in {time.perf_counter() - started:.1f} s")
+
+
+def run_step(step: str) -> dict:
+    """Time one step in this (fresh) process and report its peak memory."""
+    from readerstudy.results import export, selectors, services
+    from readerstudy.studies.models import Study
+
+    study = Study.objects.get(slug=STUDY_SLUG)
+    tracemalloc.start()
+    started = time.perf_counter()
+    if step == "table1":
+        table = services.build_table1(study)
+        detail = f"{len(table.rows)} rows x {len(table.sources)} sources x {len(table.readers)} readers"
+    elif step == "statistics":
+        report = services.build_statistics(study)
+        detail = f"{report['n_votes']:,} votes, agreement {report['agreement']['overall']['method']}"
+    else:
+        rows = 0
+        size = 0
+        for chunk in export.stream_csv(selectors.votes_for_export(study)):
+            rows += chunk.count("\n")
+            size += len(chunk)
+        detail = f"{rows - 1:,} rows, {size / 1e6:.1f} MB of CSV"
+    elapsed = time.perf_counter() - started
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    max_rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"step": step, "seconds": elapsed, "traced_peak_mb": traced_peak / 1e6, "max_rss_mb": max_rss_kb / 1024,
+            "detail": detail}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--refill", action="store_true", help="rebuild the study even if it is there")
+    parser.add_argument("--step", choices=STEPS, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    import django
+
+    if args.step:
+        django.setup()
+        print(json.dumps(run_step(args.step)))
+        return
+    django.setup()
+    ensure_database()
+    fill(args.refill)
+    print(f"{'step':<11} {'time':>8} {'py peak':>9} {'max RSS':>9}  target / detail")
+    for step in STEPS:
+        child = subprocess.run([sys.executable, __file__, "--step", step], capture_output=True, text=True, check=True)
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"{step:<11} {result['seconds']:>7.2f}s {result['traced_peak_mb']:>7.1f}MB {result['max_rss_mb']:>7.1f}MB"
+              f"  {TARGETS[step]}; {result['detail']}")
+
+
+if __name__ == "__main__":
+    main()

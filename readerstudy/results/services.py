@@ -1,0 +1,51 @@
+"""The results as the views and commands need them: Table 1, the statistics report and a reader's own score."""
+from __future__ import annotations
+
+from readerstudy.studies.models import Membership, Study
+
+from . import selectors, statistics
+from .statistics import ALL, study_statistics
+from .table1 import Table1, assemble_table1
+
+
+def build_table1(study: Study) -> Table1:
+    """Table 1 from the votes: 4 queries (findings, sources, readers, one grouped count) whatever the study's size."""
+    layout = selectors.study_layout(study)
+    labels = layout.labels
+    return assemble_table1(
+        study=study.slug, readers=labels.readers, reader_ids=layout.reader_ids, findings=layout.finding_names,
+        finding_ids=layout.finding_ids, sources=layout.source_names, source_ids=layout.source_ids,
+        counts=selectors.table1_counts(study),
+    )
+
+
+def build_statistics(study: Study) -> dict:
+    """Every statistic beyond Table 1: 4 queries (the layout and the votes as arrays), the rest is numpy."""
+    layout = selectors.study_layout(study)
+    votes = selectors.vote_arrays(study, layout)
+    return {"study": study.slug, **study_statistics(votes, layout.labels)}
+
+
+def build_own_score(membership: Membership) -> dict:
+    """A reader's own tallies: how many they judged correctly, overall and per source (no other reader's data)."""
+    study = membership.study
+    layout = selectors.study_layout(study, memberships=Membership.objects.filter(pk=membership.pk))
+    votes = selectors.vote_arrays(study, layout, votes=selectors.study_votes(study).filter(membership=membership))
+    total, real = statistics.count_cube(votes, layout.labels)
+    overall = next(cell for cell in statistics.detection(total, real, layout.labels)
+                   if cell["reader"] == membership.pseudonym and cell["finding"] == ALL and cell["generator"] == ALL)
+    by_source = [cell for cell in statistics.called_real_rates(total, real, layout.labels)
+                 if cell["reader"] == membership.pseudonym and cell["finding"] == ALL]
+    return {
+        "study": study.slug,
+        "reader": membership.pseudonym,
+        "votes": len(votes),
+        "correct": overall["tp"] + overall["tn"],
+        "accuracy": overall["accuracy"],
+        "sensitivity": overall["sensitivity"],
+        "specificity": overall["specificity"],
+        "by_source": [
+            {key: cell[key] for key in ("source", "n", "called_real", "rate", "correct", "accuracy")}
+            for cell in by_source
+        ],
+    }

@@ -1,0 +1,506 @@
+"""The statistics of a reader study, as pure functions of plain numpy arrays (no ORM, no Django).
+
+Conventions used throughout:
+
+* the positive class is *fake*: sensitivity is the share of fakes called fake, specificity the share of reals called
+  real, accuracy the share of all images judged correctly;
+* "chance" is the accuracy of a reader who guesses (0.5); the observed prevalence of real images is reported beside it,
+  since a guesser who knew it could match it;
+* intervals are 95%: Wilson for proportions (statsmodels), bootstrap (percentile, fixed seed, bounded number of
+  resamples) for the HYPE-infinity error rate and for the kappas, so the same votes always give the same numbers;
+* confidence ratings map to a fake-score on a 1-10 scale for ROC AUC: "fake" with confidence c scores 5 + c, "real"
+  with confidence c scores 6 - c (so a sure "real" is 1 and a sure "fake" is 10).
+
+Every count below is computed with ``np.bincount`` over combined indices, so the cost grows linearly with the votes.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binom, binomtest
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import fleiss_kappa
+from statsmodels.stats.proportion import proportion_confint
+
+CHANCE = 0.5
+ALPHA = 0.05
+SMALL_SAMPLE_N = 10
+SMALL_SAMPLE_WIDTH = 0.4
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20_190_415
+POOLED = "Pooled"
+ALL = "All"
+
+
+@dataclass(frozen=True)
+class Votes:
+    """One entry per vote. Readers, findings and sources are indices into the matching ``Layout`` lists."""
+
+    reader: np.ndarray  # int
+    case: np.ndarray  # int, any id that identifies the case
+    finding: np.ndarray  # int
+    source: np.ndarray  # int
+    called_real: np.ndarray  # bool
+    confidence: np.ndarray  # float 1-5, nan where none was given
+    time_ms: np.ndarray  # float, nan where not timed
+
+    def __len__(self) -> int:
+        return int(self.reader.shape[0])
+
+    @classmethod
+    def from_columns(cls, reader, case, finding, source, called_real, confidence=None, time_ms=None) -> Votes:
+        """Build from any sequences; missing confidence/time columns become all-nan."""
+        n = len(reader)
+
+        def as_float(values) -> np.ndarray:
+            if values is None:
+                return np.full(n, np.nan)
+            if isinstance(values, np.ndarray):
+                return values.astype(float)
+            return np.array([np.nan if value is None else value for value in values], dtype=float)
+
+        return cls(
+            reader=np.asarray(reader, dtype=np.int64).reshape(n),
+            case=np.asarray(case, dtype=np.int64).reshape(n),
+            finding=np.asarray(finding, dtype=np.int64).reshape(n),
+            source=np.asarray(source, dtype=np.int64).reshape(n),
+            called_real=np.asarray(called_real, dtype=bool).reshape(n),
+            confidence=as_float(confidence),
+            time_ms=as_float(time_ms),
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The labels of a study's readers (pseudonyms), findings and sources (Real first), in display order."""
+
+    readers: list[str]
+    findings: list[str]
+    sources: list[str]
+    source_is_real: list[bool]
+
+    @property
+    def generators(self) -> list[int]:
+        return [index for index, real in enumerate(self.source_is_real) if not real]
+
+    @property
+    def real_sources(self) -> list[int]:
+        return [index for index, real in enumerate(self.source_is_real) if real]
+
+
+# --- proportions -------------------------------------------------------------------------------------------------
+
+def wilson_interval(successes, n) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson 95% interval for successes/n, elementwise; nan where n is 0."""
+    successes = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    safe_n = np.where(n > 0, n, 1.0)
+    low, high = proportion_confint(successes, safe_n, alpha=ALPHA, method="wilson")
+    empty = n <= 0
+    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
+
+
+def binomial_p_value(successes: int, n: int, chance: float = CHANCE) -> float | None:
+    """Two-sided exact binomial test of successes/n against ``chance`` (scipy); None when there is nothing to test."""
+    if n <= 0:
+        return None
+    return float(binomtest(int(successes), int(n), chance, alternative="two-sided").pvalue)
+
+
+def binomial_p_values_vs_half(successes, n) -> np.ndarray:
+    """The same two-sided exact test against 0.5 for whole arrays at once (nan where n is 0).
+
+    At p = 0.5 the binomial is symmetric, so the outcomes at most as likely as k are exactly the two tails beyond
+    min(k, n - k): p = min(1, 2 * P(X <= min(k, n - k))), the value ``binomtest`` finds one cell at a time."""
+    successes = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    tail = binom.cdf(np.minimum(successes, n - successes), n, CHANCE)
+    return np.where(n > 0, np.minimum(1.0, 2 * tail), np.nan)
+
+
+def is_small_sample(n, low, high) -> np.ndarray:
+    """True where a cell is too small for its interval to mean much: n < 10 or an interval wider than 0.4."""
+    n = np.asarray(n)
+    width = np.nan_to_num(np.asarray(high) - np.asarray(low), nan=1.0)
+    return (n < SMALL_SAMPLE_N) | (width > SMALL_SAMPLE_WIDTH)
+
+
+def _ratio(numerator, denominator):
+    numerator = np.asarray(numerator, dtype=float)
+    denominator = np.asarray(denominator, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
+
+
+def _number(value) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+# --- counts ------------------------------------------------------------------------------------------------------
+
+def count_cube(votes: Votes, layout: Layout, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Votes and called-real votes per (reader + pooled, finding + all, source): two int arrays of shape
+    (R + 1, F + 1, S); the last reader row is the pooled sum and the last finding column the sum over findings."""
+    n_readers, n_findings, n_sources = len(layout.readers), len(layout.findings), len(layout.sources)
+    if mask is not None:
+        votes = Votes(*(getattr(votes, name)[mask] for name in Votes.__dataclass_fields__))
+    index = (votes.reader * n_findings + votes.finding) * n_sources + votes.source
+    size = n_readers * n_findings * n_sources
+    total = np.bincount(index, minlength=size).reshape(n_readers, n_findings, n_sources)
+    real = np.bincount(index, weights=votes.called_real, minlength=size).astype(np.int64)
+    real = real.reshape(n_readers, n_findings, n_sources)
+    return _with_margins(total), _with_margins(real)
+
+
+def _with_margins(cube: np.ndarray) -> np.ndarray:
+    with_findings = np.concatenate([cube, cube.sum(axis=1, keepdims=True)], axis=1)
+    return np.concatenate([with_findings, with_findings.sum(axis=0, keepdims=True)], axis=0)
+
+
+def _reader_labels(layout: Layout) -> list[str]:
+    return [*layout.readers, POOLED]
+
+
+def _finding_labels(layout: Layout) -> list[str]:
+    return [*layout.findings, ALL]
+
+
+# --- the sections of the report ----------------------------------------------------------------------------------
+
+def called_real_rates(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]:
+    """For every (reader or pooled) x (finding or all) x source: how often its images were called real, with a Wilson
+    interval, and the accuracy on them with an exact binomial test against chance."""
+    low, high = wilson_interval(real, total)
+    rate = _ratio(real, total)
+    is_real = np.asarray(layout.source_is_real)[None, None, :]
+    correct = np.where(is_real, real, total - real)
+    p_values = binomial_p_values_vs_half(correct, total)
+    small = is_small_sample(total, low, high)
+    cells = []
+    for r, reader in enumerate(_reader_labels(layout)):
+        for f, finding in enumerate(_finding_labels(layout)):
+            for s, source in enumerate(layout.sources):
+                n = int(total[r, f, s])
+                cells.append({
+                    "reader": reader, "finding": finding, "source": source, "n": n,
+                    "called_real": int(real[r, f, s]), "rate": _number(rate[r, f, s]),
+                    "ci_low": _number(low[r, f, s]), "ci_high": _number(high[r, f, s]),
+                    "correct": int(correct[r, f, s]), "accuracy": _number(_ratio(correct[r, f, s], n)),
+                    "p_value_vs_chance": _number(p_values[r, f, s]),
+                    "small_sample": bool(small[r, f, s]),
+                })
+    return cells
+
+
+def detection_counts(total: np.ndarray, real: np.ndarray, layout: Layout) -> dict[str, np.ndarray]:
+    """Confusion counts (positive = fake) per (reader + pooled, finding + all, generator + all generators)."""
+    real_columns = layout.real_sources
+    generators = layout.generators
+    tn = real[:, :, real_columns].sum(axis=2)
+    fp = total[:, :, real_columns].sum(axis=2) - tn
+    fake_total = total[:, :, generators]
+    fake_called_real = real[:, :, generators]
+    fn = np.concatenate([fake_called_real, fake_called_real.sum(axis=2, keepdims=True)], axis=2)
+    positives = np.concatenate([fake_total, fake_total.sum(axis=2, keepdims=True)], axis=2)
+    shape = fn.shape
+    return {"tp": positives - fn, "fn": fn, "tn": np.broadcast_to(tn[:, :, None], shape),
+            "fp": np.broadcast_to(fp[:, :, None], shape)}
+
+
+def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]:
+    """Accuracy, sensitivity and specificity at spotting fakes per (reader or pooled) x (finding or all) x (generator
+    or all generators); a generator's accuracy is over the real images and that generator's images."""
+    counts = detection_counts(total, real, layout)
+    tp, fn, tn, fp = counts["tp"], counts["fn"], counts["tn"], counts["fp"]
+    n = tp + fn + tn + fp
+    correct = tp + tn
+    low, high = wilson_interval(correct, n)
+    p_values = binomial_p_values_vs_half(correct, n)
+    small = is_small_sample(n, low, high)
+    accuracy, sensitivity, specificity = _ratio(correct, n), _ratio(tp, tp + fn), _ratio(tn, tn + fp)
+    generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
+    cells = []
+    for r, reader in enumerate(_reader_labels(layout)):
+        for f, finding in enumerate(_finding_labels(layout)):
+            for g, generator in enumerate(generator_labels):
+                cells.append({
+                    "reader": reader, "finding": finding, "generator": generator, "n": int(n[r, f, g]),
+                    "tp": int(tp[r, f, g]), "fn": int(fn[r, f, g]), "tn": int(tn[r, f, g]), "fp": int(fp[r, f, g]),
+                    "accuracy": _number(accuracy[r, f, g]), "accuracy_ci_low": _number(low[r, f, g]),
+                    "accuracy_ci_high": _number(high[r, f, g]), "sensitivity": _number(sensitivity[r, f, g]),
+                    "specificity": _number(specificity[r, f, g]),
+                    "p_value_vs_chance": _number(p_values[r, f, g]),
+                    "small_sample": bool(small[r, f, g]),
+                })
+    return cells
+
+
+def bootstrap_error_rate(n_real, errors_real, n_fake, errors_fake, rng: np.random.Generator,
+                         resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float] | None:
+    """HYPE-infinity style error rate over real and fake images together, with a bootstrap 95% interval.
+
+    Arguments are per-reader arrays. Each resample draws readers with replacement, then each drawn reader's real and
+    fake votes with replacement; for 0/1 outcomes the latter is exactly a binomial draw at the reader's observed rate,
+    which keeps the bootstrap vectorised. With one reader the first stage is a no-op."""
+    n_real, errors_real = np.asarray(n_real, dtype=np.int64), np.asarray(errors_real, dtype=np.int64)
+    n_fake, errors_fake = np.asarray(n_fake, dtype=np.int64), np.asarray(errors_fake, dtype=np.int64)
+    n = n_real.sum() + n_fake.sum()
+    if n == 0:
+        return None
+    point = float((errors_real.sum() + errors_fake.sum()) / n)
+    readers = rng.integers(0, len(n_real), size=(resamples, len(n_real)))
+    draw_real = rng.binomial(n_real[readers], np.nan_to_num(_ratio(errors_real, n_real))[readers])
+    draw_fake = rng.binomial(n_fake[readers], np.nan_to_num(_ratio(errors_fake, n_fake))[readers])
+    sampled_n = n_real[readers].sum(axis=1) + n_fake[readers].sum(axis=1)
+    rates = _ratio(draw_real.sum(axis=1) + draw_fake.sum(axis=1), sampled_n)
+    rates = rates[~np.isnan(rates)]
+    low, high = np.percentile(rates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    return point, float(low), float(high)
+
+
+def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int = BOOTSTRAP_SEED,
+                  resamples: int = BOOTSTRAP_RESAMPLES) -> list[dict]:
+    """Error rate on real and fake images together per (reader or pooled) x (generator or all generators)."""
+    counts = detection_counts(total, real, layout)
+    all_findings = -1
+    n_real = counts["tn"][:, all_findings] + counts["fp"][:, all_findings]
+    errors_real = counts["fp"][:, all_findings]
+    n_fake = counts["tp"][:, all_findings] + counts["fn"][:, all_findings]
+    errors_fake = counts["fn"][:, all_findings]
+    generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
+    n_readers = len(layout.readers)
+    cells = []
+    for g, generator in enumerate(generator_labels):
+        for r, reader in enumerate(_reader_labels(layout)):
+            # The pooled row bootstraps over the individual readers; a reader's row over their own votes.
+            members = slice(0, n_readers) if r == n_readers else slice(r, r + 1)
+            rng = np.random.default_rng([seed, r, g])
+            result = bootstrap_error_rate(n_real[members, g], errors_real[members, g], n_fake[members, g],
+                                          errors_fake[members, g], rng, resamples)
+            n = int(n_real[members, g].sum() + n_fake[members, g].sum())
+            error_rate, low, high = result if result is not None else (None, None, None)
+            cells.append({
+                "reader": reader, "generator": generator, "n": n, "error_rate": error_rate, "ci_low": low,
+                "ci_high": high,
+                "small_sample": bool(is_small_sample(n, np.nan if low is None else low,
+                                                     np.nan if high is None else high)),
+            })
+    return cells
+
+
+# --- agreement ---------------------------------------------------------------------------------------------------
+
+def reader_case_matrix(case_index: np.ndarray, reader: np.ndarray, called_real: np.ndarray,
+                       n_readers: int) -> np.ndarray:
+    """Cases x readers: 1 called real, 0 called fake, -1 no vote; ``case_index`` numbers the cases from 0."""
+    n_cases = int(case_index.max()) + 1 if len(case_index) else 0
+    matrix = np.full((n_cases, n_readers), -1, dtype=np.int8)
+    matrix[case_index, reader] = called_real
+    return matrix
+
+
+def kappa_from_two_by_two(both_real, first_only, second_only, both_fake) -> np.ndarray:
+    """Cohen's kappa from the cells of a 2x2 agreement table, vectorised (nan where it is undefined)."""
+    both_real, first_only = np.asarray(both_real, float), np.asarray(first_only, float)
+    second_only, both_fake = np.asarray(second_only, float), np.asarray(both_fake, float)
+    n = both_real + first_only + second_only + both_fake
+    observed = _ratio(both_real + both_fake, n)
+    first_real, second_real = _ratio(both_real + first_only, n), _ratio(both_real + second_only, n)
+    expected = first_real * second_real + (1 - first_real) * (1 - second_real)
+    return _ratio(observed - expected, 1 - expected)
+
+
+def fleiss_from_patterns(pattern_counts: np.ndarray, raters: int) -> np.ndarray:
+    """Fleiss' kappa from how many cases had k = 0..m "real" votes (last axis), vectorised over leading axes."""
+    k = np.arange(raters + 1, dtype=float)
+    pattern_counts = np.asarray(pattern_counts, dtype=float)
+    cases = pattern_counts.sum(axis=-1)
+    p_real = _ratio((pattern_counts * k).sum(axis=-1), cases * raters)
+    agreement_per_pattern = (k**2 + (raters - k) ** 2 - raters) / (raters * (raters - 1))
+    observed = _ratio((pattern_counts * agreement_per_pattern).sum(axis=-1), cases)
+    expected = p_real**2 + (1 - p_real) ** 2
+    return _ratio(observed - expected, 1 - expected)
+
+
+def agreement(matrix: np.ndarray, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+    """Cohen's kappa (sklearn) for two readers, Fleiss' kappa (statsmodels) for more, on the cases every reader voted
+    on, with a bootstrap 95% interval over cases. Resampling cases is a multinomial draw over the agreement table's
+    cells (2x2 for Cohen, the number of "real" votes per case for Fleiss), since each kappa depends on nothing else."""
+    raters = matrix.shape[1]
+    complete = matrix[(matrix >= 0).all(axis=1)] if raters else matrix
+    result = {"method": None, "readers": raters, "n_cases": int(complete.shape[0]), "kappa": None, "ci_low": None,
+              "ci_high": None, "observed_agreement": None, "note": ""}
+    if raters < 2:
+        result["note"] = "Agreement needs at least two readers."
+        return result
+    result["method"] = "cohen" if raters == 2 else "fleiss"
+    if complete.shape[0] == 0:
+        result["note"] = "No case has a vote from every reader."
+        return result
+    real_votes = complete.sum(axis=1).astype(np.int64)
+    result["observed_agreement"] = float(np.mean((real_votes == 0) | (real_votes == raters)))
+    if real_votes.min() == raters or real_votes.max() == 0:
+        result["note"] = "Every vote has the same answer, so chance agreement is 1 and kappa is undefined."
+        return result
+    rng = np.random.default_rng([seed, raters])
+    if raters == 2:
+        first, second = complete[:, 0], complete[:, 1]
+        cells = np.array([np.sum((first == 1) & (second == 1)), np.sum((first == 1) & (second == 0)),
+                          np.sum((first == 0) & (second == 1)), np.sum((first == 0) & (second == 0))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            kappa = float(cohen_kappa_score(first, second))
+        draws = rng.multinomial(cells.sum(), cells / cells.sum(), size=resamples)
+        replicates = kappa_from_two_by_two(draws[:, 0], draws[:, 1], draws[:, 2], draws[:, 3])
+    else:
+        table = np.column_stack([real_votes, raters - real_votes])
+        kappa = float(fleiss_kappa(table, method="fleiss"))
+        patterns = np.bincount(real_votes, minlength=raters + 1)
+        draws = rng.multinomial(patterns.sum(), patterns / patterns.sum(), size=resamples)
+        replicates = fleiss_from_patterns(draws, raters)
+    replicates = replicates[~np.isnan(replicates)]
+    low, high = np.percentile(replicates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
+    result.update(kappa=kappa, ci_low=float(low), ci_high=float(high))
+    return result
+
+
+# --- ROC AUC from confidence ratings -----------------------------------------------------------------------------
+
+def fake_score(called_real: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """Answer and confidence on one 1-10 scale of "how fake": fake with confidence c -> 5 + c, real -> 6 - c."""
+    return np.where(called_real, 6 - confidence, 5 + confidence)
+
+
+def auc_from_histograms(real_counts: np.ndarray, fake_counts: np.ndarray) -> np.ndarray:
+    """ROC AUC from score histograms (counts per score level on the last axis), vectorised over leading axes.
+
+    The area under the empirical ROC curve equals the Mann-Whitney probability that a fake image scores above a real
+    one, ties counting half: sum over levels of fakes(level) * (reals below + reals at / 2) / (fakes * reals). This is
+    what sklearn's ``roc_auc_score`` returns on the individual votes (the tests hold it to that), without one call per
+    reader and generator. Nan where either class is empty."""
+    real_counts = np.asarray(real_counts, dtype=float)
+    fake_counts = np.asarray(fake_counts, dtype=float)
+    reals_below = np.cumsum(real_counts, axis=-1) - real_counts
+    wins = (fake_counts * (reals_below + real_counts / 2)).sum(axis=-1)
+    return _ratio(wins, fake_counts.sum(axis=-1) * real_counts.sum(axis=-1))
+
+
+def roc_auc(votes: Votes, layout: Layout) -> dict:
+    """ROC AUC of the fake-score per (reader or pooled) x (generator or all generators), on rated votes only."""
+    rated = ~np.isnan(votes.confidence)
+    if not rated.any():
+        return {"note": "No vote carries a confidence rating (the study did not ask for one).", "cells": []}
+    n_readers, n_sources = len(layout.readers), len(layout.sources)
+    score = fake_score(votes.called_real[rated], votes.confidence[rated]).astype(np.int64)
+    index = (votes.reader[rated] * n_sources + votes.source[rated]) * 10 + (score - 1)
+    histogram = np.bincount(index, minlength=n_readers * n_sources * 10).reshape(n_readers, n_sources, 10)
+    histogram = np.concatenate([histogram, histogram.sum(axis=0, keepdims=True)], axis=0)
+    real_histogram = histogram[:, layout.real_sources].sum(axis=1)
+    generator_columns = [*([g] for g in layout.generators), layout.generators]
+    generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
+    fake_histogram = np.stack([histogram[:, columns].sum(axis=1) for columns in generator_columns], axis=1)
+    auc = auc_from_histograms(real_histogram[:, None, :], fake_histogram)
+    cells = []
+    for r, reader in enumerate(_reader_labels(layout)):
+        for g, generator in enumerate(generator_labels):
+            cells.append({"reader": reader, "generator": generator, "n_real": int(real_histogram[r].sum()),
+                          "n_fake": int(fake_histogram[r, g].sum()), "auc": _number(auc[r, g])})
+    return {"note": "Fake-score: 'fake' with confidence c scores 5 + c, 'real' scores 6 - c; AUC 0.5 is chance.",
+            "cells": cells}
+
+
+# --- reading time ------------------------------------------------------------------------------------------------
+
+def reader_medians(votes: Votes, n_readers: int) -> np.ndarray:
+    """Each reader's median time on image over their timed votes (nan for a reader with none)."""
+    timed = ~np.isnan(votes.time_ms)
+    readers, times = votes.reader[timed], votes.time_ms[timed]
+    medians = np.full(n_readers, np.nan)
+    order = np.lexsort((times, readers))
+    readers, times = readers[order], times[order]
+    starts = np.searchsorted(readers, np.arange(n_readers), side="left")
+    ends = np.searchsorted(readers, np.arange(n_readers), side="right")
+    for reader in range(n_readers):
+        if ends[reader] > starts[reader]:
+            medians[reader] = float(np.median(times[starts[reader]:ends[reader]]))
+    return medians
+
+
+def reading_time(votes: Votes, layout: Layout) -> dict:
+    """Median time on image per reader and pooled, and the called-real and accuracy tallies split at each reader's own
+    median: fast reads took at most the median, slow reads longer. Untimed votes are in neither half."""
+    n_readers = len(layout.readers)
+    timed = ~np.isnan(votes.time_ms)
+    medians = reader_medians(votes, n_readers)
+    vote_median = medians[votes.reader] if len(votes) else np.array([])
+    fast = timed & (votes.time_ms <= vote_median)
+    slow = timed & (votes.time_ms > vote_median)
+    timed_count = np.bincount(votes.reader[timed], minlength=n_readers)
+    halves = {}
+    for name, mask in (("fast", fast), ("slow", slow)):
+        total, real = count_cube(votes, layout, mask)
+        halves[name] = (total[:, -1], real[:, -1])  # all findings
+    is_real = np.asarray(layout.source_is_real)
+    readers = []
+    for r, reader in enumerate(_reader_labels(layout)):
+        if r < n_readers:
+            median = _number(medians[r])
+            n_timed = int(timed_count[r])
+        else:
+            median = _number(np.median(votes.time_ms[timed])) if timed.any() else None
+            n_timed = int(timed.sum())
+        entry = {"reader": reader, "median_ms": median, "n_timed": n_timed}
+        for name, (total, real) in halves.items():
+            correct = np.where(is_real, real[r], total[r] - real[r])
+            entry[name] = {
+                "n": int(total[r].sum()), "correct": int(correct.sum()),
+                "accuracy": _number(_ratio(correct.sum(), total[r].sum())),
+                "by_source": [
+                    {"source": source, "n": int(total[r, s]), "called_real": int(real[r, s]),
+                     "rate": _number(_ratio(real[r, s], total[r, s]))}
+                    for s, source in enumerate(layout.sources)
+                ],
+            }
+        readers.append(entry)
+    return {"note": "Fast = time on image at most the reader's own median; slow = longer.", "readers": readers}
+
+
+# --- the whole report --------------------------------------------------------------------------------------------
+
+def prevalence_real(votes: Votes, layout: Layout) -> float | None:
+    if len(votes) == 0:
+        return None
+    return float(np.isin(votes.source, layout.real_sources).mean())
+
+
+def study_statistics(votes: Votes, layout: Layout, seed: int = BOOTSTRAP_SEED,
+                     resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
+    """Every statistic of the results page, as plain JSON-ready data."""
+    total, real = count_cube(votes, layout)
+    cases, case_index = np.unique(votes.case, return_inverse=True)
+    matrix = reader_case_matrix(case_index, votes.reader, votes.called_real, len(layout.readers))
+    case_source = np.zeros(len(cases), dtype=np.int64)
+    case_source[case_index] = votes.source
+    source_agreement = [
+        {"source": source, **agreement(matrix[case_source == s], seed + s + 1, resamples)}
+        for s, source in enumerate(layout.sources)
+    ]
+    return {
+        "n_votes": len(votes),
+        "readers": layout.readers,
+        "findings": layout.findings,
+        "sources": layout.sources,
+        "chance": CHANCE,
+        "prevalence_real": prevalence_real(votes, layout),
+        "bootstrap": {"resamples": resamples, "seed": seed},
+        "small_sample_rule": f"n < {SMALL_SAMPLE_N} or 95% interval wider than {SMALL_SAMPLE_WIDTH}",
+        "called_real": called_real_rates(total, real, layout),
+        "detection": detection(total, real, layout),
+        "hype_infinity": hype_infinity(total, real, layout, seed, resamples),
+        "agreement": {"overall": agreement(matrix, seed, resamples), "by_source": source_agreement},
+        "roc_auc": roc_auc(votes, layout),
+        "reading_time": reading_time(votes, layout),
+    }
