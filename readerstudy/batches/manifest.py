@@ -47,8 +47,9 @@ class ManifestRow:
 
 @dataclass
 class ParsedManifest:
-    rows: list[ManifestRow]
+    rows: list[ManifestRow]  # the rows without errors
     errors: list[RowError]
+    named_files: set[str] = field(default_factory=set)  # every filename the manifest mentions, valid row or not
 
 
 def _lookup_table(values: dict[str, str]) -> dict[str, str]:
@@ -105,6 +106,7 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
     reader.fieldnames = header
     finding_keys, source_keys = _lookup_table(findings), _lookup_table(sources)
     rows: list[ManifestRow] = []
+    named: set[str] = set()
     first_row_of: dict[str, int] = {}
     for index, record in enumerate(reader, start=2):
         if None in record:
@@ -114,6 +116,7 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
         if not any(record.values()):
             continue  # a blank line
         filename = record["filename"]
+        named.add(filename)
         row_errors = []
         if not filename:
             row_errors.append("has no filename")
@@ -138,4 +141,4 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
                                 raw=record))
     if not rows and not errors:
         errors.append(RowError("has a header but no image rows", MANIFEST_NAME))
-    return ParsedManifest(rows, errors)
+    return ParsedManifest(rows, errors, named)

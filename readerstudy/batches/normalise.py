@@ -89,7 +89,7 @@ def to_gray8(image: Image.Image) -> Image.Image:
             scaled = np.rint((pixels - low) * (255.0 / (high - low)))
         else:
             scaled = np.zeros_like(pixels)
-        return Image.fromarray(scaled.astype(np.uint8), mode="L")
+        return Image.fromarray(scaled.astype(np.uint8))
     if image.mode == "L":
         return image
     return image.convert("L")

@@ -71,9 +71,8 @@ def _read_provenance(listing, errors: list[RowError]) -> dict:
     return audit
 
 
-def _cross_check(rows: list[ManifestRow], members: dict, errors: list[RowError]) -> list[ManifestRow]:
+def _cross_check(rows: list[ManifestRow], named: set[str], members: dict, errors: list[RowError]) -> list[ManifestRow]:
     """Rows whose file is present; an error for each absent file and each file no row names."""
-    named = {row.filename for row in rows}
     present = []
     for row in rows:
         if row.filename in members:
@@ -110,7 +109,10 @@ def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, fin
         parsed = parse_manifest(manifest_bytes, findings=findings, sources=sources)
         errors.extend(parsed.errors)
         audit = _read_provenance(listing, errors)
-        rows = _cross_check(parsed.rows, listing.members, errors)
+        if parsed.named_files or not parsed.errors:  # an unreadable manifest names nothing: skip the noise
+            rows = _cross_check(parsed.rows, parsed.named_files, listing.members, errors)
+        else:
+            rows = []
         images: list[StagedImage] = []
         first_row_with: dict[str, ManifestRow] = {}
         for done, row in enumerate(rows, start=1):
