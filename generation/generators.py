@@ -1,0 +1,94 @@
+"""Loading the three generators for a verification set and checking they belong together."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import GenerationError
+
+GENERATOR_KINDS = ("pix2pix", "pix2pix-n", "stargan")
+
+
+@dataclass(frozen=True)
+class LoadedGenerator:
+    kind: str
+    path: Path
+    model: nn.Module
+    meta: dict  # config, step, seed, split, image_size, sha256 (training.inference.load_generator)
+
+    @property
+    def train_images(self) -> frozenset[str]:
+        return frozenset(self.meta["split"].get("train", []))
+
+
+def parse_checkpoint_argument(text: str) -> dict[str, Path]:
+    """``pix2pix=PATH,pix2pix-n=PATH,stargan=PATH`` -> {kind: Path}; every kind exactly once."""
+    checkpoints: dict[str, Path] = {}
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        kind, sep, path = part.partition("=")
+        kind = kind.strip().lower()
+        if not sep or not path.strip():
+            raise GenerationError(f"--checkpoints: expected KIND=PATH, got {part!r}")
+        if kind not in GENERATOR_KINDS:
+            raise GenerationError(f"--checkpoints: unknown generator {kind!r}; expected {', '.join(GENERATOR_KINDS)}")
+        if kind in checkpoints:
+            raise GenerationError(f"--checkpoints: {kind} given twice")
+        checkpoints[kind] = Path(path.strip())
+    return checkpoints
+
+
+def load_generators(checkpoints: Mapping[str, Path], device: str,
+                    expected_size: int | None = None) -> dict[str, LoadedGenerator]:
+    """Load each generator, checking its kind matches the slot it was given for and that all share one image size.
+
+    Every model gets a guard that raises :class:`GenerationError` the moment it produces a NaN or an infinity.
+    """
+    from training.checkpoints import CheckpointError
+    from training.inference import load_generator
+
+    missing = [kind for kind in GENERATOR_KINDS if kind not in checkpoints]
+    if missing:
+        raise GenerationError(f"missing checkpoint for {', '.join(missing)} (--checkpoints needs all of "
+                              f"{', '.join(GENERATOR_KINDS)})")
+    loaded: dict[str, LoadedGenerator] = {}
+    for kind in GENERATOR_KINDS:
+        path = Path(checkpoints[kind])
+        if not path.is_file():
+            raise GenerationError(f"checkpoint for {kind} not found: {path}")
+        try:
+            found_kind, model, meta = load_generator(path, device=device)
+        except CheckpointError as error:
+            raise GenerationError(f"checkpoint for {kind} is not usable: {error}") from None
+        if found_kind != kind:
+            raise GenerationError(f"checkpoint given for {kind} is a {found_kind} model: {path}")
+        model.register_forward_hook(_nan_guard(kind, path))
+        loaded[kind] = LoadedGenerator(kind, path, model, meta)
+    sizes = {kind: generator.meta["image_size"] for kind, generator in loaded.items()}
+    if len(set(sizes.values())) != 1:
+        raise GenerationError(f"the generators work at different image sizes: {sizes}; train them at one size")
+    size = next(iter(sizes.values()))
+    if expected_size is not None and size != expected_size:
+        raise GenerationError(f"the generators work at {size} px but {expected_size} px was asked for")
+    return loaded
+
+
+def resolve_device(device: str) -> str:
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GenerationError(f"--device {device}: CUDA is not available on this machine")
+    return device
+
+
+def _nan_guard(kind: str, path: Path):
+    def check(module: nn.Module, inputs, output) -> None:
+        tensors = output if isinstance(output, tuple | list) else (output,)
+        for tensor in tensors:
+            if isinstance(tensor, torch.Tensor) and not torch.isfinite(tensor).all():
+                raise GenerationError(f"the {kind} generator produced NaN or infinite values ({path}); "
+                                      "the checkpoint is broken or diverged, nothing was written")
+    return check

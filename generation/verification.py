@@ -1,0 +1,248 @@
+"""Building the verification set: plan the cells, run the generators, audit, finalise, write the batch zip.
+
+Every image, real or generated, is read at the generators' working size with the same antialiased resize, goes
+through its source's generator (Real: none), and then through the one final pipeline (:mod:`generation.pipeline`).
+"""
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import FORMAT_VERSION
+from .archive import BatchZipWriter
+from .audit import check_box_identity, summarise_quality, surroundings_quality
+from .errors import GenerationError
+from .generators import LoadedGenerator, load_generators, resolve_device
+from .pipeline import DEFAULT_CROP_MARGIN, FINAL_SIZE, STUDY_SIZE, box_in_final_image, crop_pixels, final_png
+from .selection import PIX2PIX, PIX2PIX_N, REAL, SOURCES, STARGAN, PlannedImage, SelectionInputs, plan_verification_set
+
+KIND_OF_SOURCE = {PIX2PIX: "pix2pix", PIX2PIX_N: "pix2pix-n", STARGAN: "stargan"}
+SOURCE_SLUG = {REAL: "real", STARGAN: "stargan", PIX2PIX: "pix2pix", PIX2PIX_N: "pix2pix-n"}
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class VerificationSetConfig:
+    data_dir: Path
+    checkpoints: Mapping[str, Path]
+    out: Path
+    per_cell: int = 25
+    seed: int = 0
+    allow_reuse: bool = False
+    force: bool = False
+    crop_margin: float = DEFAULT_CROP_MARGIN
+    device: str = "cpu"
+    batch_size: int = 8
+    load_workers: int = 1  # threads reading images ahead of the generators
+
+
+@dataclass
+class VerificationSetResult:
+    out: Path
+    images: int
+    provenance: dict = field(repr=False)
+
+
+@dataclass(frozen=True)
+class _Item:
+    plan: PlannedImage
+    filename: str
+
+
+@dataclass
+class _Loaded:
+    item: _Item
+    image: np.ndarray  # uint8 at the working size
+    box: tuple[float, float, float, float] | None  # in working-size pixels
+
+
+def build_verification_set(config: VerificationSetConfig, progress: Progress | None = None) -> VerificationSetResult:
+    """Build the whole set into ``config.out`` (atomically) and return its provenance record."""
+    from training.data.images import load_xray_with_frame, scale_box
+    from training.data.nih import FINDINGS, DataError, NIHIndex, image_path
+
+    started = datetime.now(UTC)
+    out = Path(config.out)
+    if out.exists() and not config.force:
+        raise GenerationError(f"{out} exists; pass --force to replace it")
+    if out.is_dir():
+        raise GenerationError(f"{out} is a directory; give a .zip file path")
+    try:
+        crop_pixels(config.crop_margin)
+    except ValueError as error:
+        raise GenerationError(f"--crop-margin: {error}") from None
+    device = resolve_device(config.device)
+    generators = load_generators(config.checkpoints, device)
+    size = next(iter(generators.values())).meta["image_size"]
+    try:
+        index = NIHIndex.load(Path(config.data_dir))
+    except DataError as error:
+        raise GenerationError(f"--data: {error}") from None
+    inputs = SelectionInputs(boxes=index.boxes, labels=index.labels, healthy=index.healthy_images(),
+                             train_images={kind: g.train_images for kind, g in generators.items()})
+    plan = plan_verification_set(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse)
+    items = _name_items(plan)
+    torch.manual_seed(config.seed)
+
+    def load(item: _Item) -> _Loaded:
+        try:
+            image, frame = load_xray_with_frame(image_path(index.data_dir, item.plan.origin_image), size)
+        except DataError as error:
+            raise GenerationError(f"--data: {error}") from None
+        box = None if item.plan.box is None else scale_box(item.plan.box, frame, size)
+        return _Loaded(item, image, box)
+
+    records: list[dict] = []
+    with BatchZipWriter(out) as writer, ThreadPoolExecutor(max_workers=max(1, config.load_workers)) as pool:
+        batches = _batches(items, config.batch_size)
+        pending = [pool.submit(lambda b=b: [load(i) for i in b]) for b in batches[:2]]
+        for number, _batch in enumerate(batches):
+            loaded = pending.pop(0).result()
+            if number + 2 < len(batches):
+                pending.append(pool.submit(lambda b=batches[number + 2]: [load(i) for i in b]))
+            outputs = _generate(generators, loaded, device)
+            for entry, generated in zip(loaded, outputs, strict=True):
+                record = _audit(entry, generated, config.crop_margin, size)
+                writer.add_image(entry.item.filename, final_png(generated, config.crop_margin), _manifest_row(
+                    entry, config.crop_margin, size))
+                records.append(record)
+            if progress:
+                progress(len(records), len(items))
+        provenance = _provenance(config, generators, index, records, size, started, device)
+        writer.commit(provenance)
+    return VerificationSetResult(out=out, images=len(records), provenance=provenance)
+
+
+def _name_items(plan: list[PlannedImage]) -> list[_Item]:
+    counters: dict[tuple[str, str], int] = {}
+    items = []
+    order = {source: i for i, source in enumerate(SOURCES)}
+    for entry in sorted(plan, key=lambda p: (order[p.source], p.finding)):
+        key = (entry.finding, entry.source)
+        counters[key] = counters.get(key, 0) + 1
+        items.append(_Item(entry, f"{entry.finding.lower()}_{SOURCE_SLUG[entry.source]}_{counters[key]:03d}.png"))
+    return items
+
+
+def _batches(items: list[_Item], batch_size: int) -> list[list[_Item]]:
+    """Consecutive runs of one source, at most ``batch_size`` long (one generator per forward pass)."""
+    batches: list[list[_Item]] = []
+    for item in items:
+        if batches and batches[-1][0].plan.source == item.plan.source and len(batches[-1]) < batch_size:
+            batches[-1].append(item)
+        else:
+            batches.append([item])
+    return batches
+
+
+def _generate(generators: Mapping[str, LoadedGenerator], loaded: list[_Loaded], device: str) -> list[np.ndarray]:
+    from training.inference import pix2pix_generate_batch, stargan_translate_batch
+
+    source = loaded[0].item.plan.source
+    images = [entry.image for entry in loaded]
+    if source == REAL:
+        return images
+    model = generators[KIND_OF_SOURCE[source]].model
+    if source == STARGAN:
+        return stargan_translate_batch(model, images, [entry.item.plan.finding for entry in loaded], device)
+    return pix2pix_generate_batch(model, images, [entry.box for entry in loaded], device)
+
+
+def _audit(entry: _Loaded, generated: np.ndarray, crop_margin: float, size: int) -> dict:
+    from training.data.images import box_mask
+
+    plan = entry.item.plan
+    record = {"filename": entry.item.filename, "source": plan.source, "finding": plan.finding,
+              "origin_image": plan.origin_image, "split": plan.split, "reused": plan.reused,
+              "box_identical": None, "max_abs_diff_in_box": None, "ssim": None, "psnr": None}
+    if plan.source in (PIX2PIX, PIX2PIX_N):
+        mask = box_mask(size, entry.box)
+        check = check_box_identity(entry.image, generated, mask)
+        if not check.identical:
+            raise GenerationError(f"{plan.source} changed the pathology box of {plan.origin_image} "
+                                  f"(max abs diff {check.max_abs_diff}); nothing was written")
+        quality = surroundings_quality(entry.image, generated, 1 - mask)
+        record.update(box_identical=True, max_abs_diff_in_box=check.max_abs_diff, ssim=quality.ssim,
+                      psnr=quality.psnr, box_working=[round(v, 2) for v in entry.box])
+    elif plan.source == STARGAN:
+        quality = surroundings_quality(entry.image, generated)
+        record.update(ssim=quality.ssim, psnr=quality.psnr)
+    return record
+
+
+def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
+    plan = entry.item.plan
+    row = {"finding": plan.finding, "source": plan.source, "origin_image": plan.origin_image,
+           "notes": f"split={plan.split}" + ("; reused in another cell" if plan.reused else "")}
+    if entry.box is not None:
+        x, y, w, h = box_in_final_image(entry.box, size, crop_margin)
+        row.update(bbox_x=x, bbox_y=y, bbox_w=w, bbox_h=h)
+    return row
+
+
+def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGenerator], index, records: list[dict],
+                size: int, started: datetime, device: str) -> dict:
+    checked = [r for r in records if r["box_identical"] is not None]
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": "verification-set",
+        "created_at": started.isoformat(),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "seed": config.seed,
+        "per_cell": config.per_cell,
+        "allow_reuse": config.allow_reuse,
+        "reused_images": sum(1 for r in records if r["reused"]),
+        "device": device,
+        "pipeline": {"working_size": size, "study_size": STUDY_SIZE, "crop_margin": config.crop_margin,
+                     "crop_pixels_at_256": crop_pixels(config.crop_margin), "final_size": FINAL_SIZE,
+                     "resample": "lanczos", "png": "8-bit gray, IHDR/IDAT/IEND only"},
+        "data": {"dir": str(Path(config.data_dir).resolve()), "boxes": len(index.boxes),
+                 "images_in_data_entry": len(index.labels), "healthy_images": len(index.healthy_images())},
+        "checkpoints": {kind: _checkpoint_record(g) for kind, g in generators.items()},
+        "audit": {"working_size": size, "box_checked": len(checked),
+                  "box_identical": sum(1 for r in checked if r["box_identical"]),
+                  "max_abs_diff_in_box": max((r["max_abs_diff_in_box"] for r in checked), default=None)},
+        "quality": summarise_quality(records),
+        "versions": _versions(),
+        "config": {key: str(value) if isinstance(value, Path) else value
+                   for key, value in asdict(config).items() if key != "checkpoints"},
+        "images": records,
+    }
+
+
+def _checkpoint_record(generator: LoadedGenerator) -> dict:
+    split = generator.meta["split"]
+    names = "\n".join(sorted(split.get("train", []))) + "\n--\n" + "\n".join(sorted(split.get("test", [])))
+    return {"file": generator.path.name, "path": str(generator.path.resolve()), "sha256": generator.meta["sha256"],
+            "step": generator.meta["step"], "seed": generator.meta["seed"],
+            "image_size": generator.meta["image_size"],
+            "split": {"train_images": len(split.get("train", [])), "test_images": len(split.get("test", [])),
+                      "sha256": hashlib.sha256(names.encode()).hexdigest()},
+            "config": generator.meta["config"]}
+
+
+def _versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "torchvision", "numpy", "pillow", "scikit-image"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, text=True,
+                                capture_output=True, timeout=5, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    versions["code_commit"] = commit or None
+    return versions

@@ -1,0 +1,136 @@
+"""The verification set end to end on a phantom dataset with tiny generators (per cell 2: 48 images)."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections import Counter
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from generation.pipeline import png_chunk_types
+from generation.selection import SOURCES
+from generation.verification import VerificationSetConfig, build_verification_set
+
+FINDINGS = ("Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Pneumonia", "Pneumothorax")
+
+
+@pytest.fixture(scope="module")
+def built(phantom_dir, tiny_checkpoints, tmp_path_factory):
+    out = tmp_path_factory.mktemp("set") / "batch.zip"
+    result = build_verification_set(VerificationSetConfig(
+        data_dir=phantom_dir, checkpoints=tiny_checkpoints, out=out, per_cell=2, seed=11))
+    with zipfile.ZipFile(out) as archive:
+        manifest = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+        pngs = {row["filename"]: archive.read(row["filename"]) for row in manifest}
+        provenance = json.loads(archive.read("provenance.json"))
+    return result, manifest, pngs, provenance
+
+
+def test_set_has_every_finding_and_source_cell_full(built):
+    _, manifest, _, _ = built
+    assert Counter((row["finding"], row["source"]) for row in manifest) == {
+        (finding, source): 2 for finding in FINDINGS for source in SOURCES}
+
+
+def test_every_source_image_serves_once(built):
+    _, manifest, _, _ = built
+    origins = [row["origin_image"] for row in manifest]
+    assert len(origins) == len(set(origins)) == 48
+
+
+def test_real_images_are_not_in_any_generators_training_split(built, tiny_checkpoints):
+    import torch
+
+    trained = set()
+    for path in tiny_checkpoints.values():
+        trained |= set(torch.load(path, weights_only=True)["split"]["train"])
+    _, manifest, _, _ = built
+    assert not {row["origin_image"] for row in manifest if row["source"] == "Real"} & trained
+
+
+def test_pix2pix_boxes_in_the_final_pngs_equal_the_real_images_pixels(built, phantom_dir):
+    """Independent of the recorded audit: the written PNG's box region equals the source image's (working size 256,
+    default margin: the final image is the 256 image cropped by 16 px, so box pixels map one to one)."""
+    from training.data.images import load_xray
+    from training.data.nih import image_path
+
+    _, manifest, pngs, provenance = built
+    boxes = {r["filename"]: r["box_working"] for r in provenance["images"] if r["box_identical"] is not None}
+    checked = 0
+    for row in manifest:
+        if row["source"] not in ("Pix2Pix", "Pix2Pix-N"):
+            continue
+        final = np.asarray(Image.open(io.BytesIO(pngs[row["filename"]])))
+        real = load_xray(image_path(phantom_dir, row["origin_image"]), 256)[16:240, 16:240]
+        x, y, w, h = (float(row[k]) for k in ("bbox_x", "bbox_y", "bbox_w", "bbox_h"))
+        x0, y0, x1, y1 = int(np.floor(x)), int(np.floor(y)), int(np.ceil(x + w)), int(np.ceil(y + h))
+        assert (x0, y0) == (max(int(np.floor(boxes[row["filename"]][0])) - 16, 0),
+                            max(int(np.floor(boxes[row["filename"]][1])) - 16, 0))
+        assert np.array_equal(final[y0:y1, x0:x1], real[y0:y1, x0:x1])
+        assert not np.array_equal(final, real)  # the surroundings were regenerated
+        checked += 1
+    assert checked == 24
+
+
+def test_audit_records_box_identity_for_every_generated_box(built):
+    _, _, _, provenance = built
+    records = [r for r in provenance["images"] if r["source"] in ("Pix2Pix", "Pix2Pix-N")]
+    assert len(records) == 24
+    assert all(r["box_identical"] is True and r["max_abs_diff_in_box"] == 0 for r in records)
+    assert provenance["audit"] == {"working_size": 256, "box_checked": 24, "box_identical": 24,
+                                   "max_abs_diff_in_box": 0}
+
+
+def test_all_four_sources_have_the_same_png_layout(built):
+    _, manifest, pngs, _ = built
+    layouts = set()
+    for row in manifest:
+        png = pngs[row["filename"]]
+        image = Image.open(io.BytesIO(png))
+        bit_depth, colour_type = png[24], png[25]
+        layouts.add((row["source"], tuple(png_chunk_types(png)), bit_depth, colour_type, image.mode, image.size))
+    assert {layout[1:] for layout in layouts} == {(("IHDR", "IDAT", "IEND"), 8, 0, "L", (224, 224))}
+    assert {layout[0] for layout in layouts} == set(SOURCES)
+
+
+def test_provenance_names_checkpoints_seeds_split_versions_and_times(built, tiny_checkpoints):
+    _, _, _, provenance = built
+    for kind, path in tiny_checkpoints.items():
+        record = provenance["checkpoints"][kind]
+        assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert (record["step"], record["seed"], record["image_size"]) == (7, 0, 256)
+        assert record["split"]["train_images"] > 0 and record["split"]["test_images"] > 0
+    assert provenance["seed"] == 11 and provenance["per_cell"] == 2
+    assert provenance["created_at"] <= provenance["finished_at"]
+    assert {"torch", "numpy", "pillow", "scikit-image", "python"} <= set(provenance["versions"])
+    assert {r["split"] for r in provenance["images"] if r["source"] == "Real"} == {"held-out"}
+
+
+def test_provenance_carries_quality_figures_per_source_and_finding(built):
+    _, _, _, provenance = built
+    quality = provenance["quality"]
+    for source in ("Pix2Pix", "Pix2Pix-N", "StarGAN"):
+        for finding in FINDINGS:
+            figures = quality[source][finding]
+            assert figures["images"] == 2 and -1 <= figures["ssim"]["mean"] <= 1 and figures["psnr"]["mean"] > 0
+    assert "ssim" not in quality["Real"]["Effusion"]
+
+
+def test_manifest_boxes_only_for_pix2pix_sources(built):
+    _, manifest, _, _ = built
+    for row in manifest:
+        has_box = row["bbox_w"] != ""
+        assert has_box == (row["source"] in ("Pix2Pix", "Pix2Pix-N"))
+
+
+def test_same_inputs_give_the_same_images(built, phantom_dir, tiny_checkpoints, tmp_path):
+    _, _, pngs, _ = built
+    again = build_verification_set(VerificationSetConfig(
+        data_dir=phantom_dir, checkpoints=tiny_checkpoints, out=tmp_path / "again.zip", per_cell=2, seed=11))
+    with zipfile.ZipFile(again.out) as archive:
+        assert all(archive.read(name) == png for name, png in pngs.items())
