@@ -1,0 +1,113 @@
+"""Who may see what: anonymous, a reader of the study, a reader of another study and a study admin, against every
+page and endpoint of the reader core. Non-members get 404, never a hint that the study exists."""
+import pytest
+from django.test import Client
+
+ACTORS = ("anonymous", "reader", "outsider", "staff")
+LOGIN = "login"  # a redirect to the login page
+
+
+@pytest.fixture
+def world(study_factory, reader_factory, case_factory, staff_user):
+    study = study_factory("paper", status="open")
+    cases = [case_factory(study, source="real"), case_factory(study, source="pix2pix")]
+    other = study_factory("other", status="open")
+    case_factory(other, source="real")
+    draft = study_factory("draft-study")
+    case_factory(draft, source="real")
+    users = {
+        "anonymous": None,
+        "reader": reader_factory(study, username="reader").user,
+        "outsider": reader_factory(other, username="outsider").user,
+        "staff": staff_user,
+    }
+    return {"study": study, "cases": cases, "users": users}
+
+
+def client_for(world, actor: str) -> Client:
+    client = Client()
+    if world["users"][actor] is not None:
+        client.force_login(world["users"][actor])
+    return client
+
+
+def outcome(response) -> int | str:
+    if response.status_code == 302 and "/accounts/login/" in response.url or (
+        response.status_code == 302 and "/admin/login/" in response.url
+    ):
+        return LOGIN
+    return response.status_code
+
+
+DENIED_API = (401, 403)
+
+# (method, path, body, expected for anonymous, reader, outsider, staff)
+MATRIX = [
+    ("get", "/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/resume/", None, (LOGIN, 302, 302, 302)),
+    ("get", "/studies/paper/read/", None, (LOGIN, 200, 404, 404)),
+    ("get", "/studies/paper/finished/", None, (LOGIN, 302, 404, 404)),
+    ("get", "/studies/no-such-study/read/", None, (LOGIN, 404, 404, 404)),
+    ("get", "/accounts/password/", None, (LOGIN, 200, 200, 200)),
+    ("get", "/admin/", None, (LOGIN, LOGIN, LOGIN, 200)),
+    ("get", "/api/studies/", None, (DENIED_API, 200, 200, 200)),
+    ("post", "/api/studies/", {"slug": "new", "name": "New"}, (DENIED_API, 403, 403, 201)),
+    ("get", "/api/studies/paper/next/", None, (DENIED_API, 200, 404, 404)),
+    ("get", "/api/studies/paper/progress/", None, (DENIED_API, 200, 404, 404)),
+    ("get", "/api/studies/paper/sequence/1/", None, (DENIED_API, 200, 404, 404)),
+    ("post", "/api/studies/paper/votes/", "VOTE", (DENIED_API, 201, 404, 404)),
+    ("post", "/api/studies/paper/readers/", {"username": "newbie"}, (DENIED_API, 404, 404, 201)),
+    ("post", "/api/studies/paper/open/", None, (DENIED_API, 404, 404, 200)),
+    ("get", "/api/studies/draft-study/next/", None, (DENIED_API, 404, 404, 404)),
+    ("get", "/api/schema/", None, (200, 200, 200, 200)),  # the schema is public: it describes, holds no data
+]
+
+
+@pytest.mark.parametrize("actor_index", range(4), ids=ACTORS)
+@pytest.mark.parametrize(("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
+def test_role_matrix(world, actor_index, method, path, body, expected):
+    client = client_for(world, ACTORS[actor_index])
+    if body == "VOTE":
+        body = {"case": world["cases"][0].public_id, "answer": "real"}
+    if method == "get":
+        response = client.get(path)
+    else:
+        response = client.post(path, body or {}, content_type="application/json")
+    wanted = expected[actor_index]
+    got = outcome(response)
+    assert got in wanted if isinstance(wanted, tuple) else got == wanted, (ACTORS[actor_index], path, got)
+
+
+@pytest.mark.parametrize(("actor", "expected"), [("anonymous", 404), ("reader", 200), ("outsider", 404),
+                                                 ("staff", 200)])
+def test_image_of_a_case_is_served_to_members_and_staff_only(world, actor, expected):
+    token = world["cases"][0].image_token
+    assert client_for(world, actor).get(f"/i/{token}.png").status_code == expected
+
+
+@pytest.mark.parametrize("path", ["/i/AAAAAAAAAAAAAAAAAAAAAA.png", "/i/short.png", "/i/../etc/passwd.png"])
+def test_a_wrong_image_token_is_404(world, path):
+    assert client_for(world, "reader").get(path).status_code == 404
+
+
+def test_an_image_is_served_to_a_members_api_token(world):
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=world["users"]["reader"])
+    response = Client().get(f"/i/{world['cases'][0].image_token}.png", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert response.status_code == 200
+    assert Client().get(f"/i/{world['cases'][0].image_token}.png",
+                        HTTP_AUTHORIZATION="Token not-a-real-token").status_code == 404
+
+
+def test_a_reader_lists_only_their_own_studies(world):
+    slugs = [s["slug"] for s in client_for(world, "reader").get("/api/studies/").json()]
+    assert slugs == ["paper"]
+
+
+def test_home_page_lists_every_study_for_staff_and_only_their_own_for_readers(world):
+    reader_page = client_for(world, "reader").get("/").content.decode()
+    staff_page = client_for(world, "staff").get("/").content.decode()
+    assert "Paper" in reader_page and "Other" not in reader_page
+    assert all(name in staff_page for name in ("Paper", "Other", "Draft-Study"))
+    assert "/studies/paper/results/" in staff_page and "/studies/paper/results/" not in reader_page
