@@ -19,10 +19,12 @@ class LoadedGenerator:
     path: Path
     model: nn.Module
     meta: dict  # config, step, seed, split, image_size, sha256 (training.inference.load_generator)
+    healthy_pool: frozenset[str] = frozenset()  # the healthy images Pix2Pix-N / StarGAN trained on, if recorded
 
     @property
     def train_images(self) -> frozenset[str]:
-        return frozenset(self.meta["split"].get("train", []))
+        """Every image this generator saw in training: its split's train side and its healthy pool."""
+        return frozenset(self.meta["split"].get("train", [])) | self.healthy_pool
 
 
 def parse_checkpoint_argument(text: str) -> dict[str, Path]:
@@ -66,7 +68,7 @@ def load_generators(checkpoints: Mapping[str, Path], device: str,
         if found_kind != kind:
             raise GenerationError(f"checkpoint given for {kind} is a {found_kind} model: {path}")
         model.register_forward_hook(_nan_guard(kind, path))
-        loaded[kind] = LoadedGenerator(kind, path, model, meta)
+        loaded[kind] = LoadedGenerator(kind, path, model, meta, _healthy_pool(path))
     sizes = {kind: generator.meta["image_size"] for kind, generator in loaded.items()}
     if len(set(sizes.values())) != 1:
         raise GenerationError(f"the generators work at different image sizes: {sizes}; train them at one size")
@@ -74,6 +76,14 @@ def load_generators(checkpoints: Mapping[str, Path], device: str,
     if expected_size is not None and size != expected_size:
         raise GenerationError(f"the generators work at {size} px but {expected_size} px was asked for")
     return loaded
+
+
+def _healthy_pool(path: Path) -> frozenset[str]:
+    """Image names of the checkpoint's healthy pool (kept beside the split by the trainer), empty when absent."""
+    from training.checkpoints import load_checkpoint
+
+    pool = load_checkpoint(path).get("healthy_pool") or []
+    return frozenset(entry["image"] if isinstance(entry, dict) else str(entry) for entry in pool)
 
 
 def resolve_device(device: str) -> str:
