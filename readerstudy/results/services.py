@@ -49,3 +49,35 @@ def build_own_score(membership: Membership) -> dict:
             for cell in by_source
         ],
     }
+
+
+def _pick(cells: list[dict], **wanted) -> list[dict]:
+    return [cell for cell in cells if all(cell[key] == value for key, value in wanted.items())]
+
+
+def results_page_context(study: Study) -> dict:
+    """What the results page shows, cut from Table 1 and the statistics report into ready-made table rows."""
+    table = build_table1(study)
+    report = build_statistics(study)
+    rates = report["called_real"]
+    pooled_rates = [
+        {"finding": finding, "cells": _pick(rates, reader=statistics.POOLED, finding=finding)}
+        for finding in [*report["findings"], ALL]
+    ]
+    auc_cells = report["roc_auc"]["cells"]
+    return {
+        "study": study,
+        "table": table.as_dict(),
+        "report": report,
+        "pooled_rates": pooled_rates,
+        "reader_detection": _pick(report["detection"], finding=ALL, generator=ALL),
+        "generator_detection": _pick(report["detection"], reader=statistics.POOLED, finding=ALL),
+        "reader_hype": _pick(report["hype_infinity"], generator=ALL),
+        "generator_hype": _pick(report["hype_infinity"], reader=statistics.POOLED),
+        "generators": [*report["generators"], ALL],
+        "auc_rows": [
+            {"reader": reader, "cells": _pick(auc_cells, reader=reader)}
+            for reader in [*report["readers"], statistics.POOLED]
+        ] if auc_cells else [],
+    }
+

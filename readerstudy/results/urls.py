@@ -1,3 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import api, views
+
+urlpatterns = [
+    path("studies/<slug:slug>/results/", views.results, name="results"),
+    path("studies/<slug:slug>/results/chart.png", views.results_chart, {"image_format": "png"},
+         name="results-chart-png"),
+    path("studies/<slug:slug>/results/chart.svg", views.results_chart, {"image_format": "svg"},
+         name="results-chart-svg"),
+    path("api/studies/<slug:slug>/table1/", api.StudyTable1Api.as_view(), name="api-table1"),
+    path("api/studies/<slug:slug>/statistics/", api.StudyStatisticsApi.as_view(), name="api-statistics"),
+    path("api/studies/<slug:slug>/export.csv", api.StudyExportApi.as_view(), name="api-export"),
+    path("api/studies/<slug:slug>/my-score/", api.StudyMyScoreApi.as_view(), name="api-my-score"),
+]

@@ -1,0 +1,94 @@
+"""The results API: Table 1, the statistics and the per-vote CSV for study admins (staff); a reader's own score.
+
+Anyone but staff gets 404 for the admin endpoints, as if the study did not exist; the only reader-facing endpoint is
+``my-score``, answered once the study is closed and only where the study allows it.
+"""
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from readerstudy.studies.models import Study
+from readerstudy.studies.selectors import membership_for, study_for_staff
+
+from . import export, selectors, services
+
+
+class StudyTable1Api(APIView):
+    @extend_schema(summary="Table 1: images each reader judged real, per finding and source",
+                   responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        return Response(services.build_table1(study).as_dict())
+
+
+class StudyStatisticsApi(APIView):
+    @extend_schema(summary="Statistics beyond Table 1 (intervals, tests, agreement, HYPE-infinity, AUC, time)",
+                   responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        return Response(services.build_statistics(study))
+
+
+class FirstRenderer(BaseContentNegotiation):
+    """The export's body is CSV whatever the client accepts (errors stay JSON): never answer 406 to Accept: text/csv."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class StudyExportApi(APIView):
+    content_negotiation_class = FirstRenderer
+
+    class InputSerializer(serializers.Serializer):
+        reader = serializers.RegexField(r"^R[1-9][0-9]{0,8}$", required=False,
+                                        error_messages={"invalid": "A reader is named by pseudonym, like R2."})
+        usernames = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(
+        summary="Every vote as CSV (streamed), optionally one reader's",
+        parameters=[OpenApiParameter("reader", str, description="a pseudonym, e.g. R2"),
+                    OpenApiParameter("usernames", bool, description="add a username column")],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: OpenApiResponse(description="Unknown reader."),
+                   404: OpenApiResponse(description="No such study for you.")},
+    )
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        pseudonym = params.validated_data.get("reader")
+        membership = None
+        if pseudonym is not None:
+            membership = selectors.membership_by_pseudonym(study, pseudonym)
+            if membership is None:
+                raise ValidationError({"reader": [f"Study {study.slug!r} has no reader {pseudonym}."]})
+        rows = selectors.votes_for_export(study, membership)
+        response = StreamingHttpResponse(export.stream_csv(rows, params.validated_data["usernames"]),
+                                         content_type="text/csv; charset=utf-8")
+        name = f"{study.slug}-votes{'-' + pseudonym if pseudonym else ''}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class StudyMyScoreApi(APIView):
+    @extend_schema(summary="The caller's own score, once the study is closed and if it shows scores",
+                   responses={200: OpenApiTypes.OBJECT, 403: OpenApiResponse(description="Not shown (yet)."),
+                              404: OpenApiResponse(description="Not a member of this study.")})
+    def get(self, request, slug: str):
+        membership = membership_for(request.user, slug)
+        study = membership.study
+        if study.status != Study.Status.CLOSED:
+            raise PermissionDenied("Your score is shown once the study is closed.")
+        if not study.show_own_score_when_closed:
+            raise PermissionDenied("This study does not show readers their score.")
+        return Response(services.build_own_score(membership))

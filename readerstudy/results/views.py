@@ -1,0 +1,27 @@
+"""The results page and its chart, for study admins (staff) only; anyone else gets 404, anonymous users the login."""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from readerstudy.studies.selectors import study_for_staff
+
+from . import charts, services
+
+
+@login_required
+def results(request, slug: str):
+    study = study_for_staff(request.user, slug)
+    return render(request, "results/results.html", services.results_page_context(study))
+
+
+@login_required
+def results_chart(request, slug: str, image_format: str):
+    study = study_for_staff(request.user, slug)
+    image = charts.render(services.build_table1(study), image_format)
+    response = HttpResponse(image, content_type=charts.FORMATS[image_format])
+    disposition = "attachment" if request.GET.get("download") else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{study.slug}-called-real.{image_format}"'
+    response["Cache-Control"] = "no-store"
+    return response
