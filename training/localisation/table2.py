@@ -155,7 +155,7 @@ def load_run(run_dir: Path) -> RunReport:
     config_path, metrics_path = run_dir / "config.json", run_dir / "metrics.csv"
     for path in (config_path, metrics_path):
         if not path.is_file():
-            raise FileNotFoundError(f"{run_dir} is not a localisation run directory: {path.name} is missing")
+            raise ValueError(f"{run_dir} is not a localisation run directory: {path.name} is missing")
     config = json.loads(config_path.read_text())
     try:
         return RunReport(

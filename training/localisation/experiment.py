@@ -1,0 +1,320 @@
+"""The localisation experiment: train a Faster R-CNN under one protocol, evaluate CL on the test split as it trains.
+
+One run = one protocol. Run directory:
+
+* ``config.json``: the run's configuration plus what the data turned out to be (image and box counts);
+* ``metrics.csv``: step, finding, cl, localised, total at every evaluation;
+* ``checkpoints/last.pt``: model, optimiser and RNG state, rewritten atomically at every evaluation (resume point);
+* ``table2.csv``, ``table2.md``, ``curve.png`` at the end.
+
+Optimiser: momentum SGD (0.9) at a constant learning rate 0.0003 with gradient clipping at norm 10, the settings of
+the TensorFlow object-detection Faster R-CNN configuration the paper trained with; ``--optimizer adam`` is offered.
+Predictions scored for CL: every box the detector outputs with a score at or above ``score_threshold`` (0.5 by default;
+torchvision caps the output at 100 boxes per image).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import random
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+from tqdm import tqdm
+
+from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from training.data.nih import FINDINGS, SPLIT_MODES, NIHIndex
+from training.localisation import table2
+from training.localisation.data import (
+    DetectionImage,
+    batch_indices,
+    count_boxes,
+    real_images,
+    synthetic_images,
+    to_target,
+    to_tensor,
+)
+from training.localisation.detector import BACKBONES, build_detector, finding_of_label
+from training.localisation.metric import CRITERIA, TOTAL, FindingScore, LabelledBox, correct_localisation
+from training.localisation.protocols import get_protocol
+
+log = logging.getLogger(__name__)
+
+OPTIMIZERS = ("sgd", "adam")
+# Settings that may differ between a run and its resumption without changing what it computes.
+_RESUMABLE_DIFFERENCES = {"device", "progress"}
+
+
+class DivergedError(ValueError):
+    """The training loss stopped being a finite number."""
+
+
+@dataclass(frozen=True)
+class LocalisationConfig:
+    data: str
+    out: str
+    protocol: str = "ori"
+    synthetic: str | None = None
+    synthetic_source: str | None = None  # manifest source to take; default: the protocol's generator
+    synthetic_count: int = 688
+    steps: int = 15000
+    eval_every: int = 100
+    report_steps: tuple[int, ...] = table2.DEFAULT_REPORT_STEPS
+    window_half_width: int = table2.DEFAULT_HALF_WIDTH
+    backbone: str = "resnet50_fpn"
+    backbone_weights: str | None = None
+    image_size: int = 256
+    batch_size: int = 2
+    optimizer: str = "sgd"
+    lr: float = 3e-4
+    momentum: float = 0.9
+    clip_grad_norm: float = 10.0
+    criterion: str = "iou"
+    threshold: float = 0.1
+    score_threshold: float = 0.5
+    eval_images: int | None = None  # evaluate on the first N test images only (tests, quick looks)
+    eval_batch_size: int = 4
+    split_by: str = "annotation"
+    split_seed: int = 0
+    test_fraction: float = 0.3
+    seed: int = 0
+    device: str = "auto"
+    findings: tuple[str, ...] = FINDINGS
+    progress: bool = True
+
+    def validate(self) -> None:
+        """Every mistake that can be seen before loading data is reported here, before any work."""
+        protocol = get_protocol(self.protocol)
+        if protocol.synthetic_source and not self.synthetic:
+            raise ValueError(f"protocol {protocol.name} adds synthetic images: give the batch with --synthetic")
+        if not protocol.synthetic_source and self.synthetic:
+            raise ValueError("protocol ori trains on real images only: drop --synthetic or choose ori+pix2pix[-n]")
+        if protocol.synthetic_source and self.synthetic_count < 1:
+            raise ValueError(f"--synthetic-count must be at least 1, got {self.synthetic_count}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
+        if self.criterion not in CRITERIA:
+            raise ValueError(f"unknown overlap criterion {self.criterion!r}; choose one of {', '.join(CRITERIA)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.split_by not in SPLIT_MODES:
+            raise ValueError(f"--split-by must be one of {', '.join(SPLIT_MODES)}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"--device must be auto, cpu or cuda, got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda asked for, but CUDA is not available here")
+        if self.batch_size < 1 or self.image_size < 32 or not 0 < self.threshold <= 1:
+            raise ValueError("batch size must be >= 1, image size >= 32 and the threshold in (0, 1]")
+        if self.eval_images is not None and self.eval_images < 1:
+            raise ValueError(f"--eval-images must be at least 1, got {self.eval_images}")
+        table2.check_schedule(self.steps, self.eval_every, self.report_steps, self.window_half_width)
+
+    @property
+    def source(self) -> str | None:
+        return self.synthetic_source or get_protocol(self.protocol).synthetic_source
+
+    def resolved_device(self) -> torch.device:
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+    def to_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> LocalisationConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
+
+
+@dataclass
+class RunData:
+    train: list[DetectionImage]
+    test: list[DetectionImage]
+    split: dict[str, list[str]]
+    counts: dict = field(default_factory=dict)
+
+
+def load_run_data(config: LocalisationConfig) -> RunData:
+    index = NIHIndex.load(Path(config.data))
+    split = index.split(seed=config.split_seed, test_fraction=config.test_fraction, by=config.split_by)
+    if not split.train or not split.test:
+        raise ValueError(f"{config.data}: the split leaves {len(split.train)} training and {len(split.test)} test boxes")
+    size, findings = config.image_size, config.findings
+    train = real_images(Path(config.data), split.train, size, findings, config.progress)
+    real_train = len(train)
+    if config.source:
+        train += synthetic_images(Path(config.synthetic), config.source, config.synthetic_count, config.seed, size,
+                                  findings, config.progress)
+    test = real_images(Path(config.data), split.test, size, findings, config.progress, limit=config.eval_images)
+    counts = {
+        "train_real_images": real_train,
+        "train_real_boxes": count_boxes(train[:real_train]),
+        "train_synthetic_images": len(train) - real_train,
+        "test_images": len(test),
+        "test_boxes": count_boxes(test),
+    }
+    return RunData(train, test, split.image_names(), counts)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def predictions_of(output: dict[str, torch.Tensor], findings: Sequence[str], score_threshold: float
+                   ) -> list[LabelledBox]:
+    keep = output["scores"] >= score_threshold
+    boxes, labels = output["boxes"][keep].tolist(), output["labels"][keep].tolist()
+    return [LabelledBox(finding_of_label(findings, label), *box) for box, label in zip(boxes, labels, strict=True)]
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, images: Sequence[DetectionImage], config: LocalisationConfig,
+             device: torch.device) -> dict[str, FindingScore]:
+    """CL per finding and Total of ``model`` on ``images`` (the model is left in training mode)."""
+    model.eval()
+    predictions: list[list[LabelledBox]] = []
+    for start in range(0, len(images), config.eval_batch_size):
+        chunk = images[start:start + config.eval_batch_size]
+        outputs = model([to_tensor(i.pixels).to(device) for i in chunk])
+        predictions += [predictions_of(o, config.findings, config.score_threshold) for o in outputs]
+    model.train()
+    truths = [list(i.boxes) for i in images]
+    return correct_localisation(truths, predictions, config.findings, config.criterion, config.threshold)
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _same_run(saved: dict, config: LocalisationConfig, path: Path) -> None:
+    current = config.to_json()
+    differing = sorted(k for k in current if k not in _RESUMABLE_DIFFERENCES and saved.get(k) != current[k])
+    if differing:
+        details = ", ".join(f"{k}: {saved.get(k)!r} -> {current[k]!r}" for k in differing)
+        raise ValueError(f"{path} belongs to a run with other settings ({details}); resume with the same ones")
+
+
+def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.Table2:
+    """Train and evaluate as configured; write the run directory; return this run's Table 2."""
+    config.validate()
+    out = Path(config.out)
+    checkpoint_path = out / "checkpoints" / "last.pt"
+    if not resume and (out / "config.json").exists():
+        raise ValueError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+    if resume and not checkpoint_path.exists():
+        raise ValueError(f"--resume: no checkpoint at {checkpoint_path}")
+    checkpoint = None
+    if resume:
+        checkpoint = load_checkpoint(checkpoint_path, expected_kind="detector")
+        _same_run(checkpoint["config"], config, checkpoint_path)
+    device = config.resolved_device()
+    seed_everything(config.seed)
+    data = load_run_data(config)
+    model = build_detector(config.findings, config.backbone, config.image_size,
+                           Path(config.backbone_weights) if config.backbone_weights else None).to(device)
+    if config.optimizer == "sgd":
+        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    else:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    start = 0
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        _set_rng_state(checkpoint["rng"])
+        start = int(checkpoint["step"])
+        table2.truncate_metrics(out / "metrics.csv", start)
+        log.info("resuming %s from step %d", out, start)
+    else:
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (out / "metrics.csv").unlink(missing_ok=True)
+    _write_config(out, config, data, device)
+
+    evaluations = set(table2.evaluation_steps(config.steps, config.eval_every))
+    model.train()
+    last_total: float | None = None
+    bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"localisation {config.protocol}",
+               unit="step", disable=not config.progress)
+    for step in bar:
+        chosen = [data.train[i] for i in batch_indices(len(data.train), config.batch_size, config.seed, step)]
+        images = [to_tensor(i.pixels).to(device) for i in chosen]
+        targets = [{k: v.to(device) for k, v in to_target(i, config.findings).items()} for i in chosen]
+        losses = model(images, targets)
+        loss = sum(losses.values())
+        if not torch.isfinite(loss):
+            raise DivergedError(f"step {step + 1}: the detector's loss is {loss.item()} (try a lower --lr)")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.clip_grad_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+        optimizer.step()
+        done = step + 1
+        if done in evaluations:
+            scores = evaluate(model, data.test, config, device)
+            table2.append_metrics(out / "metrics.csv", done, scores)
+            last_total = scores[TOTAL].cl
+            save_checkpoint(checkpoint_path, _checkpoint(model, optimizer, config, data, done))
+        bar.set_postfix(loss=f"{loss.item():.3f}", cl=f"{last_total:.3f}" if last_total is not None else "-")
+    bar.close()
+    return table2.write_report([table2.load_run(out)], out)
+
+
+def _checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: LocalisationConfig,
+                data: RunData, step: int) -> dict:
+    return {
+        "kind": "detector",
+        "format_version": FORMAT_VERSION,
+        "config": config.to_json(),
+        "step": step,
+        "seed": config.seed,
+        "split": data.split,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "rng": _rng_state(),
+        "findings": list(config.findings),
+        "backbone": config.backbone,
+        "image_size": config.image_size,
+    }
+
+
+def _write_config(out: Path, config: LocalisationConfig, data: RunData, device: torch.device) -> None:
+    record = {
+        **config.to_json(),
+        "data_counts": data.counts,
+        "resolved_device": str(device),
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "torchvision": torchvision.__version__},
+    }
+    tmp = out / "config.json.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    tmp.replace(out / "config.json")
+
+
+def load_detector(path: Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """A trained detector from a localisation checkpoint, in eval mode, with the checkpoint's metadata."""
+    payload = load_checkpoint(path, expected_kind="detector")
+    try:
+        config = LocalisationConfig.from_json(payload["config"])
+    except TypeError as error:
+        raise CheckpointError(f"{path}: unreadable detector config ({error})") from None
+    model = build_detector(config.findings, config.backbone, config.image_size)
+    model.load_state_dict(payload["model"])
+    model.to(device).eval()
+    return model, {k: payload[k] for k in ("config", "step", "seed", "split", "findings")}

@@ -1,0 +1,249 @@
+"""The training loop shared by Pix2Pix, Pix2Pix-N and StarGAN: data, resume, logging, samples and checkpoints.
+
+Run folder (``--out``)::
+
+    config.json              the run's TrainConfig
+    losses.csv               step and every loss, one row each ``log_every`` steps
+    loss_curve.png           the losses against the step
+    samples/step_0000500.png sample grids (input | output | target for Pix2Pix; input | six findings for StarGAN)
+    checkpoints/last.pt      written atomically every ``checkpoint_every`` steps and at the end
+
+A checkpoint holds the networks, optimisers, RNG states (torch, numpy, python; CUDA where used), the step (the batch
+order is a function of seed and step, so that is the data loader's position), the split and the loss history:
+``--resume`` continues from it and, on the CPU, produces bit-for-bit the losses the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from training.config import TrainConfig
+from training.data.augment import AugmentSettings
+from training.data.datasets import SampleSet, batch_indices, load_samples, make_batch
+from training.data.healthy import healthy_pool
+from training.data.nih import BoxAnnotation, DataError, NIHIndex, Split
+from training.distributed import DistInfo, cleanup, init_from_env
+from training.pix2pix_trainer import Pix2PixTrainer
+from training.stargan_trainer import StarGANTrainer
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 4
+RESUME_MAY_CHANGE = frozenset({"iters", "device", "out", "data", "log_every", "sample_every", "checkpoint_every",
+                               "amp", "profile", "skip_bad"})
+"""Config fields a resumed run may change; any other difference is refused (it would not be the same run)."""
+
+
+@dataclass
+class RunData:
+    split: Split
+    train: SampleSet
+    preview: SampleSet
+    healthy: list[BoxAnnotation] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+
+
+@dataclass
+class RunResult:
+    out: Path
+    step: int
+    history: list[dict]
+    checkpoint: Path
+    skipped: dict
+
+
+def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda asked for, but no CUDA device is available")
+        return torch.device("cuda", dist_info.local_rank if dist_info.enabled else torch.device(name).index or 0)
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state(device: torch.device) -> dict:
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"kind": kind, "keys": keys.tolist(), "pos": int(position), "has_gauss": int(has_gauss),
+                       "cached": float(cached)}}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    n = state["numpy"]
+    np.random.set_state((n["kind"], np.asarray(n["keys"], dtype=np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def prepare_data(config: TrainConfig) -> RunData:
+    """The split, the training samples (plus the healthy pool for Pix2Pix-N and StarGAN) and the preview samples."""
+    data_dir = Path(config.data)
+    index = NIHIndex.load(data_dir, skip_bad=config.skip_bad)
+    if not index.boxes:
+        raise DataError(f"{data_dir}: no box of the six findings in the box list")
+    split = index.split(seed=config.seed, test_fraction=config.test_fraction, by=config.split_by)
+    skipped = Counter(index.skipped)
+    train, lost = load_samples(data_dir, split.train, config.image_size, config.skip_bad)
+    skipped.update(lost)
+    healthy: list[BoxAnnotation] = []
+    if config.kind in ("pix2pix-n", "stargan"):
+        healthy = healthy_pool(index, config.healthy_pool, config.seed)
+        healthy_samples, lost = load_samples(data_dir, healthy, config.image_size, config.skip_bad)
+        skipped.update({f"healthy_{k}": v for k, v in lost.items()})
+        train = SampleSet.concat(train, healthy_samples)
+        if config.kind == "stargan":
+            preview = SampleSet(healthy_samples.images[:SAMPLE_ROWS], healthy_samples.boxes[:SAMPLE_ROWS],
+                                healthy_samples.domains[:SAMPLE_ROWS], healthy_samples.annotations[:SAMPLE_ROWS])
+            return RunData(split, train, preview, healthy, skipped)
+    source = split.test[:SAMPLE_ROWS] or split.train[:SAMPLE_ROWS]
+    preview, _ = load_samples(data_dir, source, config.image_size, skip_bad=True)
+    return RunData(split, train, preview, healthy, skipped)
+
+
+def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo):
+    if config.kind == "stargan":
+        return StarGANTrainer(config, device, dist_info)
+    return Pix2PixTrainer(config, device, dist_info)
+
+
+def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
+    differing = sorted(k for k, v in config.to_dict().items() if k not in RESUME_MAY_CHANGE and saved.get(k) != v)
+    if differing:
+        details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(config, k)!r}" for k in differing)
+        raise CheckpointError(f"{path}: cannot resume with different settings ({details})")
+
+
+def write_losses_csv(path: Path, history: list[dict]) -> None:
+    columns = ["step"] + sorted({key for row in history for key in row} - {"step"})
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(history)
+    temporary.replace(path)
+
+
+def plot_losses(path: Path, history: list[dict], title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    if not history:
+        return
+    names = sorted({key for row in history for key in row} - {"step"})
+    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+    for name in names:
+        points = [(row["step"], row[name]) for row in history if row.get(name) not in (None, "")]
+        if points:
+            axes.plot(*zip(*points, strict=True), label=name, linewidth=1)
+    axes.set_xlabel("step")
+    axes.set_ylabel("loss")
+    axes.set_yscale("symlog", linthresh=1.0)
+    axes.set_title(title)
+    axes.legend(fontsize=7, ncols=2)
+    figure.tight_layout()
+    temporary = path.with_name(path.name + ".tmp.png")
+    figure.savefig(temporary)
+    plt.close(figure)
+    temporary.replace(path)
+
+
+def _annotations(boxes: list[BoxAnnotation]) -> list[dict]:
+    return [{"image": b.image, "finding": b.finding, "x": b.x, "y": b.y, "w": b.w, "h": b.h} for b in boxes]
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RunResult:
+    """Train ``config.kind`` for ``config.iters`` steps (continuing from ``out/checkpoints/last.pt`` if ``resume``)."""
+    dist_info = init_from_env("cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu")
+    try:
+        return _train(config, resume, progress, dist_info)
+    finally:
+        cleanup()
+
+
+def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo) -> RunResult:
+    device = resolve_device(config.device, dist_info)
+    out = Path(config.out)
+    checkpoint_path = out / "checkpoints" / "last.pt"
+    seed_everything(config.seed + dist_info.rank)
+    data = prepare_data(config)
+    trainer = _trainer(config, device, dist_info)
+    start, history = 0, []
+    if resume:
+        saved = load_checkpoint(checkpoint_path, expected_kind=config.kind)
+        check_resumable(saved["config"], config, checkpoint_path)
+        trainer.load_state(saved)
+        restore_rng_state(saved["rng"], device)
+        start, history = int(saved["step"]), list(saved["history"])
+        log.info("resuming %s from step %d of %s", config.kind, start, checkpoint_path)
+    if dist_info.is_main:
+        (out / "samples").mkdir(parents=True, exist_ok=True)
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+    augment = (AugmentSettings(config.max_rotation_deg, config.max_crop_zoom) if config.augment else None)
+    preview = make_batch(data.preview, np.arange(len(data.preview)), config.seed, 0, None)
+    preview = tuple(t.to(device) for t in preview)
+
+    def save(step: int) -> None:
+        payload = {
+            "kind": config.kind, "format_version": FORMAT_VERSION, "config": config.to_dict(), "step": step,
+            "seed": config.seed, "split": data.split.image_names(),
+            "split_annotations": {"train": _annotations(data.split.train), "test": _annotations(data.split.test)},
+            "healthy_pool": _annotations(data.healthy), "data_position": step * config.batch_size * dist_info.world,
+            "world_size": dist_info.world, "image_size": config.image_size, "rng": rng_state(device),
+            "history": history, "skipped": dict(data.skipped), **trainer.state(),
+        }
+        save_checkpoint(checkpoint_path, payload)
+        write_losses_csv(out / "losses.csv", history)
+        plot_losses(out / "loss_curve.png", history, f"{config.kind} ({config.profile} profile)")
+
+    trainer.train_mode(True)
+    bar = tqdm(range(start, config.iters), initial=start, total=config.iters, desc=config.kind,
+               disable=not (progress and dist_info.is_main), dynamic_ncols=True)
+    for step in bar:
+        indices = batch_indices(len(data.train), config.batch_size, step, config.seed, dist_info.rank,
+                                dist_info.world)
+        y, m, domain = (t.to(device, non_blocking=True)
+                        for t in make_batch(data.train, indices, config.seed, step, augment))
+        losses = trainer.step(y, m, domain, step)
+        done = step + 1
+        if done % config.log_every == 0 or done == config.iters:
+            row = {"step": done, **{k: float(v) for k, v in losses.items()}}
+            history.append(row)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+        if not dist_info.is_main:
+            continue
+        if done % config.sample_every == 0 or done == config.iters:
+            grid = trainer.sample_grid(*preview)
+            Image.fromarray(grid, mode="L").save(out / "samples" / f"step_{done:07d}.png")
+        if done % config.checkpoint_every == 0 or done == config.iters:
+            save(done)
+    if start >= config.iters and dist_info.is_main:
+        log.info("checkpoint is already at step %d >= --iters %d; nothing to do", start, config.iters)
+    if data.skipped:
+        log.warning("skipped bad input during this run: %s", dict(data.skipped))
+    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped))

@@ -1,0 +1,112 @@
+"""One StarGAN training iteration (Choi et al. 2018), its networks, optimisers and sample grid.
+
+Every iteration updates the critic D: WGAN-GP adversarial loss (-D(y) + D(G(y, c')) + lambda_gp * GP) plus lambda_cls
+times the domain-classification loss on real images. Every ``n_critic``-th iteration also updates G: -D(G(y, c')) plus
+lambda_cls times the classification loss of the fake as domain c', plus lambda_rec times the cycle reconstruction L1
+|y - G(G(y, c'), c)|. Domains: 0 healthy, 1..6 findings; target domains c' are drawn uniformly. Unpaired: whole images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from training.compose import unit_to_u8
+from training.config import TrainConfig
+from training.distributed import DistInfo, autocast, average_gradients, broadcast_parameters, set_requires_grad
+from training.models.factory import build_discriminator, build_generator
+from training.models.stargan import NUM_DOMAINS
+
+SAMPLE_DOMAINS = tuple(range(1, NUM_DOMAINS))
+
+
+class StarGANTrainer:
+    def __init__(self, config: TrainConfig, device: torch.device, dist_info: DistInfo = DistInfo()) -> None:
+        self.config, self.device, self.dist = config, device, dist_info
+        self.generator = build_generator(config.to_dict()).to(device)
+        self.discriminator = build_discriminator(config.to_dict()).to(device)
+        if dist_info.enabled:
+            broadcast_parameters(self.generator)
+            broadcast_parameters(self.discriminator)
+        betas = (config.beta1, config.beta2)
+        self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas)
+        self.amp = config.amp and device.type == "cuda"
+        self.last_g: dict[str, torch.Tensor] = {}
+
+    def train_mode(self, flag: bool) -> None:
+        self.generator.train(flag)
+        self.discriminator.train(flag)
+
+    def _sync(self, module: torch.nn.Module) -> None:
+        if self.dist.enabled:
+            average_gradients(module, self.dist.world)
+
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+        mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        source, _ = self.discriminator(mixed)
+        (grad,) = torch.autograd.grad(source.sum(), mixed, create_graph=True)
+        return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+    def step(self, y: torch.Tensor, m: torch.Tensor, domain: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        c = self.config
+        target = torch.randint(0, NUM_DOMAINS, domain.shape, device="cpu").to(self.device)
+        set_requires_grad(self.discriminator, True)
+        self.opt_d.zero_grad(set_to_none=True)
+        with autocast(self.device, self.amp):
+            real_source, real_class = self.discriminator(y)
+            fake = self.generator(y, target).float()
+            fake_source, _ = self.discriminator(fake.detach())
+        d_real = -real_source.float().mean()
+        d_fake = fake_source.float().mean()
+        d_cls = F.cross_entropy(real_class.float(), domain)
+        d_gp = self.gradient_penalty(y, fake.detach())
+        loss_d = d_real + d_fake + c.lambda_cls * d_cls + c.lambda_gp * d_gp
+        loss_d.backward()
+        self._sync(self.discriminator)
+        self.opt_d.step()
+        losses = {"loss_d": loss_d.detach(), "loss_d_real": d_real.detach(), "loss_d_fake": d_fake.detach(),
+                  "loss_d_cls": d_cls.detach(), "loss_d_gp": d_gp.detach()}
+
+        if (step + 1) % c.n_critic == 0:
+            set_requires_grad(self.discriminator, False)
+            self.opt_g.zero_grad(set_to_none=True)
+            with autocast(self.device, self.amp):
+                fake = self.generator(y, target).float()
+                source, klass = self.discriminator(fake)
+                reconstruction = self.generator(fake, domain).float()
+            g_fake = -source.float().mean()
+            g_cls = F.cross_entropy(klass.float(), target)
+            g_rec = (y - reconstruction).abs().mean()
+            loss_g = g_fake + c.lambda_cls * g_cls + c.lambda_rec * g_rec
+            loss_g.backward()
+            self._sync(self.generator)
+            self.opt_g.step()
+            self.last_g = {"loss_g": loss_g.detach(), "loss_g_fake": g_fake.detach(), "loss_g_cls": g_cls.detach(),
+                           "loss_g_rec": g_rec.detach()}
+        losses.update(self.last_g)
+        return losses
+
+    @torch.no_grad()
+    def sample_grid(self, y: torch.Tensor, m: torch.Tensor, domain: torch.Tensor) -> np.ndarray:
+        """uint8 grid, one row per input image: the input, then its translation to each of the six findings."""
+        was_training = self.generator.training
+        self.generator.eval()
+        columns = [y] + [self.generator(y, torch.full_like(domain, d)).float() for d in SAMPLE_DOMAINS]
+        self.generator.train(was_training)
+        rows = [np.concatenate([unit_to_u8(t[i, 0]) for t in columns], axis=1) for i in range(len(y))]
+        return np.concatenate(rows, axis=0)
+
+    def state(self) -> dict:
+        return {"model": self.generator.state_dict(), "discriminator": self.discriminator.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "last_g": {k: v.cpu() for k, v in self.last_g.items()}}
+
+    def load_state(self, payload: dict) -> None:
+        self.generator.load_state_dict(payload["model"])
+        self.discriminator.load_state_dict(payload["discriminator"])
+        self.opt_g.load_state_dict(payload["opt_g"])
+        self.opt_d.load_state_dict(payload["opt_d"])
+        self.last_g = {k: v.to(self.device) for k, v in payload.get("last_g", {}).items()}
