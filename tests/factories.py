@@ -101,3 +101,29 @@ def make_batch_zip(cells: list[tuple[str, str]] | None = None, *, size: int = 22
         rows.append({"filename": name, "finding": finding, "source": source})
         members[name] = make_png(size=size, seed=base + index)
     return make_zip({"manifest.csv": make_manifest(rows, **manifest_options), **members, **(extra or {})})
+
+
+def create_cases_fast(study, finding: str, source: str, count: int) -> list:
+    """``count`` cases of one finding and source in one INSERT, sharing a tiny image name (no files written): for
+    tests that need many cases but never look at a pixel."""
+    from readerstudy.studies.models import Case, Finding, Source
+
+    finding_row, source_row = Finding.objects.get(slug=finding), Source.objects.get(slug=source)
+    return Case.objects.bulk_create([
+        Case(study=study, finding=finding_row, source=source_row, image="cases/shared.png",
+             pixel_sha256=f"{next(_counter):064x}")
+        for _ in range(count)
+    ])
+
+
+def cast_votes_fast(membership, answers: list[tuple], start_position: int = 1) -> list:
+    """Votes for ``membership`` in one INSERT; ``answers`` holds (case, "real"/"fake"[, confidence[, time_ms]])."""
+    from readerstudy.studies.models import Vote
+
+    votes = []
+    for position, (case, answer, *rest) in enumerate(answers, start=start_position):
+        confidence = rest[0] if len(rest) > 0 else None
+        time_ms = rest[1] if len(rest) > 1 else None
+        votes.append(Vote(membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
+                          position=position))
+    return Vote.objects.bulk_create(votes)
