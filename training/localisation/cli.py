@@ -66,7 +66,7 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
         description="Train a Faster R-CNN on the training split (plus synthetic images for the ori+pix2pix "
         "protocols) and evaluate correct localisation on the test split every --eval-every steps.",
     )
-    run.add_argument("--data", required=True, help="NIH-layout folder: Data_Entry_2017*.csv, BBox_List_2017.csv, images/")
+    run.add_argument("--data", required=True, help="NIH-layout folder: Data_Entry, BBox_List, images/")
     run.add_argument("--protocol", choices=list(PROTOCOLS), default="ori")
     run.add_argument("--synthetic", help="batch .zip or folder with manifest.csv (needed by ori+pix2pix[-n])")
     run.add_argument("--synthetic-source", help="manifest source to take (default: Pix2Pix or Pix2Pix-N by protocol)")

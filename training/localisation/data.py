@@ -4,8 +4,9 @@ Everything is decoded once, at the experiment's image size (256), and held in me
 256x256 are about 80 MB. Boxes are checked against the frame of the file they belong to, then scaled with the image.
 
 A synthetic set is a batch in the import format (a ``.zip`` or a folder holding ``manifest.csv`` and the images):
-columns ``filename``, ``finding``, ``source`` and the box ``bbox_x``, ``bbox_y``, ``bbox_w``, ``bbox_h`` in the image's own
-pixels (Pix2Pix keeps the real box, so the label comes for free). Rows are picked by ``source`` (case-insensitive).
+columns ``filename``, ``finding``, ``source`` and the box ``bbox_x``, ``bbox_y``, ``bbox_w``, ``bbox_h`` in the
+image's own pixels (Pix2Pix keeps the real box, so the label comes for free). Rows are picked by ``source``
+(case-insensitive).
 """
 from __future__ import annotations
 

@@ -145,7 +145,9 @@ def load_run_data(config: LocalisationConfig) -> RunData:
     index = NIHIndex.load(Path(config.data))
     split = index.split(seed=config.split_seed, test_fraction=config.test_fraction, by=config.split_by)
     if not split.train or not split.test:
-        raise ValueError(f"{config.data}: the split leaves {len(split.train)} training and {len(split.test)} test boxes")
+        raise ValueError(
+            f"{config.data}: the split leaves {len(split.train)} training and {len(split.test)} test boxes"
+        )
     size, findings = config.image_size, config.findings
     train = real_images(Path(config.data), split.train, size, findings, config.progress)
     real_train = len(train)
