@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("readerstudy.studies.urls")),
     path("", include("readerstudy.batches.urls")),
     path("", include("readerstudy.results.urls")),
+    path("", include("readerstudy.jobs.urls")),
 ]

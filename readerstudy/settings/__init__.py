@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "readerstudy.studies",
     "readerstudy.batches",
     "readerstudy.results",
+    "readerstudy.jobs",
 ]
 
 MIDDLEWARE = [
@@ -128,7 +129,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 # A message not acknowledged within the visibility timeout is redelivered: keep it longer than any task may run.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"readerstudy.batches.tasks.generate_and_import_task": {"queue": "gpu"}}
+# Training and generation run on their own queue, one task at a time (worker: -Q gpu -P solo; CUDA does not fork).
+CELERY_TASK_ROUTES = {"readerstudy.jobs.tasks.generate_and_import_task": {"queue": "gpu"}}
 
 # Batch import limits (safe defaults; each can be raised from the environment).
 BATCH_MAX_ZIP_BYTES = env.int("BATCH_MAX_ZIP_BYTES", default=1024 * 1024 * 1024)
@@ -141,6 +143,14 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
+
+# Generation jobs (readerstudy.jobs): where the data and the checkpoints a staff user may pick from live.
+GENERATION_DATA_DIR = env.path("GENERATION_DATA_DIR", default=str(VAR_DIR / "demo" / "data"))
+GENERATION_CHECKPOINT_ROOT = env.path("GENERATION_CHECKPOINT_ROOT", default=str(VAR_DIR / "demo" / "runs"))
+GENERATION_DEVICE = env.str("GENERATION_DEVICE", default="auto")
+GENERATION_TASK_TIME_LIMIT = env.int("GENERATION_TASK_TIME_LIMIT", default=4 * 3600)
+# A running job whose worker has shown no sign of life for this long may be taken over by a redelivered message.
+GENERATION_JOB_STALE_AFTER_S = env.int("GENERATION_JOB_STALE_AFTER_S", default=900)
 
 LOGGING = {
     "version": 1,
