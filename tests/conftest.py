@@ -20,9 +20,16 @@ def _private_media(settings, tmp_path):
 def _celery_eager_by_default():
     from readerstudy.celery import app
 
-    app.conf.task_always_eager = True
-    app.conf.task_eager_propagates = True
+    _set_eager(app, True)
     yield
+
+
+def _set_eager(app, eager: bool) -> None:
+    """Eager on or off for real: with a "CELERY" namespace the prefixed key from Django settings wins over the plain
+    one, so setting only ``task_always_eager`` would be ignored when CELERY_BROKER_URL is set (tasks would be
+    published to the broker and never run)."""
+    app.conf.CELERY_TASK_ALWAYS_EAGER = app.conf.task_always_eager = eager
+    app.conf.CELERY_TASK_EAGER_PROPAGATES = app.conf.task_eager_propagates = True
 
 
 @pytest.fixture
@@ -38,14 +45,14 @@ def celery_real_worker(transactional_db, settings):
 
     from readerstudy.celery import app
 
-    app.conf.task_always_eager = False
+    _set_eager(app, False)
     app.conf.broker_url = broker
     try:
         with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30,
                           queues=["default", "gpu"]) as worker:
             yield worker
     finally:
-        app.conf.task_always_eager = True
+        _set_eager(app, True)
 
 
 @pytest.fixture
