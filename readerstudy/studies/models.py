@@ -75,7 +75,9 @@ class Study(models.Model):
     sources = models.ManyToManyField(Source, related_name="studies", blank=True)
 
     allow_vote_changes = models.BooleanField(default=False, help_text="Readers may go back and change a vote.")
-    show_finding = models.BooleanField(default=False, help_text="Show the finding name to readers (hidden in the paper).")
+    show_finding = models.BooleanField(
+        default=False, help_text="Show the finding name to readers (hidden in the paper)."
+    )
     show_progress = models.BooleanField(default=True, help_text="Show readers their progress (37 of 600).")
     ask_confidence = models.BooleanField(default=False, help_text="Ask for a 1-5 confidence after each answer.")
     show_own_score_when_closed = models.BooleanField(default=False)
@@ -151,12 +153,12 @@ class Membership(models.Model):
             models.CheckConstraint(condition=Q(number__gte=1), name="membership_number_positive"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.study.slug}:{self.pseudonym}"
+
     @property
     def pseudonym(self) -> str:
         return f"R{self.number}"
-
-    def __str__(self) -> str:
-        return f"{self.study.slug}:{self.pseudonym}"
 
 
 class Answer(models.TextChoices):

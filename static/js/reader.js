@@ -92,6 +92,7 @@
 
   function show(caseData) {
     current = caseData;
+    root.dataset.ready = "0";
     shownAt = null;
     pendingAnswer = null;
     answeredMs = null;
@@ -149,6 +150,7 @@
   }
 
   function loadPosition(position) {
+    root.dataset.ready = "0";
     setAnswerable(false);
     var url = config.positionUrl.replace(/\/0\/$/, "/" + position + "/");
     return api("GET", url).then(function (result) {
@@ -159,6 +161,7 @@
   function submit(answer, confidence) {
     if (!current) { return; }
     busy = true;
+    root.dataset.ready = "0";
     setAnswerable(false);
     levelButtons.forEach(function (button) { button.disabled = true; });
     var body = { case: current.case, answer: answer, time_ms: answeredMs };
