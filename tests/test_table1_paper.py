@@ -137,3 +137,20 @@ def test_a_reader_without_votes_shows_zeros_beside_the_others(paper_study):
 
     assert table.readers == ["R1", "R2", "R3"]
     assert table.cell_text(len(PAPER), 0) == "150|149|0"
+
+
+def test_statistics_of_the_paper_study_follow_from_its_table(paper_study, client, staff_user):
+    client.force_login(staff_user)
+
+    body = client.get("/api/studies/paper/statistics/").json()
+
+    second = next(cell for cell in body["detection"]
+                  if (cell["reader"], cell["finding"], cell["generator"]) == ("R2", "All", "All"))
+    # R2 called 149 of 150 reals real and 0 + 18 + 45 of 450 fakes real
+    assert (second["tn"], second["fp"], second["tp"], second["fn"]) == (149, 1, 387, 63)
+    assert second["accuracy"] == pytest.approx(536 / 600)
+    stargan = next(cell for cell in body["called_real"]
+                   if (cell["reader"], cell["finding"], cell["source"]) == ("Pooled", "All", "StarGAN"))
+    assert (stargan["called_real"], stargan["n"]) == (15, 300)
+    assert body["agreement"]["overall"]["method"] == "cohen"
+    assert body["prevalence_real"] == pytest.approx(0.25)
