@@ -32,12 +32,15 @@ def vote_row(values: tuple, with_usernames: bool = False) -> list[str]:
     (study, number, username, public_id, finding, source, source_is_real, answer, confidence, time_ms, position,
      voted_at) = values
     truth = "real" if source_is_real else "fake"
-    row = [study, f"R{number}"]
+    # Numbers (pseudonym number, confidence, time, position) and the fixed words cannot start like a formula; every
+    # free text can: slugs and case ids may begin with "-", usernames and names with anything.
+    row = [neutralise(study), f"R{number}"]
     if with_usernames:
-        row.append(username)
-    row += [public_id, finding, source, truth, answer, "true" if answer == truth else "false", confidence, time_ms,
-            position, iso_utc(voted_at)]
-    return [neutralise(cell) for cell in row]
+        row.append(neutralise(username))
+    row += [neutralise(public_id), neutralise(finding), neutralise(source), truth, answer,
+            "true" if answer == truth else "false", "" if confidence is None else confidence,
+            "" if time_ms is None else time_ms, position, iso_utc(voted_at)]
+    return row
 
 
 class _Line:
