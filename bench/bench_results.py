@@ -191,7 +191,8 @@ def main() -> None:
             run = subprocess.run([*command, "--traced"], capture_output=True, text=True, check=True)
             traced = f"{json.loads(run.stdout.splitlines()[-1])['traced_peak_mb']:.1f}MB"
         print(f"{step:<11} {result['seconds']:>7.2f}s {result['baseline_rss_mb']:>9.0f}MB "
-              f"{result['max_rss_mb']:>7.0f}MB {result['step_peak_mb']:>8.0f}MB {traced:>8}  {TARGETS[step]}; {result['detail']}")
+              f"{result['max_rss_mb']:>7.0f}MB {result['step_peak_mb']:>8.0f}MB {traced:>8}  "
+              f"{TARGETS[step]}; {result['detail']}")
 
 
 if __name__ == "__main__":
