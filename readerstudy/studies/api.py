@@ -150,7 +150,7 @@ class StudyPositionApi(APIView):
         if not 1 <= position <= state.total:
             return _error(f"Position must be between 1 and {state.total}.", "position", 404)
         payload = _case_payload(membership, state, position - 1)
-        vote = Vote.objects.filter(membership=membership, case_id=state.sequence[position - 1]).first()
+        vote = Vote.objects.filter(membership=membership, case_id=state.sequence[position - 1]).order_by("pk").first()
         payload["vote"] = {"answer": vote.answer, "confidence": vote.confidence} if vote else None
         return Response(payload)
 

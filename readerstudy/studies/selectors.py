@@ -15,7 +15,7 @@ def membership_for(user, slug: str) -> Membership:
     if not user.is_authenticated:
         raise Http404("No such study.")
     membership = (
-        Membership.objects.select_related("study", "user").filter(study__slug=slug, user=user).first()
+        Membership.objects.select_related("study").filter(study__slug=slug, user=user).order_by("pk").first()
     )
     if membership is None:
         raise Http404("No such study.")
@@ -59,12 +59,12 @@ class ReadingState:
 
 
 def reading_state(membership: Membership) -> ReadingState:
-    voted = set(Vote.objects.filter(membership=membership).values_list("case_id", flat=True))
+    voted = set(Vote.objects.filter(membership=membership).order_by().values_list("case_id", flat=True))
     return ReadingState(sequence=reader_sequence(membership), voted=voted)
 
 
 def cases_by_pk(pks: list[int]) -> dict[int, Case]:
-    return {case.pk: case for case in Case.objects.filter(pk__in=pks).select_related("finding")}
+    return {case.pk: case for case in Case.objects.filter(pk__in=pks).select_related("finding").order_by()}
 
 
 def study_progress(membership: Membership) -> dict:

@@ -157,11 +157,12 @@ def vote_cast(
     _ensure_open(study)
     if answer not in Answer.values:
         raise ValueError(f"answer must be one of {Answer.values}")
-    case = Case.objects.filter(study_id=study.pk, public_id=case_public_id).only("pk", "study_id").first()
+    case = (Case.objects.filter(study_id=study.pk, public_id=case_public_id).only("pk", "study_id")
+            .order_by("pk").first())
     if case is None:
         raise CaseNotInStudy(case_public_id)
 
-    existing = Vote.objects.filter(membership=membership, case=case).first()
+    existing = Vote.objects.filter(membership=membership, case=case).order_by("pk").first()
     if existing is None:
         position = reader_sequence(membership).index(case.pk) + 1
         try:

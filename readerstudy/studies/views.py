@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -70,10 +71,11 @@ def case_image(request, token: str):
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")
-    case = Case.objects.filter(image_token=token).only("pk", "study_id", "image").first()
+    cases = Case.objects.filter(image_token=token).only("pk", "study_id", "image")
+    if not user.is_staff:
+        cases = cases.filter(Exists(Membership.objects.filter(study_id=OuterRef("study_id"), user=user)))
+    case = cases.order_by("pk").first()
     if case is None:
-        raise Http404("No such image.")
-    if not user.is_staff and not Membership.objects.filter(study_id=case.study_id, user=user).exists():
         raise Http404("No such image.")
     try:
         with case.image.open("rb") as stored:
