@@ -21,9 +21,26 @@ def make_png(size: int = 224, seed: int | None = None, mode: str = "L") -> bytes
     return buffer.getvalue()
 
 
+def ensure_findings_and_sources() -> None:
+    """Re-create the seeded findings and sources if a transactional test's flush removed them (a flush empties every
+    table, data migrations' rows included, so a later transactional_db/live_server test would see none)."""
+    import importlib
+
+    from readerstudy.studies.models import Finding, Source
+
+    if Finding.objects.exists() and Source.objects.exists():
+        return
+    seed = importlib.import_module("readerstudy.studies.migrations.0002_seed_findings_and_sources")
+    for order, name in enumerate(seed.FINDINGS):
+        Finding.objects.get_or_create(slug=name.lower(), defaults={"name": name, "order": order})
+    for order, (name, slug, is_real) in enumerate(seed.SOURCES):
+        Source.objects.get_or_create(slug=slug, defaults={"name": name, "is_real": is_real, "order": order})
+
+
 def create_study(slug: str = "paper", status: str = "draft", **fields):
     from readerstudy.studies.models import Finding, Source, Study
 
+    ensure_findings_and_sources()
     study = Study.objects.create(slug=slug, name=fields.pop("name", slug.title()), status=status, **fields)
     study.findings.set(Finding.objects.all())
     study.sources.set(Source.objects.all())
