@@ -46,8 +46,9 @@ from training.localisation.protocols import get_protocol
 log = logging.getLogger(__name__)
 
 OPTIMIZERS = ("sgd", "adam")
-# Settings that may differ between a run and its resumption without changing what it computes.
-_RESUMABLE_DIFFERENCES = {"device", "progress"}
+# Settings a resumed run may change: where it runs or lies, how long it trains, what it reports. Everything else
+# fixes the training trajectory and must match the checkpoint.
+_RESUMABLE_DIFFERENCES = {"out", "device", "progress", "steps", "eval_every", "report_steps", "window_half_width"}
 
 
 class DivergedError(ValueError):
