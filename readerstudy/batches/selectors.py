@@ -19,15 +19,15 @@ class Composition:
 
     findings: list[Finding]
     sources: list[Source]
-    rows: list[tuple[Finding, list[int], int]]  # (finding, count per source, row total)
+    rows: list[tuple[Finding, list[tuple[Source, int]], int]]  # (finding, (source, count) per source, row total)
     column_totals: list[int]
     total: int
     warnings: list[str] = field(default_factory=list)
 
     def count(self, finding_slug: str, source_slug: str) -> int:
-        for finding, counts, _ in self.rows:
+        for finding, cells, _ in self.rows:
             if finding.slug == finding_slug:
-                return counts[[source.slug for source in self.sources].index(source_slug)]
+                return dict((source.slug, n) for source, n in cells)[source_slug]
         raise KeyError(finding_slug)
 
     @property
@@ -66,8 +66,8 @@ def study_composition(study: Study) -> Composition:
     sources = list(Source.objects.filter(pk__in=source_ids))
     rows = []
     for finding in findings:
-        per_source = [counts.get((finding.pk, source.pk), 0) for source in sources]
-        rows.append((finding, per_source, sum(per_source)))
+        cells = [(source, counts.get((finding.pk, source.pk), 0)) for source in sources]
+        rows.append((finding, cells, sum(n for _, n in cells)))
     column_totals = [sum(counts.get((finding.pk, source.pk), 0) for finding in findings) for source in sources]
     total = sum(counts.values())
     return Composition(findings=findings, sources=sources, rows=rows, column_totals=column_totals, total=total,
