@@ -1,9 +1,9 @@
 """Reads for the results, each a fixed number of queries however many votes and readers a study has.
 
 ``study_layout`` (3 queries) gives the labels; ``table1_counts`` (1 query) aggregates in the database;
-``vote_arrays`` (1 query) fetches every vote as numpy columns, through PostgreSQL's binary COPY where available
-(a million votes in well under a second) and through ``values_list`` elsewhere; ``votes_for_export`` is a lazy,
-chunked iterator for the CSV export.
+``vote_arrays`` (2 queries: the cases, then the votes) fetches every vote as numpy columns, through PostgreSQL's
+binary COPY where available (a million votes in under a second) and through ``values_list`` elsewhere;
+``votes_for_export`` is a lazy, chunked iterator for the CSV export.
 """
 from __future__ import annotations
 
@@ -76,18 +76,21 @@ def table1_counts(study: Study) -> list[dict]:
 
 
 def _vote_columns(votes):
-    """Seven integer columns per vote, with no NULLs (so that PostgreSQL's binary COPY has fixed-width rows)."""
+    """Five integer columns per vote, with no NULLs (so that PostgreSQL's binary COPY has fixed-width rows). The case's
+    finding and source come from the study's cases (``_case_columns``), which spares the database a join."""
     as_int = lambda expression: Cast(expression, IntegerField())  # noqa: E731
     return (
         votes.order_by()
         .annotate(
-            r_reader=as_int("membership_id"), r_case=as_int("case_id"), r_finding=as_int("case__finding_id"),
-            r_source=as_int("case__source_id"),
+            r_reader=as_int("membership_id"), r_case=as_int("case_id"),
             r_real=models.Case(When(answer=Answer.REAL, then=Value(1)), default=Value(0), output_field=IntegerField()),
             r_confidence=as_int(Coalesce("confidence", Value(0))), r_time=as_int(Coalesce("time_ms", Value(-1))),
         )
-        .values_list("r_reader", "r_case", "r_finding", "r_source", "r_real", "r_confidence", "r_time")
+        .values_list("r_reader", "r_case", "r_real", "r_confidence", "r_time")
     )
+
+
+VOTE_COLUMNS = 5
 
 
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -117,9 +120,16 @@ def _fetch_vote_columns(votes) -> list[np.ndarray]:
         with connection.cursor() as cursor:
             statement = cursor.mogrify(sql, params).decode()
             cursor.copy_expert(f"COPY ({statement}) TO STDOUT WITH (FORMAT binary)", buffer)
-        return _parse_binary_copy(buffer.getvalue(), columns=7)
-    rows = np.array(list(queryset), dtype=np.int64).reshape(-1, 7)
-    return [rows[:, column] for column in range(7)]
+        return _parse_binary_copy(buffer.getvalue(), columns=VOTE_COLUMNS)
+    rows = np.array(list(queryset), dtype=np.int64).reshape(-1, VOTE_COLUMNS)
+    return [rows[:, column] for column in range(VOTE_COLUMNS)]
+
+
+def _case_columns(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The study's case ids with their finding and source ids (one query)."""
+    rows = np.array(list(study.cases.order_by("pk").values_list("pk", "finding_id", "source_id")),
+                    dtype=np.int64).reshape(-1, 3)
+    return rows[:, 0], rows[:, 1], rows[:, 2]
 
 
 def _dense(ids: np.ndarray, known: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -134,13 +144,15 @@ def _dense(ids: np.ndarray, known: list[int]) -> tuple[np.ndarray, np.ndarray]:
 
 def vote_arrays(study: Study, layout: StudyLayout, votes=None) -> Votes:
     """Every vote of the study (or of ``votes``, a narrower queryset) as numpy columns indexed like the layout."""
-    reader_id, case, finding_id, source_id, real, confidence, time_ms = _fetch_vote_columns(
-        study_votes(study) if votes is None else votes
-    )
+    if votes is None:
+        votes = Vote.objects.filter(membership__study=study)  # votes on another study's cases are dropped below
+    reader_id, case, real, confidence, time_ms = _fetch_vote_columns(votes)
+    case_ids, case_finding_ids, case_source_ids = _case_columns(study)
+    case_position, case_found = _dense(case, case_ids.tolist())
     reader, reader_found = _dense(reader_id, layout.reader_ids)
-    finding, finding_found = _dense(finding_id, layout.finding_ids)
-    source, source_found = _dense(source_id, layout.source_ids)
-    keep = reader_found & finding_found & source_found
+    finding, finding_found = _dense(case_finding_ids[case_position] if len(case_ids) else case, layout.finding_ids)
+    source, source_found = _dense(case_source_ids[case_position] if len(case_ids) else case, layout.source_ids)
+    keep = case_found & reader_found & finding_found & source_found
     if not keep.all():
         reader, case, finding, source = reader[keep], case[keep], finding[keep], source[keep]
         real, confidence, time_ms = real[keep], confidence[keep], time_ms[keep]

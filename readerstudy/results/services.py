@@ -20,7 +20,7 @@ def build_table1(study: Study) -> Table1:
 
 
 def build_statistics(study: Study) -> dict:
-    """Every statistic beyond Table 1: 4 queries (the layout and the votes as arrays), the rest is numpy."""
+    """Every statistic beyond Table 1: 5 queries (the layout, the cases and the votes as arrays), the rest is numpy."""
     layout = selectors.study_layout(study)
     votes = selectors.vote_arrays(study, layout)
     return {"study": study.slug, **study_statistics(votes, layout.labels)}

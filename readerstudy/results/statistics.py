@@ -145,12 +145,13 @@ def count_cube(votes: Votes, layout: Layout, mask: np.ndarray | None = None) -> 
     """Votes and called-real votes per (reader + pooled, finding + all, source): two int arrays of shape
     (R + 1, F + 1, S); the last reader row is the pooled sum and the last finding column the sum over findings."""
     n_readers, n_findings, n_sources = len(layout.readers), len(layout.findings), len(layout.sources)
-    if mask is not None:
-        votes = Votes(*(getattr(votes, name)[mask] for name in Votes.__dataclass_fields__))
     index = (votes.reader * n_findings + votes.finding) * n_sources + votes.source
+    called_real = votes.called_real
+    if mask is not None:
+        index, called_real = index[mask], called_real[mask]
     size = n_readers * n_findings * n_sources
     total = np.bincount(index, minlength=size).reshape(n_readers, n_findings, n_sources)
-    real = np.bincount(index, weights=votes.called_real, minlength=size).astype(np.int64)
+    real = np.bincount(index, weights=called_real, minlength=size).astype(np.int64)
     real = real.reshape(n_readers, n_findings, n_sources)
     return _with_margins(total), _with_margins(real)
 
@@ -419,13 +420,12 @@ def reader_medians(votes: Votes, n_readers: int) -> np.ndarray:
     timed = ~np.isnan(votes.time_ms)
     readers, times = votes.reader[timed], votes.time_ms[timed]
     medians = np.full(n_readers, np.nan)
-    order = np.lexsort((times, readers))
+    order = np.argsort(readers, kind="stable")
     readers, times = readers[order], times[order]
-    starts = np.searchsorted(readers, np.arange(n_readers), side="left")
-    ends = np.searchsorted(readers, np.arange(n_readers), side="right")
+    bounds = np.searchsorted(readers, np.arange(n_readers + 1), side="left")
     for reader in range(n_readers):
-        if ends[reader] > starts[reader]:
-            medians[reader] = float(np.median(times[starts[reader]:ends[reader]]))
+        if bounds[reader + 1] > bounds[reader]:
+            medians[reader] = float(np.median(times[bounds[reader]:bounds[reader + 1]]))
     return medians
 
 
