@@ -32,7 +32,7 @@ def phantom(tmp_path_factory) -> Path:
 def pix2pix_batch(phantom, tmp_path_factory) -> Path:
     """A batch in the import format whose 'Pix2Pix' images are phantom images with their own boxes."""
     path = tmp_path_factory.mktemp("batch") / "batch.zip"
-    boxes = NIHIndex.load(phantom).boxes[:4]
+    boxes = NIHIndex.load(phantom).split(seed=0).train[:4]
     with zipfile.ZipFile(path, "w") as archive:
         rows = []
         for i, box in enumerate(boxes):

@@ -1,4 +1,4 @@
-"""``python -m training localisation ...`` and ``python -m training table2 RUN_DIR...``.
+"""``python -m training localisation ...``, ``localisation-synthetic ...`` and ``table2 RUN_DIR...``.
 
 ``training/cli.py`` calls :func:`add_subcommands`; each command's handler takes the parsed arguments and returns the
 exit status (errors as ``ValueError`` / ``DataError`` are printed by the caller).
@@ -45,6 +45,19 @@ def _localisation(args: argparse.Namespace) -> int:
     table = run_experiment(config, resume=args.resume)
     print(table2.markdown(table), end="")
     print(f"run written to {args.out}")
+    return 0
+
+
+def _synthetic(args: argparse.Namespace) -> int:
+    from training.localisation.synthetic import make_synthetic_set
+
+    provenance = make_synthetic_set(
+        Path(args.data), Path(args.generator), Path(args.out), count=args.count, seed=args.seed,
+        split_seed=args.split_seed, test_fraction=args.test_fraction, split_by=args.split_by, device=args.device,
+        batch_size=args.batch_size, progress=not args.no_progress,
+    )
+    print(f"{provenance['count']} {provenance['source']} images ({provenance['distinct_boxes']} distinct training "
+          f"boxes) written to {args.out}")
     return 0
 
 
@@ -97,6 +110,23 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.set_defaults(handler=_localisation)
+
+    synthetic = subparsers.add_parser(
+        "localisation-synthetic",
+        help="make the synthetic training images of ori+pix2pix[-n] from a Pix2Pix or Pix2Pix-N checkpoint",
+    )
+    synthetic.add_argument("--data", required=True, help="the same NIH-layout folder the experiment uses")
+    synthetic.add_argument("--generator", required=True, help="pix2pix or pix2pix-n checkpoint")
+    synthetic.add_argument("--out", required=True, help="new folder for manifest.csv, PNGs and provenance.json")
+    synthetic.add_argument("--count", type=int, default=688, help="images to make (paper: 688)")
+    synthetic.add_argument("--seed", type=int, default=0, help="order in which training boxes are used")
+    synthetic.add_argument("--split-by", choices=SPLIT_MODES, default="annotation")
+    synthetic.add_argument("--split-seed", type=int, default=0)
+    synthetic.add_argument("--test-fraction", type=float, default=0.3)
+    synthetic.add_argument("--device", default="cpu", help="cpu or cuda")
+    synthetic.add_argument("--batch-size", type=int, default=8)
+    synthetic.add_argument("--no-progress", action="store_true")
+    synthetic.set_defaults(handler=_synthetic)
 
     table = subparsers.add_parser("table2", help="assemble Table 2 from several localisation runs")
     table.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run directories, one per protocol")

@@ -39,6 +39,7 @@ class DetectionImage:
     pixels: np.ndarray  # uint8 size x size
     boxes: tuple[LabelledBox, ...] = ()
     origin: str = "real"  # "real" or the synthetic source's name
+    origin_image: str = ""  # for a synthetic image: the NIH image it stems from, when the manifest says
 
 
 def _to_box(finding: str, box_xywh: tuple[float, float, float, float]) -> LabelledBox:
@@ -72,6 +73,7 @@ class ManifestRow:
     finding: str
     source: str
     box: tuple[float, float, float, float]
+    origin_image: str = ""
 
 
 class _BatchFiles:
@@ -132,7 +134,7 @@ def read_manifest(files: _BatchFiles, findings: Sequence[str]) -> list[ManifestR
             raise DataError(f"{here}: box {[row[c] for c in BOX_COLUMNS]} is not four numbers") from None
         if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
             raise DataError(f"{here}: box {box} has no area")
-        rows.append(ManifestRow(line, row["filename"], finding, row["source"], box))
+        rows.append(ManifestRow(line, row["filename"], finding, row["source"], box, row.get("origin_image", "")))
     return rows
 
 
@@ -173,7 +175,7 @@ def _decode(files: _BatchFiles, row: ManifestRow, scratch: Path, size: int) -> D
         raise DataError(f"{where}: {str(error).split(': ', 1)[-1]}") from None
     check_box_in_frame(row.box, frame, where)
     box = _to_box(row.finding, scale_box(row.box, frame, size))
-    return DetectionImage(f"{row.source}:{row.filename}", pixels, (box,), origin=row.source)
+    return DetectionImage(f"{row.source}:{row.filename}", pixels, (box,), row.source, row.origin_image)
 
 
 def to_tensor(pixels: np.ndarray) -> torch.Tensor:

@@ -155,6 +155,14 @@ def load_run_data(config: LocalisationConfig) -> RunData:
     if config.source:
         train += synthetic_images(Path(config.synthetic), config.source, config.synthetic_count, config.seed, size,
                                   findings, config.progress)
+    test_images = {b.image for b in split.test}
+    leaked = [i for i in train[real_train:] if i.origin_image in test_images]
+    if leaked:
+        raise ValueError(
+            f"{len(leaked)} synthetic image(s) stem from test-split images (first: {leaked[0].name} from "
+            f"{leaked[0].origin_image}); their box is the real test lesion, so the test would be seen in training. "
+            "Generate the synthetic set from training-split boxes (python -m training localisation-synthetic)"
+        )
     test = real_images(Path(config.data), split.test, size, findings, config.progress, limit=config.eval_images)
     counts = {
         "train_real_images": real_train,
@@ -192,6 +200,28 @@ def evaluate(model: torch.nn.Module, images: Sequence[DetectionImage], config: L
     model.train()
     truths = [list(i.boxes) for i in images]
     return correct_localisation(truths, predictions, config.findings, config.criterion, config.threshold)
+
+
+def make_optimizer(model: torch.nn.Module, config: LocalisationConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    return torch.optim.Adam(model.parameters(), lr=config.lr)
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: Sequence[DetectionImage],
+               config: LocalisationConfig, device: torch.device) -> torch.Tensor:
+    """One optimiser step on ``batch``; returns the summed loss (detached)."""
+    images = [to_tensor(i.pixels).to(device) for i in batch]
+    targets = [{k: v.to(device) for k, v in to_target(i, config.findings).items()} for i in batch]
+    loss = sum(model(images, targets).values())
+    if not torch.isfinite(loss):
+        raise DivergedError(f"the detector's loss is {loss.item()} (try a lower --lr)")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.clip_grad_norm:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
+    optimizer.step()
+    return loss.detach()
 
 
 def _rng_state() -> dict:
@@ -233,10 +263,7 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
     data = load_run_data(config)
     model = build_detector(config.findings, config.backbone, config.image_size,
                            Path(config.backbone_weights) if config.backbone_weights else None).to(device)
-    if config.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = make_optimizer(model, config)
     start = 0
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
@@ -257,17 +284,7 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
                unit="step", disable=not config.progress)
     for step in bar:
         chosen = [data.train[i] for i in batch_indices(len(data.train), config.batch_size, config.seed, step)]
-        images = [to_tensor(i.pixels).to(device) for i in chosen]
-        targets = [{k: v.to(device) for k, v in to_target(i, config.findings).items()} for i in chosen]
-        losses = model(images, targets)
-        loss = sum(losses.values())
-        if not torch.isfinite(loss):
-            raise DivergedError(f"step {step + 1}: the detector's loss is {loss.item()} (try a lower --lr)")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.clip_grad_norm:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip_grad_norm)
-        optimizer.step()
+        loss = train_step(model, optimizer, chosen, config, device)
         done = step + 1
         if done in evaluations:
             scores = evaluate(model, data.test, config, device)
