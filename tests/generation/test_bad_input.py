@@ -8,7 +8,7 @@ from generation.cli import main
 from generation.errors import GenerationError
 from generation.generators import parse_checkpoint_argument
 from generation.verification import VerificationSetConfig, build_verification_set
-from tests.generation.conftest import save_tiny_checkpoint
+from tests.generation.tiny_world import save_tiny_checkpoint
 
 
 def _build(phantom_dir, checkpoints, out, **options):
