@@ -102,7 +102,8 @@ for number in range({readers}):
 
 def start_server(env: dict, args: argparse.Namespace) -> subprocess.Popen:
     command = [sys.executable, "-m", "gunicorn", "readerstudy.wsgi:application", "-b", f"127.0.0.1:{args.port}",
-               "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads), "--log-level", "warning"]
+               "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads), "--log-level", "warning",
+               "--keep-alive", "75"]  # longer than any think time: a reused idle connection is never reset
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
