@@ -239,7 +239,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
             continue
         if done % config.sample_every == 0 or done == config.iters:
             grid = trainer.sample_grid(*preview)
-            Image.fromarray(grid, mode="L").save(out / "samples" / f"step_{done:07d}.png")
+            Image.fromarray(grid).save(out / "samples" / f"step_{done:07d}.png")
         if done % config.checkpoint_every == 0 or done == config.iters:
             save(done)
     if start >= config.iters and dist_info.is_main:

@@ -19,7 +19,7 @@ import torch
 from training.compose import u8_to_unit
 from training.data.augment import AugmentSettings, augment_pair
 from training.data.images import box_mask, check_box_in_frame, load_xray_with_frame, scale_box
-from training.data.nih import FINDINGS, BBOX_FILE, HEALTHY, BoxAnnotation, DataError, image_path
+from training.data.nih import BBOX_FILE, FINDINGS, HEALTHY, BoxAnnotation, DataError, image_path
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,7 @@ def resize_u8(gray: np.ndarray, size: int) -> np.ndarray:
     """Antialiased (Lanczos, support scaled with the reduction) resize of uint8 gray to ``size`` x ``size``."""
     if gray.shape == (size, size):
         return gray
-    resized = Image.fromarray(gray, mode="L").resize((size, size), resample=Image.Resampling.LANCZOS)
+    resized = Image.fromarray(gray).resize((size, size), resample=Image.Resampling.LANCZOS)
     return np.asarray(resized, dtype=np.uint8).copy()
 
 

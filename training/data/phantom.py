@@ -174,7 +174,7 @@ def make_phantom(out_dir: Path, disease: int, healthy: int, size: int = 1024, se
             bounds = (int(np.floor(x)), int(np.floor(y)), int(np.ceil(x + w)), int(np.ceil(y + h)))
             draw_finding(rng, image, finding, bounds)
             box_lines.append(f"{plan.name},{BOX_LIST_SPELLING.get(finding, finding)},{x},{y},{w},{h},,,")
-        Image.fromarray(np.clip(np.rint(image), 0, 255).astype(np.uint8), mode="L").save(images_dir / plan.name)
+        Image.fromarray(np.clip(np.rint(image), 0, 255).astype(np.uint8)).save(images_dir / plan.name)
         labels = "|".join(sorted({b[0] for b in plan.boxes})) or HEALTHY
         age = int(rng.integers(18, 90))
         sex = "M" if rng.random() < 0.55 else "F"
