@@ -1,0 +1,217 @@
+"""One table over every URL the project routes x {anonymous, reader of this study, reader of another study, staff}.
+
+The URL resolver is walked, so a route added without a row here fails ``test_every_routed_url_has_an_expectation``.
+Each row gives the request to make and the outcome expected for each actor; every reader response is also checked
+for truth fields (source, is_real, truth, and the finding in a study that hides it).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from readerstudy.batches.models import Batch
+from readerstudy.jobs.models import GenerationJob
+
+ACTORS = ("anonymous", "reader", "outsider", "staff")
+LOGIN = "login"  # a redirect to a login page
+ADMIN_PREFIX = "admin/"
+API_DENIED = 403  # DRF's answer to an anonymous caller (SessionAuthentication comes first, it sends no challenge)
+
+
+def routed_patterns() -> set[str]:
+    """Every route the resolver knows, as its full pattern string (e.g. ``api/studies/<slug:slug>/next/``)."""
+
+    def walk(patterns, prefix: str):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern)
+
+    return set(walk(get_resolver().url_patterns, ""))
+
+
+@dataclass(frozen=True)
+class Row:
+    pattern: str
+    method: str
+    path: str  # with {study}, {token}, {batch}, {job} filled from the world
+    expected: tuple  # for ACTORS, in order
+    body: object = None
+
+
+S = "paper"
+# fmt: off
+ROWS = [
+    Row("accounts/login/", "get", "/accounts/login/", (200, 200, 200, 200)),
+    Row("accounts/logout/", "post", "/accounts/logout/", (LOGIN, LOGIN, LOGIN, LOGIN)),
+    Row("accounts/password/", "get", "/accounts/password/", (LOGIN, 200, 200, 200)),
+    Row("accounts/password/done/", "get", "/accounts/password/done/", (LOGIN, 200, 200, 200)),
+    Row("api/schema/", "get", "/api/schema/", (200, 200, 200, 200)),  # describes the API, holds no data
+    Row("api/docs/", "get", "/api/docs/", (200, 200, 200, 200)),
+    Row("", "get", "/", (LOGIN, 200, 200, 200)),
+    Row("resume/", "get", "/resume/", (LOGIN, 302, 302, 302)),
+    Row("studies/<slug:slug>/read/", "get", f"/studies/{S}/read/", (LOGIN, 200, 404, 404)),
+    Row("studies/<slug:slug>/finished/", "get", f"/studies/{S}/finished/", (LOGIN, 302, 404, 404)),
+    Row(r"^i/(?P<token>[A-Za-z0-9_-]{16,40})\.png$", "get", "/i/{token}.png", (404, 200, 404, 200)),
+    Row("api/auth/token/", "post", "/api/auth/token/", (400, 400, 400, 400), {"username": "x", "password": "y"}),
+    Row("api/studies/", "get", "/api/studies/", (API_DENIED, 200, 200, 200)),
+    Row("api/studies/<slug:slug>/next/", "get", f"/api/studies/{S}/next/", (API_DENIED, 200, 404, 404)),
+    Row("api/studies/<slug:slug>/votes/", "post", f"/api/studies/{S}/votes/", (API_DENIED, 201, 404, 404), "VOTE"),
+    Row("api/studies/<slug:slug>/progress/", "get", f"/api/studies/{S}/progress/", (API_DENIED, 200, 404, 404)),
+    Row("api/studies/<slug:slug>/sequence/<int:position>/", "get", f"/api/studies/{S}/sequence/1/",
+        (API_DENIED, 200, 404, 404)),
+    Row("api/studies/<slug:slug>/readers/", "post", f"/api/studies/{S}/readers/", (API_DENIED, 404, 404, 201),
+        {"username": "newbie"}),
+    Row("api/studies/<slug:slug>/open/", "post", "/api/studies/draft-study/open/", (API_DENIED, 404, 404, 200)),
+    Row("studies/<slug:slug>/batches/", "get", f"/studies/{S}/batches/", (LOGIN, 404, 404, 200)),
+    Row("studies/<slug:slug>/batches/<int:batch_id>/", "get", f"/studies/{S}/batches/{{batch}}/",
+        (LOGIN, 404, 404, 200)),
+    Row("studies/<slug:slug>/batches/<int:batch_id>/delete/", "post",
+        "/studies/draft-study/batches/{draft_batch}/delete/", (LOGIN, 404, 404, 302)),
+    Row("api/studies/<slug:slug>/batches/", "get", f"/api/studies/{S}/batches/", (API_DENIED, 404, 404, 200)),
+    Row("api/studies/<slug:slug>/batches/<int:batch_id>/", "get", f"/api/studies/{S}/batches/{{batch}}/",
+        (API_DENIED, 404, 404, 200)),
+    Row("studies/<slug:slug>/results/", "get", f"/studies/{S}/results/", (LOGIN, 404, 404, 200)),
+    Row("studies/<slug:slug>/results/chart.png", "get", f"/studies/{S}/results/chart.png", (LOGIN, 404, 404, 200)),
+    Row("studies/<slug:slug>/results/chart.svg", "get", f"/studies/{S}/results/chart.svg", (LOGIN, 404, 404, 200)),
+    Row("api/studies/<slug:slug>/table1/", "get", f"/api/studies/{S}/table1/", (API_DENIED, 404, 404, 200)),
+    Row("api/studies/<slug:slug>/statistics/", "get", f"/api/studies/{S}/statistics/", (API_DENIED, 404, 404, 200)),
+    Row("api/studies/<slug:slug>/export.csv", "get", f"/api/studies/{S}/export.csv", (API_DENIED, 404, 404, 200)),
+    # A reader's own score exists only once the study is closed; while it is open the member is told so (403).
+    Row("api/studies/<slug:slug>/my-score/", "get", f"/api/studies/{S}/my-score/", (API_DENIED, 403, 404, 404)),
+    Row("studies/<slug:slug>/generate/", "get", f"/studies/{S}/generate/", (LOGIN, 404, 404, 200)),
+    Row("studies/<slug:slug>/generate/<int:job_id>/", "get", f"/studies/{S}/generate/{{job}}/",
+        (LOGIN, 404, 404, 200)),
+    Row("studies/<slug:slug>/generate/<int:job_id>/status/", "get", f"/studies/{S}/generate/{{job}}/status/",
+        (LOGIN, 404, 404, 200)),
+]
+# fmt: on
+
+# Words that name a case's truth; none may reach a reader (the study hides the finding, so finding names count too).
+TRUTH_KEYS = re.compile(r'"(source|sources|is_real|truth|finding|findings|provenance|pixel_sha256)"\s*:')
+TRUTH_WORDS = re.compile(r"pix2pix|stargan|is_real|generated by", re.IGNORECASE)
+
+
+@pytest.fixture
+def world(study_factory, reader_factory, case_factory, staff_user):
+    study = study_factory(S, status="open")
+    cases = [case_factory(study, finding="effusion", source="real"),
+             case_factory(study, finding="effusion", source="pix2pix")]
+    other = study_factory("other", status="open")
+    case_factory(other, source="real")
+    draft = study_factory("draft-study")
+    case_factory(draft, source="real")
+    case_factory(draft, source="stargan")
+    batch = Batch.objects.create(study=study, zip_sha256="a" * 64, status=Batch.Status.DONE)
+    draft_batch = Batch.objects.create(study=draft, zip_sha256="b" * 64, status=Batch.Status.DONE)
+    job = GenerationJob.objects.create(study=study, data_dir="/nowhere", checkpoints={}, status="done")
+    users = {
+        "anonymous": None,
+        "reader": reader_factory(study, username="reader").user,
+        "outsider": reader_factory(other, username="outsider").user,
+        "staff": staff_user,
+    }
+    fill = {"token": cases[0].image_token, "batch": batch.pk, "draft_batch": draft_batch.pk, "job": job.pk}
+    return {"study": study, "cases": cases, "users": users, "fill": fill}
+
+
+def client_for(world, actor: str) -> Client:
+    client = Client()
+    if world["users"][actor] is not None:
+        client.force_login(world["users"][actor])
+    return client
+
+
+def outcome(response) -> int | str:
+    if response.status_code == 302 and ("/accounts/login/" in response.url or "/admin/login/" in response.url):
+        return LOGIN
+    return response.status_code
+
+
+def body_text(response) -> str:
+    if getattr(response, "streaming", False):
+        content = b"".join(response.streaming_content)
+    else:
+        content = response.content
+    if response.get("Content-Type", "").startswith("image/png"):
+        return ""  # pixels; the blinding tests look at image bytes
+    return content.decode("utf-8", errors="replace")
+
+
+def request(client: Client, row: Row, world):
+    path = row.path.format(**world["fill"])
+    body = row.body
+    if body == "VOTE":
+        body = {"case": world["cases"][0].public_id, "answer": "real"}
+    if row.method == "get":
+        return client.get(path)
+    return client.post(path, json.dumps(body or {}), content_type="application/json")
+
+
+def test_every_routed_url_has_an_expectation():
+    routed = {pattern for pattern in routed_patterns() if not pattern.startswith(ADMIN_PREFIX)}
+    covered = {row.pattern for row in ROWS}
+    assert routed - covered == set(), "routes without a row in the access matrix"
+    assert covered - routed == set(), "rows for routes that no longer exist"
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[f"{row.method} {row.path}" for row in ROWS])
+def test_access_matrix(world, row):
+    mismatches = []
+    for actor, expected in zip(ACTORS, row.expected, strict=True):
+        response = request(client_for(world, actor), row, world)
+        got = outcome(response)
+        if got != expected:
+            mismatches.append(f"{actor}: expected {expected}, got {got}")
+        if actor in ("reader", "outsider", "anonymous"):
+            text = body_text(response)
+            assert not TRUTH_KEYS.search(text), (actor, row.path, TRUTH_KEYS.search(text).group(0))
+            assert not TRUTH_WORDS.search(text), (actor, row.path, TRUTH_WORDS.search(text).group(0))
+    assert not mismatches, f"{row.method.upper()} {row.path}: " + "; ".join(mismatches)
+
+
+def admin_paths() -> list[str]:
+    """A concrete path for every admin route (object ids filled with 1, other parts with a plausible value)."""
+    paths = []
+    for pattern in sorted(routed_patterns()):
+        if not pattern.startswith(ADMIN_PREFIX):
+            continue
+        path = re.sub(r"<(?:path:|int:)?object_id>", "1", pattern)
+        path = re.sub(r"<int:content_type_id>/<path:object_id>", "1/1", path)
+        path = re.sub(r"<[^>]+>", "1", path)
+        path = re.sub(r"\(\?P<app_label>[^)]*\)", "studies", path)
+        path = path.lstrip("^").rstrip("$").replace("\\", "")
+        paths.append("/" + path)
+    return paths
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "reader", "outsider"])
+def test_every_admin_url_sends_non_staff_to_the_admin_login(world, actor):
+    client = client_for(world, actor)
+    leaks = {}
+    for path in admin_paths():
+        response = client.get(path)
+        if path == "/admin/login/":
+            expected_here = 200  # the login form itself
+        elif path == "/admin/logout/":
+            expected_here = 302  # nothing to show: sent elsewhere
+        else:
+            expected_here = LOGIN
+        if outcome(response) != expected_here:
+            leaks[path] = outcome(response)
+    assert not leaks
+
+
+def test_every_admin_url_answers_staff_without_a_server_error(world):
+    get_user_model().objects.filter(pk=world["users"]["staff"].pk).update(is_superuser=True)
+    client = client_for(world, "staff")
+    errors = {path: code for path in admin_paths() if (code := client.get(path).status_code) >= 500}
+    assert not errors
+    assert client.get("/admin/").status_code == 200
