@@ -1,6 +1,5 @@
 """The reading page in a real browser (Debian's Chromium through Playwright): log in, vote by mouse and by keyboard,
 reload mid-study and resume at the right image, reach the finish page; a screenshot of the page is kept."""
-import os
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def page(chromium_path):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+def page(chromium_path, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -115,6 +114,6 @@ def test_back_changes_the_previous_vote_when_the_study_allows_it(page, live_serv
     page.click("#back")
     assert current_case(page) == first
     page.click("button.answer.fake")
-    page.wait_for_function(f"document.querySelector('#reader').dataset.case !== '{first}'")
+    page.wait_for_selector(f"#reader[data-ready='1']:not([data-case='{first}'])")
     assert Vote.objects.get(membership=membership, case__public_id=first).answer == "fake"
     page.screenshot(path=str(SCREENSHOTS / "reading-page-tablet.png"))
