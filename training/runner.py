@@ -19,6 +19,7 @@ import csv
 import json
 import logging
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,8 @@ class RunResult:
     history: list[dict]
     checkpoint: Path
     skipped: dict
+    step_seconds: list[float] = field(default_factory=list)
+    """Wall time of each loop iteration of this process (batch assembly, step, logging; not samples/checkpoints)."""
 
 
 def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
@@ -224,7 +227,9 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
     trainer.train_mode(True)
     bar = tqdm(range(start, config.iters), initial=start, total=config.iters, desc=config.kind,
                disable=not (progress and dist_info.is_main), dynamic_ncols=True)
+    step_seconds: list[float] = []
     for step in bar:
+        started = time.perf_counter()
         indices = batch_indices(len(data.train), config.batch_size, step, config.seed, dist_info.rank,
                                 dist_info.world)
         y, m, domain = (t.to(device, non_blocking=True)
@@ -235,6 +240,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
             row = {"step": done, **{k: float(v) for k, v in losses.items()}}
             history.append(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+        step_seconds.append(time.perf_counter() - started)
         if not dist_info.is_main:
             continue
         if done % config.sample_every == 0 or done == config.iters:
@@ -246,4 +252,4 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
         log.info("checkpoint is already at step %d >= --iters %d; nothing to do", start, config.iters)
     if data.skipped:
         log.warning("skipped bad input during this run: %s", dict(data.skipped))
-    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped))
+    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), step_seconds)
