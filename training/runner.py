@@ -122,8 +122,11 @@ def prepare_data(config: TrainConfig) -> RunData:
             preview = SampleSet(healthy_samples.images[:SAMPLE_ROWS], healthy_samples.boxes[:SAMPLE_ROWS],
                                 healthy_samples.domains[:SAMPLE_ROWS], healthy_samples.annotations[:SAMPLE_ROWS])
             return RunData(split, train, preview, healthy, skipped)
-    source = split.test[:SAMPLE_ROWS] or split.train[:SAMPLE_ROWS]
-    preview, _ = load_samples(data_dir, source, config.image_size, skip_bad=True)
+    try:
+        preview, _ = load_samples(data_dir, split.test[:SAMPLE_ROWS], config.image_size, skip_bad=True)
+    except DataError:  # no usable test image (none, or all skipped): preview training pairs instead
+        rows = min(SAMPLE_ROWS, len(train))
+        preview = SampleSet(train.images[:rows], train.boxes[:rows], train.domains[:rows], train.annotations[:rows])
     return RunData(split, train, preview, healthy, skipped)
 
 
