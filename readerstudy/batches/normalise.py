@@ -141,6 +141,7 @@ def box_after_normalisation(box: tuple[int, int, int, int], *, width: int, heigh
     dx, dy = round(width * crop_margin), round(height * crop_margin)
     sx, sy = TARGET_SIZE / (width - 2 * dx), TARGET_SIZE / (height - 2 * dy)
     x, y, w, h = box
-    x0, y0 = max(0.0, (x - dx) * sx), max(0.0, (y - dy) * sy)
+    x0 = min(float(TARGET_SIZE), max(0.0, (x - dx) * sx))  # a box in the cut margin ends on the edge, empty
+    y0 = min(float(TARGET_SIZE), max(0.0, (y - dy) * sy))
     x1, y1 = min(TARGET_SIZE, (x + w - dx) * sx), min(TARGET_SIZE, (y + h - dy) * sy)
     return (round(x0, 2), round(y0, 2), round(max(0.0, x1 - x0), 2), round(max(0.0, y1 - y0), 2))
