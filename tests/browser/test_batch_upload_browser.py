@@ -8,8 +8,9 @@ import pytest
 from readerstudy.batches.models import Batch
 from tests.factories import make_batch_zip
 
-# serialized_rollback: the seeded findings and sources survive the flush that follows each live-server test
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# No serialized_rollback: after another transactional test it clashes with the content types post_migrate re-creates;
+# the study factory re-seeds findings and sources when a flush has removed them.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -30,6 +31,8 @@ def page(chromium_path):
 
 
 def test_an_admin_uploads_a_batch_and_sees_the_composition(page, live_server, study_factory, staff_user, tmp_path):
+    from playwright.sync_api import expect
+
     study = study_factory("paper", name="Chest X-ray reader study")
     archive = tmp_path / "generated-batch.zip"
     archive.write_bytes(make_batch_zip([("Atelectasis", "Real"), ("Atelectasis", "Pix2Pix"), ("Effusion", "Real"),
@@ -48,7 +51,7 @@ def test_an_admin_uploads_a_batch_and_sees_the_composition(page, live_server, st
     page.wait_for_selector("#upload-status[data-finished='done']")
     assert "5 cases created" in page.inner_text("#upload-status")
     assert page.get_attribute("#upload-progress", "value") == "100"
-    page.wait_for_function("document.getElementById('composition-total').textContent.trim() === '5'")
+    expect(page.locator("#composition-total")).to_have_text("5")
     assert page.inner_text("#composition td[data-finding='pneumothorax'][data-source='pix2pix-n']") == "1"
     assert "Done" in page.inner_text("#batches")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
