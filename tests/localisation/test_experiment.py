@@ -18,7 +18,7 @@ from training.localisation.table2 import append_metrics
 
 from .helpers import MANIFEST_COLUMNS
 
-TINY = ["--backbone", "resnet18_fpn", "--eval-images", "2", "--threads", "2", "--no-progress"]
+TINY = ["--backbone", "mobilenet_v3_large_fpn", "--eval-images", "2", "--threads", "2", "--no-progress"]
 
 
 @pytest.fixture(scope="module")

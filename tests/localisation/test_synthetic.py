@@ -79,7 +79,8 @@ def test_a_generator_that_does_not_keep_the_box_is_refused(phantom, tmp_path):
 
 
 def test_synthetic_images_from_test_split_images_are_refused(phantom, tmp_path):
-    test_box = NIHIndex.load(phantom).split(seed=0).test[0]
+    split = NIHIndex.load(phantom).split(seed=0)
+    test_box = next(b for b in split.test if b.image not in {t.image for t in split.train})
     rows = [{"filename": "leak.png", "finding": test_box.finding, "source": "Pix2Pix", "origin_image": test_box.image,
              "bbox_x": 10, "bbox_y": 10, "bbox_w": 50, "bbox_h": 50}]
     batch = write_batch(tmp_path / "batch.zip", rows)

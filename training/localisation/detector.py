@@ -23,7 +23,7 @@ from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
 
 BACKBONES = ("resnet50_fpn", "resnet18_fpn", "mobilenet_v3_large_fpn")
-LIGHT_BACKBONE = "resnet18_fpn"
+LIGHT_BACKBONE = "mobilenet_v3_large_fpn"  # the fastest of the three on a CPU (bench/bench_localisation.py)
 
 
 class BackboneWeightsError(ValueError):
