@@ -61,6 +61,8 @@ def is_ignored(name: str) -> bool:
 
 def unsafe_name_reason(name: str) -> str:
     """Why a member name could escape the extraction folder or confuse a path check, or "" if it is safe."""
+    if not name:
+        return "has an empty name"
     if "\\" in name:
         return "has a backslash in its name"
     if name.startswith("/"):
@@ -125,6 +127,8 @@ def _list_archive(archive: zipfile.ZipFile, limits: ArchiveLimits) -> ArchiveLis
     infos = archive.infolist()
     if len(infos) > limits.max_members:
         raise ArchiveRejected([RowError(f"the zip has {len(infos)} members, over the limit of {limits.max_members}")])
+    if any(not info.filename for info in infos):  # zipfile's own is_dir() fails on an empty name
+        raise ArchiveRejected([RowError("the zip holds a member with an empty name")])
     files = [info for info in infos if not info.is_dir() and not is_ignored(info.filename)]
     if not files:
         raise ArchiveRejected([RowError("the zip is empty")])
