@@ -218,3 +218,15 @@ def test_no_unsafe_member_name_is_ever_listed(members):
             assert unsafe_name_reason(info.filename) == ""
             assert not name.startswith("/") and ".." not in name.split("/")
             assert len(read_member(listing.zip, info)) == info.file_size
+
+
+def test_a_member_with_an_empty_name_is_refused_not_a_crash():
+    """Found by the atheris target: zipfile's is_dir() raised IndexError on a nameless member."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("manifest.csv", b"filename,finding,source\n")
+        nameless = zipfile.ZipInfo("x")
+        nameless.filename = ""
+        archive.writestr(nameless, b"data")
+    with pytest.raises(ArchiveRejected, match="empty name"):
+        open_archive(io.BytesIO(buffer.getvalue()), size=len(buffer.getvalue()), limits=LIMITS)
