@@ -29,7 +29,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode, flop_registry  # noqa: E402
 
 from training.config import make_config  # noqa: E402
 from training.data.phantom import make_phantom  # noqa: E402
@@ -58,14 +59,40 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+class RegistryFlopCounter(TorchDispatchMode):
+    """FlopCounterMode's per-op formulas without its module tracker, whose backward hooks break autograd.grad
+    (StarGAN's gradient penalty) in this torch version."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        if func._overloadpacket in flop_registry:
+            self.total += flop_registry[func._overloadpacket](*args, **kwargs, out_val=out)
+        return out
+
+
+def count_step_flops(trainer, device: torch.device) -> int:
+    """FLOPs of one step at batch 1 (forward and backward passes of both networks)."""
+    try:
+        with FlopCounterMode(display=False) as counter:
+            trainer.step(*_random_batch(1, device), step=0)
+        return counter.get_total_flops()
+    except RuntimeError:
+        with RegistryFlopCounter() as counter:
+            trainer.step(*_random_batch(1, device), step=0)
+        return counter.total
+
+
 def measure(kind: str, batch: int, iters: int, device_name: str, data: str) -> dict:
     device = torch.device(device_name)
     config = _config(kind, data, "unused", batch, iters, device_name)
     trainer = (StarGANTrainer if kind == "stargan" else Pix2PixTrainer)(config, device)
     trainer.train_mode(True)
-    with FlopCounterMode(display=False) as counter:
-        trainer.step(*_random_batch(1, device), step=0)
-    flops_per_step = counter.get_total_flops() * batch
+    flops_per_step = count_step_flops(trainer, device) * batch
     y, m, d = _random_batch(batch, device)
     trainer.step(y, m, d, step=0)  # warm-up
     _sync(device)
