@@ -114,7 +114,7 @@ def open_archive(fileobj: IO[bytes], *, size: int, limits: ArchiveLimits) -> Arc
         raise ArchiveRejected([RowError(f"the zip is {size} bytes, over the limit of {limits.max_zip_bytes}")])
     try:
         archive = zipfile.ZipFile(fileobj)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
         raise ArchiveRejected([RowError("the file is not a zip archive")]) from None
     try:
         return _list_archive(archive, limits)
