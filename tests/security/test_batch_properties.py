@@ -230,3 +230,14 @@ def test_a_member_with_an_empty_name_is_refused_not_a_crash():
         archive.writestr(nameless, b"data")
     with pytest.raises(ArchiveRejected, match="empty name"):
         open_archive(io.BytesIO(buffer.getvalue()), size=len(buffer.getvalue()), limits=LIMITS)
+
+
+def test_a_zip_needing_an_unknown_zip_version_is_refused_not_a_crash():
+    """Found by the atheris target: zipfile raised NotImplementedError ("zip file version 14.9") while opening."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        future = zipfile.ZipInfo("manifest.csv")
+        future.extract_version = 149
+        archive.writestr(future, b"filename,finding,source\n")
+    with pytest.raises(ArchiveRejected, match="not a zip archive"):
+        open_archive(io.BytesIO(buffer.getvalue()), size=len(buffer.getvalue()), limits=LIMITS)
