@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "readerstudy.batches",
     "readerstudy.results",
     "readerstudy.jobs",
+    "readerstudy.protocol",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The error answers every operation shares, documented once (readerstudy/openapi.py); enums as drf-spectacular does.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "readerstudy.openapi.document_error_responses"],
 }
 
 # Celery: eager (in-process) unless a broker is configured.
