@@ -12,6 +12,10 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.protocol import reading
+from readerstudy.protocol.models import Phase, RepeatVote
+from readerstudy.protocol.services import protocol_for
+
 from . import selectors, services
 from .models import Answer, Study, Vote
 
@@ -65,22 +69,52 @@ class ProgressSerializer(serializers.Serializer):
     done = serializers.BooleanField()
 
 
-def _case_payload(membership, state: selectors.ReadingState, index: int) -> dict:
-    """The case at ``index`` of the reader's sequence, with the next unread one's image URL for prefetching."""
-    following = state.first_unread_index(index + 1)
-    wanted = [state.sequence[index]] + ([state.sequence[following]] if following is not None else [])
+def _shown_ids(slot, cases: dict) -> tuple[str, str]:
+    """The (case id, image URL) a reader sees for a slot: a first showing under its case's own ids, a repeat or a
+    practice image under its slot's own, equally random ids."""
+    if slot.own_public_id:
+        return slot.own_public_id, reverse("case_image", kwargs={"token": slot.own_image_token})
+    case = cases[slot.case_id]
+    return case.public_id, image_url(case)
+
+
+def _slot_payload(membership, state, index: int, practice: bool = False) -> dict:
+    """The slot at ``index`` (of the practice block or of the study), with the image URL of the next unread one for
+    prefetching, and the exposure when the study is timed."""
+    slots = state.practice if practice else state.sequence
+    slot = slots[index]
+    following = None
+    if practice:
+        rest = [later for later in state.practice[index + 1:] if not state.is_answered(later)]
+        following = rest[0] if rest else None
+    if following is None:
+        at = state.first_unread_index(0 if practice else index + 1)
+        following = state.sequence[at] if at is not None else None
+    wanted = [one.case_id for one in (slot, following) if one is not None and one.case_id is not None]
     cases = selectors.cases_by_pk(wanted)
-    case = cases[state.sequence[index]]
+    case_id, url = _shown_ids(slot, cases)
+    shown = slots if practice else state.sequence
     payload = {
-        "case": case.public_id,
-        "image_url": image_url(case),
+        "case": case_id,
+        "image_url": url,
         "position": index + 1,
-        "total": state.total,
-        "answered": state.answered,
-        "prefetch_image_url": image_url(cases[state.sequence[following]]) if following is not None else None,
+        "total": len(shown),
+        "answered": sum(1 for one in shown if state.is_answered(one)),
+        "prefetch_image_url": _shown_ids(following, cases)[1] if following is not None else None,
     }
-    if membership.study.show_finding:
-        payload["finding"] = case.finding.name
+    study = membership.study
+    if practice:
+        payload["practice"] = True
+    elif study.show_finding:
+        payload["finding"] = cases[slot.case_id].finding.name
+    protocol = protocol_for(study)
+    if protocol.timed:
+        track = None
+        if not practice:
+            case = cases[slot.case_id]
+            source_is_real = case.source.is_real
+            track = reading.case_track(membership, protocol, case.source_id, source_is_real, index + 1)
+        payload["exposure_ms"] = reading.exposure_for(membership, protocol, track)
     return payload
 
 
@@ -132,10 +166,13 @@ class StudyNextApi(APIView):
         if not membership.study.is_open:
             return _error(f"The study is {membership.study.get_status_display().lower()}.", "study", 409)
         state = selectors.reading_state(membership)
+        practice_index = state.first_unread_practice()
+        if practice_index is not None:
+            return Response(_slot_payload(membership, state, practice_index, practice=True))
         index = state.first_unread_index()
         if index is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return Response(_case_payload(membership, state, index))
+        return Response(_slot_payload(membership, state, index))
 
 
 class StudyPositionApi(APIView):
@@ -149,8 +186,12 @@ class StudyPositionApi(APIView):
         state = selectors.reading_state(membership)
         if not 1 <= position <= state.total:
             return _error(f"Position must be between 1 and {state.total}.", "position", 404)
-        payload = _case_payload(membership, state, position - 1)
-        vote = Vote.objects.filter(membership=membership, case_id=state.sequence[position - 1]).order_by("pk").first()
+        payload = _slot_payload(membership, state, position - 1)
+        slot = state.sequence[position - 1]
+        if slot.is_repeat:
+            vote = RepeatVote.objects.filter(slot_id=slot.pk).first()
+        else:
+            vote = Vote.objects.filter(membership=membership, case_id=slot.case_id).order_by("pk").first()
         payload["vote"] = {"answer": vote.answer, "confidence": vote.confidence} if vote else None
         return Response(payload)
 
@@ -170,6 +211,8 @@ class StudyVotesApi(APIView):
         answer = serializers.ChoiceField(choices=Answer.values)
         confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
         time_ms = serializers.IntegerField(min_value=0, max_value=MAX_TIME_MS, required=False, allow_null=True)
+        cues = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=50)
+        note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
     @extend_schema(
         request=InputSerializer,
@@ -186,19 +229,38 @@ class StudyVotesApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        answer = {key: data.get(key) for key in ("answer", "confidence", "time_ms")}
+        slot = reading.own_slot(membership, data["case"])
         try:
-            outcome = services.vote_cast(
-                membership=membership, case_public_id=data["case"], answer=data["answer"],
-                confidence=data.get("confidence"), time_ms=data.get("time_ms"),
-            )
+            if slot is not None:
+                return self._own_slot_answer(membership, slot, data, answer)
+            outcome = services.vote_cast(membership=membership, case_public_id=data["case"], cues=data.get("cues"),
+                                         note=data.get("note"), **answer)
         except services.StudyStateError as exc:
             return _error(str(exc), exc.field, 409)
+        except reading.ReasonError as exc:
+            return _error(str(exc), exc.field, 400)
         except services.CaseNotInStudy:
             return _error("No such case in this study.", "case", 400)
         except services.VoteConflict as exc:
             return _error(str(exc), "answer", 409, vote=VoteSerializer(exc.vote).data)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         return Response(VoteSerializer(outcome.vote).data, status=code)
+
+    def _own_slot_answer(self, membership, slot, data: dict, answer: dict) -> Response:
+        """A repeat (answered like a first showing, reasons aside) or a practice image."""
+        if not membership.study.is_open:
+            raise services.StudyStateError(
+                f"The study is {membership.study.get_status_display().lower()}, not open for reading.")
+        protocol = protocol_for(membership.study)
+        if slot.phase == Phase.PRACTICE:
+            result = reading.practice_cast(membership, slot, protocol, **answer)
+        else:
+            reading.checked_cues(membership.study, protocol, answer["answer"], data.get("cues"), data.get("note"))
+            result = reading.repeat_cast(membership, slot, protocol, **answer)
+        if result.conflict:
+            return _error(str(services.VoteConflict(None)), "answer", 409, vote=result.payload)
+        return Response(result.payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
 class StudyReadersApi(APIView):

@@ -172,6 +172,8 @@ class Vote(models.Model):
     answer = models.CharField(max_length=4, choices=Answer.choices)
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     time_ms = models.PositiveIntegerField(null=True, blank=True)
+    exposure_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How long the image was shown before it was masked (timed studies only).")
     position = models.PositiveIntegerField(help_text="1-based position of the case in the reader's sequence.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,13 +1,11 @@
 """Reads that decide who may see what: a study is found only for its members or for staff; others get 404."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from .models import Case, Membership, Study, Vote
-from .sequence import reader_sequence
 
 
 def membership_for(user, slug: str) -> Membership:
@@ -36,40 +34,21 @@ def studies_for_reader(user):
     return Study.objects.filter(memberships__user=user).exclude(status=Study.Status.DRAFT).order_by("name")
 
 
-@dataclass(frozen=True)
-class ReadingState:
-    """Where a reader stands: the sequence of case ids, the voted ones, and the first unread position (1-based)."""
+def reading_state(membership: Membership):
+    """Where a reader stands in their frozen sequence (see ``readerstudy.protocol.reading``)."""
+    from readerstudy.protocol.reading import reading_state as protocol_reading_state
 
-    sequence: list[int]
-    voted: set[int]
-
-    @property
-    def total(self) -> int:
-        return len(self.sequence)
-
-    @property
-    def answered(self) -> int:
-        return len(self.voted)
-
-    def first_unread_index(self, start: int = 0) -> int | None:
-        for index in range(start, len(self.sequence)):
-            if self.sequence[index] not in self.voted:
-                return index
-        return None
-
-
-def reading_state(membership: Membership) -> ReadingState:
-    voted = set(Vote.objects.filter(membership=membership).order_by().values_list("case_id", flat=True))
-    return ReadingState(sequence=reader_sequence(membership), voted=voted)
+    return protocol_reading_state(membership)
 
 
 def cases_by_pk(pks: list[int]) -> dict[int, Case]:
-    return {case.pk: case for case in Case.objects.filter(pk__in=pks).select_related("finding").order_by()}
+    return {case.pk: case for case in Case.objects.filter(pk__in=pks).select_related("finding", "source").order_by()}
 
 
 def study_progress(membership: Membership) -> dict:
-    total = Case.objects.filter(study_id=membership.study_id).count()
-    answered = Vote.objects.filter(membership=membership).count()
+    """Answered and total images of the study phase (repeats count as images; practice does not)."""
+    state = reading_state(membership)
+    total, answered = state.total, state.answered
     return {"answered": answered, "total": total, "done": total > 0 and answered >= total}
 
 
@@ -78,14 +57,26 @@ def staff_studies():
                                   reader_count=Count("memberships", distinct=True)).order_by("-created_at")
 
 
+def _count(queryset, by: str) -> Subquery:
+    """A correlated count of ``queryset``'s rows, grouped by ``by``, for use in an annotation."""
+    return Subquery(queryset.order_by().values(by).annotate(n=Count("pk")).values("n")[:1])
+
+
 def reader_memberships_with_progress(user) -> list[Membership]:
-    """The reader's memberships in studies that are not drafts, each with ``answered`` and ``total`` counts."""
-    total_cases = Case.objects.filter(study=OuterRef("study")).order_by().values("study").annotate(n=Count("pk"))
+    """The reader's memberships in studies that are not drafts, each with ``answered`` and ``total`` counts (the
+    frozen sequence's length once there is one, the number of cases before)."""
+    from readerstudy.protocol.models import Phase, RepeatVote, SequenceSlot
+
+    total_cases = _count(Case.objects.filter(study=OuterRef("study")), "study")
+    total_slots = _count(SequenceSlot.objects.filter(membership=OuterRef("pk"), phase=Phase.STUDY), "membership")
+    own_votes = _count(Vote.objects.filter(membership=OuterRef("pk")), "membership")
+    repeat_votes = _count(RepeatVote.objects.filter(membership=OuterRef("pk")), "membership")
     return list(
         Membership.objects.filter(user=user)
         .exclude(study__status=Study.Status.DRAFT)
         .select_related("study")
-        .annotate(answered=Count("votes"), total=Subquery(total_cases.values("n")))
+        .annotate(answered=Coalesce(own_votes, 0) + Coalesce(repeat_votes, 0),
+                  total=Coalesce(total_slots, total_cases, 0))
         .order_by("study__name")
     )
 

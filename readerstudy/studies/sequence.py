@@ -1,36 +1,26 @@
 """Each reader's order of cases: a seeded shuffle, so it is random per reader, stable across sessions and
-re-derivable from the stored seed alone."""
+re-derivable from the stored seed alone.
+
+The order is derived by ``readerstudy.protocol.sequence`` (plain shuffle, or balanced blocks, with repeats and a
+practice block when the study asks) and frozen per reader at their first access to an open study, so cases added
+later are appended instead of reshuffling anyone's order.
+"""
 from __future__ import annotations
 
 import random
-from functools import lru_cache
 
-from django.db.models import Count, Max, Sum
-
-from .models import Case, Membership
+from .models import Membership
 
 
 def sequence_from_seed(case_ids: list[int], seed: int) -> list[int]:
-    """The reader's order: the study's case ids, sorted, then shuffled by a generator seeded with ``seed``."""
+    """The plain protocol's order: the study's case ids, sorted, then shuffled by a generator seeded with ``seed``."""
     order = sorted(case_ids)
     random.Random(seed).shuffle(order)
     return order
 
 
 def reader_sequence(membership: Membership) -> list[int]:
-    """Case ids in the order this reader sees them.
+    """Case ids in the order this reader sees them (a repeated case appears again at its repeat's place)."""
+    from readerstudy.protocol.reading import reading_state
 
-    Every vote and every ``next`` needs the order, so it is kept per process, keyed by a fingerprint of the study's
-    cases (count, largest and summed id: any case added or removed changes it) and the reader's seed. The
-    fingerprint is one aggregate row instead of the full id list.
-    """
-    fingerprint = Case.objects.filter(study_id=membership.study_id).aggregate(n=Count("pk"), top=Max("pk"),
-                                                                                total=Sum("pk"))
-    return list(_sequence(membership.study_id, fingerprint["n"], fingerprint["top"], fingerprint["total"],
-                          membership.order_seed))
-
-
-@lru_cache(maxsize=1024)
-def _sequence(study_id: int, count: int, top: int | None, total: int | None, seed: int) -> tuple[int, ...]:
-    case_ids = list(Case.objects.filter(study_id=study_id).values_list("pk", flat=True))
-    return tuple(sequence_from_seed(case_ids, seed))
+    return [slot.case_id for slot in reading_state(membership).sequence]

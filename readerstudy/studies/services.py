@@ -15,7 +15,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .models import Answer, Case, Finding, Membership, Source, Study, Vote
-from .sequence import reader_sequence
 
 
 class StudyStateError(Exception):
@@ -146,35 +145,47 @@ def vote_cast(
     answer: str,
     confidence: int | None = None,
     time_ms: int | None = None,
+    cues: list[int] | None = None,
+    note: str | None = None,
 ) -> VoteOutcome:
-    """Record a reader's answer for a case.
+    """Record a reader's answer for a case (its first showing).
 
     Idempotent: the same answer again returns the stored vote untouched. A different answer is a ``VoteConflict``
     unless the study allows changes, in which case the vote is updated. The vote's position is the case's 1-based
-    index in the reader's sequence.
+    index in the reader's frozen sequence. In a timed study the vote carries the exposure the image was shown for,
+    and in an adaptive one it moves the reader's staircase; ``cues``/``note`` are the reasons for a Fake answer.
     """
+    from readerstudy.protocol import reading
+    from readerstudy.protocol.services import first_showing_position, protocol_for
+
     study = membership.study
     _ensure_open(study)
     if answer not in Answer.values:
         raise ValueError(f"answer must be one of {Answer.values}")
-    case = (Case.objects.filter(study_id=study.pk, public_id=case_public_id).only("pk", "study_id")
-            .order_by("pk").first())
+    case = (Case.objects.filter(study_id=study.pk, public_id=case_public_id).select_related("source")
+            .only("pk", "study_id", "source__is_real").order_by("pk").first())
     if case is None:
         raise CaseNotInStudy(case_public_id)
+    protocol = protocol_for(study)
+    reasons = reading.checked_cues(study, protocol, answer, cues, note)
 
     existing = Vote.objects.filter(membership=membership, case=case).order_by("pk").first()
     if existing is None:
-        position = reader_sequence(membership).index(case.pk) + 1
+        position = first_showing_position(membership, case.pk)
+        track = reading.case_track(membership, protocol, case.source_id, case.source.is_real, position)
         try:
             with transaction.atomic():
                 vote = Vote.objects.create(
                     membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
-                    position=position,
+                    position=position, exposure_ms=reading.exposure_for(membership, protocol, track),
                 )
+                reading.reasons_store(vote, reasons, note)
                 _touch(membership)
-            return VoteOutcome(vote=vote, created=True, changed=False)
         except IntegrityError:
             existing = Vote.objects.get(membership=membership, case=case)  # a double click won the race
+        else:
+            reading.staircase_record(membership, protocol, track, (answer == Answer.REAL) == case.source.is_real)
+            return VoteOutcome(vote=vote, created=True, changed=False)
 
     same = existing.answer == answer and (confidence is None or existing.confidence == confidence)
     if same or (existing.answer == answer and not study.allow_vote_changes):
@@ -187,6 +198,9 @@ def vote_cast(
         if time_ms is not None:
             existing.time_ms = time_ms
         existing.save(update_fields=["answer", "confidence", "time_ms", "updated_at"])
+        if answer == Answer.REAL:
+            reading.reasons_drop(existing)
+        reading.reasons_store(existing, reasons, note)
         _touch(membership)
     return VoteOutcome(vote=existing, created=False, changed=True)
 

@@ -65,20 +65,37 @@ def _image_user(request):
     return found[0] if found else None
 
 
+def _stored_image_for(user, token: str):
+    """The stored file behind an image token: a case's (for members of its study and staff), or a repeat's or
+    practice image's (for the reader whose slot it is, and staff). None for anything else."""
+    from readerstudy.protocol.models import SequenceSlot
+
+    cases = Case.objects.filter(image_token=token).only("pk", "study_id", "image")
+    if not user.is_staff:
+        cases = cases.filter(Exists(Membership.objects.filter(study_id=OuterRef("study_id"), user=user)))
+    case = cases.order_by("pk").first()
+    if case is not None:
+        return case.image
+    slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image")
+    if not user.is_staff:
+        slots = slots.filter(membership__user=user)
+    slot = slots.first()
+    if slot is None:
+        return None
+    return slot.case.image if slot.case_id else slot.practice_image.image
+
+
 @require_GET
 def case_image(request, token: str):
     """A case's image for members of its study (and staff). Everything else is 404, never a hint."""
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")
-    cases = Case.objects.filter(image_token=token).only("pk", "study_id", "image")
-    if not user.is_staff:
-        cases = cases.filter(Exists(Membership.objects.filter(study_id=OuterRef("study_id"), user=user)))
-    case = cases.order_by("pk").first()
-    if case is None:
+    stored_image = _stored_image_for(user, token)
+    if stored_image is None:
         raise Http404("No such image.")
     try:
-        with case.image.open("rb") as stored:
+        with stored_image.open("rb") as stored:
             png = blinded_png(stored)
     except FileNotFoundError:
         raise Http404("No such image.") from None
@@ -86,4 +103,3 @@ def case_image(request, token: str):
     response["Cache-Control"] = f"private, max-age={IMAGE_MAX_AGE_S}"
     response.blinded = True  # BlindedResponseMiddleware strips what later middleware adds
     return response
-

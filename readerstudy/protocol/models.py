@@ -1,0 +1,277 @@
+"""The study protocol: the settings that shape a reading (blocks, practice, repeats, timed exposure, reasons for
+"fake"), each reader's frozen sequence, the votes that stay out of Table 1 (repeats, practice), the audit trail and
+invitation links.
+
+Every setting is off by default, so a study without a protocol row reads exactly like the paper's plain protocol.
+"""
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from readerstudy.studies.models import Answer, new_image_token, new_public_id
+
+MIN_EXPOSURE_MS = 50
+MAX_EXPOSURE_MS = 60_000
+DEFAULT_CUES = ("Rib pattern", "Lung texture", "Borders", "Heart shadow", "Artefacts", "Anatomy")
+
+
+def practice_image_path(instance: PracticeImage, filename: str) -> str:
+    return f"practice/{secrets.token_hex(16)}.png"
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ExposureMode(models.TextChoices):
+    OFF = "off", "Off: the image stays until answered"
+    FIXED = "fixed", "Fixed: shown for a set time, then masked"
+    ADAPTIVE = "adaptive", "Adaptive: a staircase per reader and source"
+
+
+class StudyProtocol(models.Model):
+    """A study's protocol settings. Those in ``RESULT_SHAPING`` are frozen once the first vote is cast."""
+
+    RESULT_SHAPING = ("block_size", "repeat_percent", "practice_count", "exposure_mode", "exposure_ms",
+                      "staircase_down", "staircase_factor")
+
+    study = models.OneToOneField("studies.Study", on_delete=models.CASCADE, related_name="protocol")
+    block_size = models.PositiveIntegerField(
+        default=0, help_text="Balance the order in blocks of this many images (0: one plain seeded shuffle).")
+    repeat_percent = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0,
+        help_text="Share of cases (percent) shown a second time later in the sequence, unannounced.")
+    practice_count = models.PositiveSmallIntegerField(
+        default=0, help_text="Practice images shown before the study (from the practice pool).")
+    practice_feedback = models.BooleanField(
+        default=False, help_text="Tell readers after each practice image whether it was real (practice only).")
+    exposure_mode = models.CharField(max_length=8, choices=ExposureMode.choices, default=ExposureMode.OFF)
+    exposure_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Exposure in ms (fixed mode), or the starting exposure (adaptive mode).")
+    staircase_down = models.PositiveSmallIntegerField(
+        default=2, help_text="Adaptive mode: correct answers in a row before the exposure is shortened.")
+    staircase_factor = models.DecimalField(
+        max_digits=4, decimal_places=2, default=1.25,
+        help_text="Adaptive mode: the exposure is divided (after a run of correct answers) or multiplied (after an "
+                  "error) by this factor.")
+    ask_fake_reasons = models.BooleanField(
+        default=False, help_text="After a Fake answer, let readers tick the cues that gave the image away.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(repeat_percent__gte=0) & Q(repeat_percent__lte=100),
+                                   name="protocol_repeat_percent_0_100"),
+            models.CheckConstraint(
+                condition=Q(exposure_ms__isnull=True) | Q(exposure_ms__gte=MIN_EXPOSURE_MS,
+                                                          exposure_ms__lte=MAX_EXPOSURE_MS),
+                name="protocol_exposure_50ms_to_1min"),
+            models.CheckConstraint(condition=Q(exposure_mode="off") | Q(exposure_ms__isnull=False),
+                                   name="protocol_timed_needs_exposure"),
+            models.CheckConstraint(condition=Q(staircase_down__gte=1), name="protocol_staircase_down_positive"),
+            models.CheckConstraint(condition=Q(staircase_factor__gt=1), name="protocol_staircase_factor_above_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"protocol of {self.study_id}"
+
+    @property
+    def timed(self) -> bool:
+        return self.exposure_mode != ExposureMode.OFF
+
+
+class FakeCue(models.Model):
+    """One cue a reader may tick after calling an image fake; the admin edits the list per study."""
+
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="fake_cues")
+    label = models.CharField(max_length=80)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "label"], name="one_cue_label_per_study")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PracticeImage(models.Model):
+    """An image of a study's practice pool: never a study case (the pixel hash guards that), never in Table 1."""
+
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="practice_images")
+    image = models.FileField(upload_to=practice_image_path, max_length=200)
+    pixel_sha256 = models.CharField(max_length=64)
+    source = models.ForeignKey("studies.Source", on_delete=models.PROTECT, related_name="+")
+    finding = models.ForeignKey("studies.Finding", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "pixel_sha256"], name="one_practice_image_once")]
+
+    def __str__(self) -> str:
+        return f"practice image {self.pk} ({self.source})"
+
+
+class Phase(models.TextChoices):
+    PRACTICE = "practice", "Practice"
+    STUDY = "study", "Study"
+
+
+class SequenceSlot(models.Model):
+    """One place in a reader's frozen sequence.
+
+    A study slot shows a case: its first showing under the case's own ids, a repeat under ids of its own (so the API
+    cannot tell them apart). A practice slot shows a practice image. ``segment`` 0 is the order frozen at first
+    access; cases added to the study later are appended as segment 1, 2, ... so nobody's order is reshuffled.
+    """
+
+    membership = models.ForeignKey("studies.Membership", on_delete=models.CASCADE, related_name="slots")
+    phase = models.CharField(max_length=8, choices=Phase.choices)
+    position = models.PositiveIntegerField(help_text="1-based, within the phase.")
+    case = models.ForeignKey("studies.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    practice_image = models.ForeignKey(PracticeImage, null=True, blank=True, on_delete=models.CASCADE,
+                                       related_name="+")
+    is_repeat = models.BooleanField(default=False)
+    segment = models.PositiveSmallIntegerField(default=0)
+    block = models.PositiveIntegerField(null=True, blank=True, help_text="1-based block number, when blocked.")
+    public_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    image_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
+
+    class Meta:
+        ordering = ["membership", "phase", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "phase", "position"], name="one_slot_per_position"),
+            models.UniqueConstraint(fields=["membership", "case"], condition=Q(phase="study", is_repeat=False),
+                                    name="one_first_showing_per_case"),
+            models.CheckConstraint(
+                condition=(Q(phase="study", case__isnull=False, practice_image__isnull=True)
+                           | Q(phase="practice", case__isnull=True, practice_image__isnull=False, is_repeat=False)),
+                name="slot_shows_a_case_or_a_practice_image"),
+            models.CheckConstraint(condition=Q(is_repeat=False) | Q(public_id__isnull=False, image_token__isnull=False),
+                                   name="repeat_slot_has_its_own_ids"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}:{self.phase}#{self.position}"
+
+    def give_own_ids(self) -> None:
+        """Repeats and practice images are served under ids of their own, random like a case's."""
+        if (self.is_repeat or self.phase == Phase.PRACTICE) and not self.public_id:
+            self.public_id, self.image_token = new_public_id(), new_image_token()
+
+
+class RepeatVote(models.Model):
+    """A reader's answer on a repeated showing; kept out of ``Vote`` so Table 1 counts each case once."""
+
+    slot = models.OneToOneField(SequenceSlot, on_delete=models.PROTECT, related_name="repeat_vote")
+    membership = models.ForeignKey("studies.Membership", on_delete=models.PROTECT, related_name="repeat_votes")
+    case = models.ForeignKey("studies.Case", on_delete=models.PROTECT, related_name="repeat_votes")
+    answer = models.CharField(max_length=4, choices=Answer.choices)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_ms = models.PositiveIntegerField(null=True, blank=True)
+    exposure_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["membership", "slot__position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="repeat_answer_real_or_fake"),
+            models.CheckConstraint(condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
+                                   name="repeat_confidence_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"repeat {self.slot_id}={self.answer}"
+
+
+class PracticeVote(models.Model):
+    """An answer on a practice image: kept apart from every result."""
+
+    slot = models.OneToOneField(SequenceSlot, on_delete=models.CASCADE, related_name="practice_vote")
+    membership = models.ForeignKey("studies.Membership", on_delete=models.CASCADE, related_name="practice_votes")
+    answer = models.CharField(max_length=4, choices=Answer.choices)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="practice_answer_real_or_fake"),
+        ]
+
+    def __str__(self) -> str:
+        return f"practice {self.slot_id}={self.answer}"
+
+
+class FakeReason(models.Model):
+    """The cues a reader ticked (labels as they read at the time) and an optional note, for a Fake first showing."""
+
+    vote = models.OneToOneField("studies.Vote", on_delete=models.CASCADE, related_name="fake_reason")
+    cues = models.JSONField(default=list)
+    note = models.TextField(blank=True, max_length=1000)
+
+    def __str__(self) -> str:
+        return ", ".join(self.cues) or self.note[:40]
+
+
+class StaircaseTrack(models.Model):
+    """A reader's adaptive exposure for one source: the current level, the run of correct answers, the reversals."""
+
+    membership = models.ForeignKey("studies.Membership", on_delete=models.CASCADE, related_name="staircases")
+    source = models.ForeignKey("studies.Source", on_delete=models.PROTECT, related_name="+")
+    level_ms = models.PositiveIntegerField()
+    correct_run = models.PositiveSmallIntegerField(default=0)
+    direction = models.SmallIntegerField(default=0, help_text="-1 shortening, +1 lengthening, 0 not yet moved")
+    reversals = models.JSONField(default=list, help_text="Exposure (ms) at each change of direction.")
+    trials = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["membership", "source"], name="one_staircase_per_source")]
+
+    def __str__(self) -> str:
+        return f"{self.membership_id}/{self.source_id}: {self.level_ms} ms"
+
+
+class AuditEntry(models.Model):
+    """Who changed what about a study, and when. Written in the same transaction as the change."""
+
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=32)
+    field = models.CharField(max_length=64, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.field}"
+
+
+class Invitation(models.Model):
+    """A link that lets whoever holds it create an account (or use theirs) and join the study, once."""
+
+    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=40, unique=True, default=new_invitation_token, editable=False)
+    note = models.CharField(max_length=120, blank=True, help_text="Whom it is for (only admins see it).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.study_id} ({self.note or self.token[:6]})"

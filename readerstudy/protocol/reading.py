@@ -1,0 +1,276 @@
+"""Reading through a frozen sequence: where a reader stands, what each slot shows under which ids, the exposure of a
+timed study, and answers on repeats and practice images.
+
+A first showing is served under its case's own ids and answered into ``studies.Vote``; a repeat or a practice image
+under ids of its own slot, answered into ``RepeatVote`` / ``PracticeVote``, so the reader's API cannot tell a repeat
+from a first showing and Table 1 never counts one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from readerstudy.studies.models import Answer, Case, Membership, Study, Vote
+
+from . import services
+from .models import (
+    ExposureMode,
+    FakeCue,
+    FakeReason,
+    Phase,
+    PracticeVote,
+    RepeatVote,
+    SequenceSlot,
+    StaircaseTrack,
+    StudyProtocol,
+)
+from .staircase import Staircase, staircase_next
+
+
+@dataclass(frozen=True)
+class Slot:
+    pk: int | None
+    phase: str
+    case_id: int | None
+    practice_image_id: int | None
+    is_repeat: bool
+    own_public_id: str | None
+    own_image_token: str | None
+
+
+@dataclass(frozen=True)
+class ReadingState:
+    """A reader's practice slots and study slots in order, and which of them are answered."""
+
+    practice: list[Slot]
+    sequence: list[Slot]
+    answered_slots: frozenset
+
+    @property
+    def total(self) -> int:
+        return len(self.sequence)
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for slot in self.sequence if self.is_answered(slot))
+
+    def is_answered(self, slot: Slot) -> bool:
+        return slot.pk in self.answered_slots
+
+    def first_unread_index(self, start: int = 0) -> int | None:
+        for index in range(start, len(self.sequence)):
+            if not self.is_answered(self.sequence[index]):
+                return index
+        return None
+
+    def first_unread_practice(self) -> int | None:
+        for index, slot in enumerate(self.practice):
+            if not self.is_answered(slot):
+                return index
+        return None
+
+
+_SLOT_FIELDS = ("pk", "phase", "case_id", "practice_image_id", "is_repeat", "public_id", "image_token")
+
+
+def _load_slots(membership: Membership) -> list[Slot]:
+    rows = SequenceSlot.objects.filter(membership=membership).order_by("phase", "position").values_list(*_SLOT_FIELDS)
+    return [Slot(*row) for row in rows]
+
+
+def reading_state(membership: Membership) -> ReadingState:
+    """The reader's state; the sequence is frozen at the first access to a study that is not a draft."""
+    if membership.study.status == Study.Status.DRAFT:
+        protocol = services.protocol_for(membership.study)
+        order = services.derived_slots(membership, protocol, services.case_keys(membership.study_id))
+        sequence = [Slot(None, Phase.STUDY, s.case_id, None, s.is_repeat, None, None) for s in order
+                    if s.phase == Phase.STUDY]
+        return ReadingState(practice=[], sequence=sequence, answered_slots=frozenset())
+    slots = _load_slots(membership)
+    first_showings = sum(1 for slot in slots if slot.phase == Phase.STUDY and not slot.is_repeat)
+    if not slots or Case.objects.filter(study_id=membership.study_id).count() != first_showings:
+        services.freeze_sequence(membership)
+        slots = _load_slots(membership)
+    voted_cases = set(Vote.objects.filter(membership=membership).order_by().values_list("case_id", flat=True))
+    own = set(RepeatVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
+    if any(slot.phase == Phase.PRACTICE for slot in slots):
+        own |= set(PracticeVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
+    answered = frozenset(
+        slot.pk for slot in slots
+        if (slot.pk in own) or (slot.phase == Phase.STUDY and not slot.is_repeat and slot.case_id in voted_cases)
+    )
+    return ReadingState(practice=[slot for slot in slots if slot.phase == Phase.PRACTICE],
+                        sequence=[slot for slot in slots if slot.phase == Phase.STUDY], answered_slots=answered)
+
+
+# --- timed exposure ---------------------------------------------------------------------------------------------
+#
+# Adaptive mode runs one staircase per reader and generator. A fake image moves its generator's staircase; a real
+# image is assigned to a generator's staircase by its slot position (round-robin), so within a staircase real and
+# fake images are shown for the same time and the exposure says nothing about whether an image is real.
+
+def generator_ids(study_id: int) -> list[int]:
+    """The generators the study's cases come from, in a fixed order."""
+    return sorted(set(Case.objects.filter(study_id=study_id, source__is_real=False)
+                      .values_list("source_id", flat=True)))
+
+
+def track_for(source_id: int, is_real: bool, position: int, generators: list[int]) -> int:
+    if not is_real or not generators:
+        return source_id
+    return generators[position % len(generators)]
+
+
+def exposure_for(membership: Membership, protocol: StudyProtocol, track_id: int | None) -> int | None:
+    """How long an image on staircase ``track_id`` is shown (ms), or None when the study is not timed. Practice
+    images (``track_id`` None) use the starting exposure."""
+    if protocol.exposure_mode == ExposureMode.OFF:
+        return None
+    if protocol.exposure_mode == ExposureMode.FIXED or track_id is None:
+        return protocol.exposure_ms
+    level = StaircaseTrack.objects.filter(membership=membership, source_id=track_id).values_list(
+        "level_ms", flat=True).first()
+    return level if level is not None else protocol.exposure_ms
+
+
+def case_track(membership: Membership, protocol: StudyProtocol, source_id: int, is_real: bool,
+               position: int) -> int | None:
+    if protocol.exposure_mode != ExposureMode.ADAPTIVE:
+        return None
+    return track_for(source_id, is_real, position, generator_ids(membership.study_id))
+
+
+def staircase_record(membership: Membership, protocol: StudyProtocol, track_id: int | None, correct: bool) -> None:
+    """Move the reader's staircase after an answer (adaptive studies only)."""
+    if protocol.exposure_mode != ExposureMode.ADAPTIVE or track_id is None:
+        return
+    with transaction.atomic():
+        track, _ = StaircaseTrack.objects.select_for_update().get_or_create(
+            membership=membership, source_id=track_id, defaults={"level_ms": protocol.exposure_ms})
+        state = staircase_next(
+            Staircase(track.level_ms, track.correct_run, track.direction, tuple(track.reversals), track.trials),
+            correct, down=protocol.staircase_down, factor=float(protocol.staircase_factor))
+        track.level_ms, track.correct_run, track.direction = state.level_ms, state.correct_run, state.direction
+        track.reversals, track.trials = list(state.reversals), state.trials
+        track.save()
+
+
+# --- reasons for "fake" -----------------------------------------------------------------------------------------
+
+class ReasonError(Exception):
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def checked_cues(study: Study, protocol: StudyProtocol, answer: str, cue_ids: list[int] | None,
+                 note: str | None) -> list[str] | None:
+    """The labels of the ticked cues, or None when the reader gave no reasons; refuses reasons a study does not ask
+    for, reasons for a Real answer, and cues that are not the study's."""
+    if not cue_ids and not note:
+        return None
+    if not protocol.ask_fake_reasons:
+        raise ReasonError("This study does not ask for reasons.", "cues")
+    if answer != Answer.FAKE:
+        raise ReasonError("Reasons are given for a Fake answer only.", "cues")
+    labels = dict(FakeCue.objects.filter(study=study, pk__in=cue_ids or []).values_list("pk", "label"))
+    unknown = [cue for cue in cue_ids or [] if cue not in labels]
+    if unknown:
+        raise ReasonError(f"No cue {unknown[0]} in this study.", "cues")
+    return [labels[cue] for cue in dict.fromkeys(cue_ids or [])]
+
+
+def reasons_drop(vote: Vote) -> None:
+    FakeReason.objects.filter(vote=vote).delete()
+
+
+def reasons_store(vote: Vote, labels: list[str] | None, note: str | None) -> None:
+    if labels is None:
+        return
+    FakeReason.objects.update_or_create(vote=vote, defaults={"cues": labels, "note": (note or "")[:1000]})
+
+
+# --- answers on repeats and practice images ---------------------------------------------------------------------
+
+class SlotNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SlotAnswer:
+    payload: dict
+    created: bool
+    conflict: bool = False
+
+
+def own_slot(membership: Membership, public_id: str) -> SequenceSlot | None:
+    return (SequenceSlot.objects.filter(membership=membership, public_id=public_id)
+            .select_related("practice_image__source", "case__source").first())
+
+
+def repeat_payload(slot: SequenceSlot, vote: RepeatVote) -> dict:
+    """The same shape as a first showing's vote, under the repeat's own id."""
+    return {"case": slot.public_id, "answer": vote.answer, "confidence": vote.confidence, "time_ms": vote.time_ms,
+            "position": slot.position, "created_at": vote.created_at.isoformat().replace("+00:00", "Z"),
+            "updated_at": vote.updated_at.isoformat().replace("+00:00", "Z")}
+
+
+def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProtocol, *, answer: str,
+                confidence: int | None, time_ms: int | None) -> SlotAnswer:
+    """A repeat's answer, with the same rules as a first showing's: same again is 200, a change 409 unless allowed."""
+    study = membership.study
+    existing = RepeatVote.objects.filter(slot=slot).first()
+    if existing is None:
+        source = slot.case.source
+        track = case_track(membership, protocol, source.pk, source.is_real, slot.position)
+        exposure = exposure_for(membership, protocol, track)
+        try:
+            with transaction.atomic():
+                vote = RepeatVote.objects.create(slot=slot, membership=membership, case_id=slot.case_id,
+                                                 answer=answer, confidence=confidence, time_ms=time_ms,
+                                                 exposure_ms=exposure)
+                _touch(membership)
+        except IntegrityError:
+            existing = RepeatVote.objects.get(slot=slot)
+        else:
+            staircase_record(membership, protocol, track, (answer == Answer.REAL) == source.is_real)
+            return SlotAnswer(repeat_payload(slot, vote), created=True)
+    if existing.answer == answer and (confidence is None or existing.confidence == confidence):
+        return SlotAnswer(repeat_payload(slot, existing), created=False)
+    if existing.answer == answer and not study.allow_vote_changes:
+        return SlotAnswer(repeat_payload(slot, existing), created=False)
+    if not study.allow_vote_changes:
+        return SlotAnswer(repeat_payload(slot, existing), created=False, conflict=True)
+    existing.answer, existing.confidence = answer, confidence
+    if time_ms is not None:
+        existing.time_ms = time_ms
+    existing.save(update_fields=["answer", "confidence", "time_ms", "updated_at"])
+    _touch(membership)
+    return SlotAnswer(repeat_payload(slot, existing), created=False)
+
+
+def practice_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProtocol, *, answer: str,
+                  confidence: int | None, time_ms: int | None) -> SlotAnswer:
+    """A practice answer (the first one stands); the truth comes back only when the study gives practice feedback."""
+    try:
+        with transaction.atomic():
+            vote, created = PracticeVote.objects.get_or_create(
+                slot=slot, defaults={"membership": membership, "answer": answer, "confidence": confidence,
+                                     "time_ms": time_ms})
+    except IntegrityError:
+        vote, created = PracticeVote.objects.get(slot=slot), False
+    _touch(membership)
+    payload = {"case": slot.public_id, "answer": vote.answer, "confidence": vote.confidence,
+               "time_ms": vote.time_ms, "position": slot.position, "practice": True}
+    if protocol.practice_feedback:
+        truth = "real" if slot.practice_image.source.is_real else "fake"
+        payload.update(truth=truth, correct=vote.answer == truth)
+    return SlotAnswer(payload, created=created)
+
+
+def _touch(membership: Membership) -> None:
+    now = timezone.now()
+    Membership.objects.filter(pk=membership.pk).update(last_activity_at=now)
+    membership.last_activity_at = now

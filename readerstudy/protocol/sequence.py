@@ -1,0 +1,142 @@
+"""Deriving a reader's sequence from their seed: pure functions, no database, so the stored order can be checked.
+
+* No blocks: the study's case ids, sorted, shuffled by ``random.Random(seed)`` (``studies.sequence.sequence_from_seed``,
+  the plain protocol's order, unchanged).
+* Blocks of k: the cases are split into ``ceil(n / k)`` blocks of near-equal size (at most k). Cases are shuffled
+  within their (source, finding) cell, the cells are laid end to end, source by source, and dealt round-robin into the
+  blocks from a random starting block. Every block therefore gets each source, and each (source, finding) cell, in
+  its fair share rounded down or up; findings follow as closely as the sources allow. Each block is then shuffled.
+* Repeats: ``round(n * percent / 100)`` cases drawn at random, each shown again at a random place at least
+  ``repeat_gap(n)`` images after its first showing (or last, when the study is too short for that).
+* Practice: ``count`` images drawn from the practice pool, in random order, before everything else.
+
+Each part uses its own generator seeded from the reader's seed and a label, so turning one setting on does not
+change what another derives.
+"""
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from readerstudy.studies.sequence import sequence_from_seed
+
+
+@dataclass(frozen=True)
+class CaseKey:
+    """What the derivation needs to know about a case."""
+
+    pk: int
+    source_id: int
+    finding_id: int
+
+
+@dataclass(frozen=True)
+class StudySlotSpec:
+    case_id: int
+    is_repeat: bool = False
+    block: int | None = None
+
+
+def _rng(seed: int, label: str) -> random.Random:
+    return random.Random(f"{seed}:{label}")
+
+
+def block_sizes(n: int, block_size: int) -> list[int]:
+    """``n`` images in ``ceil(n / k)`` blocks whose sizes differ by at most one (none larger than k)."""
+    if n == 0 or block_size <= 0:
+        return []
+    blocks = math.ceil(n / block_size)
+    base, extra = divmod(n, blocks)
+    return [base + 1 if index < extra else base for index in range(blocks)]
+
+
+def blocked_order(cases: list[CaseKey], seed: int, block_size: int) -> list[StudySlotSpec]:
+    """The balanced order (see the module docstring), each slot labelled with its 1-based block."""
+    rng = _rng(seed, "blocks")
+    sizes = block_sizes(len(cases), block_size)
+    if not sizes:
+        return []
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for case in sorted(cases, key=lambda c: c.pk):
+        cells[(case.source_id, case.finding_id)].append(case.pk)
+    laid_out: list[int] = []
+    for cell in sorted(cells):
+        members = cells[cell]
+        rng.shuffle(members)
+        laid_out.extend(members)
+    # Deal round-robin, skipping blocks that are full: with sizes differing by at most one, the blocks that get the
+    # extra image are the first ones dealt to, so dealing stays a plain cycle.
+    count = len(sizes)
+    start = rng.randrange(count)
+    order_of_blocks = [(start + index) % count for index in range(count)]
+    capacity = {block: sizes[rank] for rank, block in enumerate(order_of_blocks)}
+    blocks: list[list[int]] = [[] for _ in range(count)]
+    turn = 0
+    for case_id in laid_out:
+        while len(blocks[order_of_blocks[turn % count]]) >= capacity[order_of_blocks[turn % count]]:
+            turn += 1
+        blocks[order_of_blocks[turn % count]].append(case_id)
+        turn += 1
+    slots: list[StudySlotSpec] = []
+    for number, members in enumerate(blocks, start=1):
+        rng.shuffle(members)
+        slots.extend(StudySlotSpec(case_id=case_id, block=number) for case_id in members)
+    return slots
+
+
+def repeat_count(n: int, percent: Decimal | float) -> int:
+    return int((Decimal(n) * Decimal(str(percent)) / 100).to_integral_value(rounding="ROUND_HALF_UP"))
+
+
+def repeat_gap(n: int) -> int:
+    """How many images at least lie between a case and its repeat: 10, fewer in a short study."""
+    return max(1, min(10, n // 4))
+
+
+def with_repeats(main: list[StudySlotSpec], seed: int, percent: Decimal | float) -> list[StudySlotSpec]:
+    """Insert the repeats into the main order. A repeat takes the block of the image it precedes (or the last)."""
+    n = len(main)
+    wanted = repeat_count(n, percent)
+    if wanted == 0:
+        return list(main)
+    rng = _rng(seed, "repeats")
+    chosen = sorted(rng.sample(range(n), wanted))
+    before: dict[int, list[int]] = defaultdict(list)  # main index -> repeated main indices shown just before it
+    gap = repeat_gap(n)
+    for index in chosen:
+        earliest = min(index + gap, n)
+        before[rng.randint(earliest, n)].append(index)
+    slots: list[StudySlotSpec] = []
+    for index in range(n + 1):
+        for repeated in before.get(index, []):
+            block = main[index].block if index < n else main[-1].block
+            slots.append(StudySlotSpec(case_id=main[repeated].case_id, is_repeat=True, block=block))
+        if index < n:
+            slots.append(main[index])
+    return slots
+
+
+def study_order(cases: list[CaseKey], seed: int, block_size: int = 0,
+                repeat_percent: Decimal | float = 0) -> list[StudySlotSpec]:
+    """Every study slot of a reader, first showings and repeats, in reading order."""
+    if block_size > 0:
+        main = blocked_order(cases, seed, block_size)
+    else:
+        main = [StudySlotSpec(case_id=pk) for pk in sequence_from_seed([case.pk for case in cases], seed)]
+    return with_repeats(main, seed, repeat_percent)
+
+
+def extension_order(case_ids: list[int], seed: int, segment: int) -> list[int]:
+    """Cases added after a reader's order was frozen, appended in an order of their own (segment 1, 2, ...)."""
+    order = sorted(case_ids)
+    _rng(seed, f"segment-{segment}").shuffle(order)
+    return order
+
+
+def practice_order(practice_ids: list[int], seed: int, count: int) -> list[int]:
+    """``count`` practice images drawn from the pool, in random order."""
+    pool = sorted(practice_ids)
+    return _rng(seed, "practice").sample(pool, min(count, len(pool)))

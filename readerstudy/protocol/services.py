@@ -1,0 +1,377 @@
+"""Writes of the study protocol: settings (validated, frozen after the first vote, audited), the study's lifecycle,
+each reader's frozen sequence, the practice pool, the cue list, invitations and resetting a reader.
+
+Every function does all of its work or none (one transaction), and writes its audit entry in the same transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal, InvalidOperation
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from readerstudy.studies.models import Case, Membership, Source, Study, Vote
+
+from . import sequence as derive
+from .models import (
+    DEFAULT_CUES,
+    MAX_EXPOSURE_MS,
+    MIN_EXPOSURE_MS,
+    AuditEntry,
+    ExposureMode,
+    FakeCue,
+    Invitation,
+    Phase,
+    PracticeImage,
+    PracticeVote,
+    RepeatVote,
+    SequenceSlot,
+    StaircaseTrack,
+    StudyProtocol,
+)
+
+# Study fields an admin may change from the protocol page; those in STUDY_RESULT_SHAPING freeze with the protocol.
+STUDY_FIELDS = ("allow_vote_changes", "show_finding", "show_progress", "ask_confidence", "show_own_score_when_closed")
+STUDY_RESULT_SHAPING = ("show_finding", "ask_confidence")
+PROTOCOL_FIELDS = ("block_size", "repeat_percent", "practice_count", "practice_feedback", "exposure_mode",
+                   "exposure_ms", "staircase_down", "staircase_factor", "ask_fake_reasons")
+SEQUENCE_SHAPING = ("block_size", "repeat_percent", "practice_count")
+
+TRANSITIONS = {
+    Study.Status.DRAFT: {Study.Status.OPEN},
+    Study.Status.OPEN: {Study.Status.PAUSED, Study.Status.CLOSED},
+    Study.Status.PAUSED: {Study.Status.OPEN, Study.Status.CLOSED},
+    Study.Status.CLOSED: set(),
+}
+
+
+class ProtocolError(Exception):
+    """A setting or an action that cannot be satisfied; ``field`` names what to fix."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+class SettingsFrozen(ProtocolError):
+    """A result-shaping setting changed after the first vote."""
+
+
+# --- reads the services need ------------------------------------------------------------------------------------
+
+def protocol_for(study: Study) -> StudyProtocol:
+    """The study's protocol, or an unsaved one with every setting off (nothing is written on a read)."""
+    return StudyProtocol.objects.filter(study=study).first() or StudyProtocol(study=study)
+
+
+def first_vote_at(study: Study):
+    """When the study's first vote of any kind (study, repeat, practice) was cast, or None."""
+    moments = [
+        Vote.objects.filter(membership__study=study).order_by("created_at").values_list("created_at", flat=True)
+        .first(),
+        RepeatVote.objects.filter(membership__study=study).order_by("created_at")
+        .values_list("created_at", flat=True).first(),
+        PracticeVote.objects.filter(membership__study=study).order_by("created_at")
+        .values_list("created_at", flat=True).first(),
+    ]
+    moments = [moment for moment in moments if moment is not None]
+    return min(moments) if moments else None
+
+
+def audit(study: Study, actor, action: str, field: str = "", old="", new="") -> AuditEntry:
+    return AuditEntry.objects.create(study=study, actor=actor if getattr(actor, "pk", None) else None,
+                                     action=action, field=field, old_value=_text(old), new_value=_text(new))
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+# --- settings ---------------------------------------------------------------------------------------------------
+
+def _as_decimal(value, field: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ProtocolError(f"{field} must be a number.", field) from None
+
+
+def validate_protocol(study: Study, protocol: StudyProtocol) -> None:
+    """Refuse settings that cannot be satisfied, naming the field and saying why."""
+    n_cases = Case.objects.filter(study=study).count()
+    if protocol.block_size < 0:
+        raise ProtocolError("The block size cannot be negative.", "block_size")
+    if protocol.block_size and n_cases and protocol.block_size > n_cases:
+        raise ProtocolError(f"A block of {protocol.block_size} images is larger than the study ({n_cases} cases): "
+                            f"choose at most {n_cases}, or 0 for no blocks.", "block_size")
+    percent = _as_decimal(protocol.repeat_percent, "repeat_percent")
+    if percent < 0:
+        raise ProtocolError("The share of repeats cannot be negative.", "repeat_percent")
+    if percent > 100:
+        raise ProtocolError(f"Repeating {percent}% of the cases would need more repeats than the study has cases: "
+                            "at most 100% (every case once more).", "repeat_percent")
+    if protocol.exposure_mode not in ExposureMode.values:
+        raise ProtocolError(f"exposure_mode must be one of {', '.join(ExposureMode.values)}.", "exposure_mode")
+    if protocol.exposure_mode != ExposureMode.OFF:
+        if protocol.exposure_ms is None:
+            raise ProtocolError("A timed study needs an exposure in ms.", "exposure_ms")
+    if protocol.exposure_ms is not None and not MIN_EXPOSURE_MS <= protocol.exposure_ms <= MAX_EXPOSURE_MS:
+        raise ProtocolError(f"An exposure of {protocol.exposure_ms} ms is outside {MIN_EXPOSURE_MS} ms to "
+                            f"{MAX_EXPOSURE_MS:,} ms (one minute).", "exposure_ms")
+    if protocol.staircase_down < 1:
+        raise ProtocolError("The staircase needs at least one correct answer before shortening.", "staircase_down")
+    if _as_decimal(protocol.staircase_factor, "staircase_factor") <= 1:
+        raise ProtocolError("The staircase factor must be above 1 (e.g. 1.25).", "staircase_factor")
+    validate_practice_pool(study, protocol.practice_count)
+
+
+def validate_practice_pool(study: Study, practice_count: int) -> None:
+    pool = PracticeImage.objects.filter(study=study)
+    overlap = pool.filter(pixel_sha256__in=Case.objects.filter(study=study).values("pixel_sha256")).count()
+    if overlap:
+        raise ProtocolError(f"{overlap} practice image{'s are' if overlap > 1 else ' is'} also a study case: the "
+                            "practice pool must not overlap the study cases.", "practice_images")
+    if practice_count and practice_count > pool.count():
+        raise ProtocolError(f"{practice_count} practice images asked for, but the practice pool has "
+                            f"{pool.count()}.", "practice_count")
+
+
+def settings_update(study: Study, actor, changes: dict) -> StudyProtocol:
+    """Change study and protocol settings together; every change is audited.
+
+    Result-shaping settings are refused once the first vote is cast (``SettingsFrozen``). A change to the sequence
+    settings before then drops the readers' frozen sequences, which are derived again at their next access.
+    """
+    unknown = set(changes) - set(PROTOCOL_FIELDS) - set(STUDY_FIELDS)
+    if unknown:
+        field = sorted(unknown)[0]
+        raise ProtocolError(f"{field} is not a study setting.", field)
+    with transaction.atomic():
+        study = Study.objects.select_for_update().get(pk=study.pk)
+        protocol = protocol_for(study)
+        changed = {}
+        for field, value in changes.items():
+            target = protocol if field in PROTOCOL_FIELDS else study
+            old = getattr(target, field)
+            if field in ("repeat_percent", "staircase_factor"):
+                value = _as_decimal(value, field)
+                same = _as_decimal(old, field) == value
+            else:
+                same = old == value
+            if not same:
+                changed[field] = (old, value)
+                setattr(target, field, value)
+        if not changed:
+            return protocol
+        frozen = [field for field in changed
+                  if field in StudyProtocol.RESULT_SHAPING or field in STUDY_RESULT_SHAPING]
+        started = first_vote_at(study)
+        if frozen and started is not None:
+            raise SettingsFrozen(
+                f"{frozen[0]} shapes the results and is frozen since the first vote "
+                f"({started:%Y-%m-%d %H:%M} UTC): changing it now would make earlier and later votes incomparable.",
+                frozen[0])
+        validate_protocol(study, protocol)
+        protocol.save()
+        study_changes = [field for field in changed if field in STUDY_FIELDS]
+        if study_changes:
+            study.save(update_fields=study_changes)
+        if any(field in SEQUENCE_SHAPING for field in changed):
+            SequenceSlot.objects.filter(membership__study=study).delete()
+        if protocol.ask_fake_reasons and not FakeCue.objects.filter(study=study).exists():
+            FakeCue.objects.bulk_create(FakeCue(study=study, label=label, order=index)
+                                        for index, label in enumerate(DEFAULT_CUES))
+        for field, (old, new) in changed.items():
+            audit(study, actor, "setting", field, old, new)
+    return protocol
+
+
+def cues_update(study: Study, actor, labels: list[str]) -> list[FakeCue]:
+    """Replace the study's cue list (order as given). Votes keep the labels they were cast with."""
+    cleaned = [label.strip() for label in labels if label.strip()]
+    if len(set(cleaned)) != len(cleaned):
+        raise ProtocolError("Each cue may appear once.", "cues")
+    if any(len(label) > 80 for label in cleaned):
+        raise ProtocolError("A cue is at most 80 characters.", "cues")
+    with transaction.atomic():
+        old = list(FakeCue.objects.filter(study=study).values_list("label", flat=True))
+        FakeCue.objects.filter(study=study).delete()
+        cues = FakeCue.objects.bulk_create(FakeCue(study=study, label=label, order=index)
+                                           for index, label in enumerate(cleaned))
+        if old != cleaned:
+            audit(study, actor, "cues", "cues", "; ".join(old), "; ".join(cleaned))
+    return cues
+
+
+# --- lifecycle --------------------------------------------------------------------------------------------------
+
+def study_transition(study: Study, actor, to: str) -> Study:
+    """Move a study along draft -> open <-> paused -> closed; anything else is refused, naming ``status``."""
+    from readerstudy.studies import services as study_services
+
+    if to not in Study.Status.values:
+        raise ProtocolError(f"status must be one of {', '.join(Study.Status.values)}.", "status")
+    if to == study.status:
+        return study
+    if to not in TRANSITIONS[study.status]:
+        raise ProtocolError(f"A {study.get_status_display().lower()} study cannot become {to}.", "status")
+    old = study.status
+    with transaction.atomic():
+        if to == Study.Status.OPEN:
+            validate_protocol(study, protocol_for(study))
+            try:
+                study_services.study_open(study)
+            except study_services.StudyStateError as exc:
+                raise ProtocolError(str(exc), exc.field) from None
+        elif to == Study.Status.CLOSED:
+            study_services.study_close(study)
+        else:
+            study.status = to
+            study.save(update_fields=["status"])
+        audit(study, actor, "status", "status", old, to)
+    return study
+
+
+# --- each reader's frozen sequence ------------------------------------------------------------------------------
+
+def case_keys(study_id: int, only: set[int] | None = None) -> list[derive.CaseKey]:
+    rows = Case.objects.filter(study_id=study_id).order_by("pk").values_list("pk", "source_id", "finding_id")
+    return [derive.CaseKey(pk, source, finding) for pk, source, finding in rows if only is None or pk in only]
+
+
+def derived_slots(membership: Membership, protocol: StudyProtocol, cases: list[derive.CaseKey]) -> list[SequenceSlot]:
+    """Unsaved slots for a reader's whole sequence, derived from their seed alone."""
+    seed = membership.order_seed
+    slots = []
+    pool = list(PracticeImage.objects.filter(study_id=membership.study_id).values_list("pk", flat=True))
+    for position, image_id in enumerate(derive.practice_order(pool, seed, protocol.practice_count), start=1):
+        slots.append(SequenceSlot(membership=membership, phase=Phase.PRACTICE, position=position,
+                                  practice_image_id=image_id))
+    order = derive.study_order(cases, seed, protocol.block_size, protocol.repeat_percent)
+    for position, spec in enumerate(order, start=1):
+        slots.append(SequenceSlot(membership=membership, phase=Phase.STUDY, position=position, case_id=spec.case_id,
+                                  is_repeat=spec.is_repeat, block=spec.block))
+    return slots
+
+
+def freeze_sequence(membership: Membership) -> None:
+    """Store the reader's sequence the first time it is needed, and append cases added since as a new segment.
+
+    Two first requests at once both derive the same order; the unique constraints keep the first, and the second
+    finds it stored.
+    """
+    study_slots = SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY)
+    known = set(study_slots.filter(is_repeat=False).values_list("case_id", flat=True))
+    if not known and not SequenceSlot.objects.filter(membership=membership).exists():
+        slots = derived_slots(membership, protocol_for(membership.study), case_keys(membership.study_id))
+        if not slots:
+            return
+        for slot in slots:
+            slot.give_own_ids()
+        try:
+            with transaction.atomic():
+                SequenceSlot.objects.bulk_create(slots)
+        except IntegrityError:
+            pass  # a concurrent request stored the same order first
+        return
+    missing = set(Case.objects.filter(study_id=membership.study_id).values_list("pk", flat=True)) - known
+    if missing:
+        _append_segment(membership, sorted(missing))
+
+
+def _append_segment(membership: Membership, case_ids: list[int]) -> None:
+    last = SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY).order_by("-position").first()
+    segment = (last.segment + 1) if last else 0
+    start = last.position if last else 0
+    order = derive.extension_order(case_ids, membership.order_seed, segment)
+    try:
+        with transaction.atomic():
+            SequenceSlot.objects.bulk_create(
+                SequenceSlot(membership=membership, phase=Phase.STUDY, position=start + index, case_id=case_id,
+                             segment=segment)
+                for index, case_id in enumerate(order, start=1))
+    except IntegrityError:
+        pass  # a concurrent request appended them first
+
+
+def first_showing_position(membership: Membership, case_id: int) -> int:
+    """The 1-based position of a case's first showing in the reader's sequence (freezing it if needed)."""
+    slots = SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY, is_repeat=False, case_id=case_id)
+    position = slots.values_list("position", flat=True).first()
+    if position is None:
+        freeze_sequence(membership)
+        position = slots.values_list("position", flat=True).first()
+    return position
+
+
+def study_case_ids_in_order(membership: Membership) -> list[int]:
+    """Case ids of the reader's study slots (a repeat's case appears twice), freezing the sequence if needed."""
+    freeze_sequence(membership)
+    return list(SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY).order_by("position")
+                .values_list("case_id", flat=True))
+
+
+# --- practice pool ----------------------------------------------------------------------------------------------
+
+def practice_image_add(study: Study, actor, *, png_bytes: bytes, source: Source, finding=None) -> PracticeImage:
+    """Add a normalised PNG to the practice pool; an image that is also a study case is refused."""
+    digest = hashlib.sha256(png_bytes).hexdigest()
+    if Case.objects.filter(study=study, pixel_sha256=digest).exists():
+        raise ProtocolError("This image is a study case: the practice pool must not overlap the study cases.",
+                            "practice_images")
+    if PracticeImage.objects.filter(study=study, pixel_sha256=digest).exists():
+        raise ProtocolError("This image is already in the practice pool.", "practice_images")
+    image = PracticeImage(study=study, pixel_sha256=digest, source=source, finding=finding)
+    image.image.save("practice.png", ContentFile(png_bytes), save=False)
+    with transaction.atomic():
+        image.save()
+        audit(study, actor, "practice_image", "practice_images", "", f"{source.name} #{image.pk}")
+    return image
+
+
+# --- readers ----------------------------------------------------------------------------------------------------
+
+def invitation_create(study: Study, actor, note: str = "") -> Invitation:
+    with transaction.atomic():
+        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor)
+        audit(study, actor, "invitation", "readers", "", note or "link")
+    return invitation
+
+
+def invitation_accept(token: str, user) -> Membership:
+    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op)."""
+    from readerstudy.studies.services import reader_add
+
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().select_related("study").filter(token=token).first()
+        if invitation is None:
+            raise ProtocolError("This invitation link is not valid.", "token")
+        if invitation.used_by_id is not None and invitation.used_by_id != user.pk:
+            raise ProtocolError("This invitation link has already been used.", "token")
+        if invitation.study.status == Study.Status.CLOSED:
+            raise ProtocolError("This study is closed.", "study")
+        membership, created = reader_add(study=invitation.study, username=user.get_username())
+        if invitation.used_by_id is None:
+            invitation.used_by, invitation.used_at = user, timezone.now()
+            invitation.save(update_fields=["used_by", "used_at"])
+            audit(invitation.study, user, "joined", "readers", "", membership.pseudonym)
+    return membership
+
+
+def reader_reset(membership: Membership, actor) -> None:
+    """Start a reader afresh (practice answers, frozen sequence, staircases); refused once they have voted."""
+    if Vote.objects.filter(membership=membership).exists() or RepeatVote.objects.filter(membership=membership).exists():
+        raise ProtocolError(f"{membership.pseudonym} has voted; a reader's session can be reset only before their "
+                            "first vote.", "reader")
+    with transaction.atomic():
+        PracticeVote.objects.filter(membership=membership).delete()
+        SequenceSlot.objects.filter(membership=membership).delete()
+        StaircaseTrack.objects.filter(membership=membership).delete()
+        Membership.objects.filter(pk=membership.pk).update(last_activity_at=None)
+        audit(membership.study, actor, "reset", "readers", membership.pseudonym, "")
