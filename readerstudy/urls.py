@@ -17,3 +17,5 @@ urlpatterns = [
     path("", include("readerstudy.results.urls")),
     path("", include("readerstudy.jobs.urls")),
 ]
+
+handler404 = "readerstudy.errors.not_found"  # JSON under /api/, HTML elsewhere
