@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("readerstudy.batches.urls")),
     path("", include("readerstudy.results.urls")),
     path("", include("readerstudy.jobs.urls")),
+    path("", include("readerstudy.protocol.urls")),
 ]
 
 handler404 = "readerstudy.errors.not_found"  # JSON under /api/, HTML elsewhere
