@@ -321,6 +321,10 @@ def study_case_ids_in_order(membership: Membership) -> list[int]:
 
 def practice_image_add(study: Study, actor, *, png_bytes: bytes, source: Source, finding=None) -> PracticeImage:
     """Add a normalised PNG to the practice pool; an image that is also a study case is refused."""
+    started = first_vote_at(study)
+    if started is not None:
+        raise SettingsFrozen(f"The practice pool is frozen since the first vote ({started:%Y-%m-%d %H:%M} UTC).",
+                             "practice_images")
     digest = hashlib.sha256(png_bytes).hexdigest()
     if Case.objects.filter(study=study, pixel_sha256=digest).exists():
         raise ProtocolError("This image is a study case: the practice pool must not overlap the study cases.",
@@ -331,6 +335,7 @@ def practice_image_add(study: Study, actor, *, png_bytes: bytes, source: Source,
     image.image.save("practice.png", ContentFile(png_bytes), save=False)
     with transaction.atomic():
         image.save()
+        SequenceSlot.objects.filter(membership__study=study).delete()  # derived again with the new pool
         audit(study, actor, "practice_image", "practice_images", "", f"{source.name} #{image.pk}")
     return image
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import membership_for, study_for_staff
 
-from . import export, selectors, services
+from . import export, mrmc_export, selectors, services
 
 
 class StudyTable1Api(APIView):
@@ -92,3 +92,37 @@ class StudyMyScoreApi(APIView):
         if not study.show_own_score_when_closed:
             raise PermissionDenied("This study does not show readers their score.")
         return Response(services.build_own_score(membership))
+
+
+def _text_download(body, name: str, content_type: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class StudyImrmcExportApi(APIView):
+    """Staff: the study's first-showing votes as an iMRMC input file (one modality per generator)."""
+
+    content_negotiation_class = FirstRenderer
+
+    @extend_schema(summary="iMRMC input file (readerID,caseID,modalityID,score with truth rows)",
+                   responses={(200, "text/plain"): OpenApiTypes.STR,
+                              404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        return _text_download(iter([mrmc_export.imrmc_text(study)]), f"{study.slug}.imrmc",
+                              "text/plain; charset=utf-8")
+
+
+class StudyLongExportApi(APIView):
+    """Staff: one row per vote (first showings and repeats) with every design variable, ready for R."""
+
+    content_negotiation_class = FirstRenderer
+
+    @extend_schema(summary="Long table for R: one row per vote with every design variable",
+                   responses={(200, "text/csv"): OpenApiTypes.STR,
+                              404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        return _text_download(mrmc_export.long_csv(study), f"{study.slug}-long.csv", "text/csv; charset=utf-8")

@@ -66,6 +66,7 @@ def results_page_context(study: Study) -> dict:
     ]
     auc_cells = report["roc_auc"]["cells"]
     return {
+        **protocol_results(study),
         "study": study,
         "table": table.as_dict(),
         "report": report,
@@ -81,3 +82,16 @@ def results_page_context(study: Study) -> dict:
         ] if auc_cells else [],
     }
 
+
+
+def protocol_results(study: Study) -> dict:
+    """The study protocol's own results: intra-reader agreement on repeats, cue tallies, exposure thresholds (each
+    only when the study has the data)."""
+    from readerstudy.protocol import selectors as protocol_selectors
+
+    shown = protocol_selectors.study_has_protocol_results(study)
+    return {
+        "intra_reader": protocol_selectors.intra_reader_agreement(study) if shown["repeats"] else [],
+        "cue_tallies": protocol_selectors.cue_tallies(study) if shown["reasons"] else None,
+        "exposure_thresholds": protocol_selectors.exposure_thresholds(study) if shown["staircases"] else [],
+    }

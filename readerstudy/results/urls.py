@@ -11,5 +11,7 @@ urlpatterns = [
     path("api/studies/<slug:slug>/table1/", api.StudyTable1Api.as_view(), name="api-table1"),
     path("api/studies/<slug:slug>/statistics/", api.StudyStatisticsApi.as_view(), name="api-statistics"),
     path("api/studies/<slug:slug>/export.csv", api.StudyExportApi.as_view(), name="api-export"),
+    path("api/studies/<slug:slug>/export.imrmc", api.StudyImrmcExportApi.as_view(), name="api-export-imrmc"),
+    path("api/studies/<slug:slug>/export-long.csv", api.StudyLongExportApi.as_view(), name="api-export-long"),
     path("api/studies/<slug:slug>/my-score/", api.StudyMyScoreApi.as_view(), name="api-my-score"),
 ]

@@ -6,6 +6,7 @@ or truth; the finding name appears only when the study says so.
 from __future__ import annotations
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -264,7 +265,7 @@ class StudyVotesApi(APIView):
 
 
 class StudyReadersApi(APIView):
-    """Staff: add a reader (the account is created when it does not exist)."""
+    """Staff: list readers with their progress; add a reader (the account is created when it does not exist)."""
 
     class InputSerializer(serializers.Serializer):
         username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
@@ -274,6 +275,16 @@ class StudyReadersApi(APIView):
         username = serializers.CharField(source="user.username")
         pseudonym = serializers.CharField()
         joined_at = serializers.DateTimeField()
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, slug: str):
+        """Staff: every reader's progress and last activity."""
+        from readerstudy.protocol.selectors import readers_overview
+
+        study = selectors.study_for_staff(request.user, slug)
+        return Response([{key: row[key] for key in ("pseudonym", "username", "answered", "total",
+                                                      "practice_answered", "last_activity_at", "has_voted")}
+                         for row in readers_overview(study)])
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer})
     def post(self, request, slug: str):

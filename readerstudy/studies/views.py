@@ -11,6 +11,8 @@ from django.views.decorators.http import require_GET
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
+from readerstudy.protocol.services import protocol_for
+
 from . import selectors
 from .blinding import blinded_png
 from .models import Case, Membership
@@ -42,7 +44,11 @@ def read(request, slug: str):
     progress = selectors.study_progress(membership)
     if progress["done"]:
         return redirect("finished", slug=slug)
-    return render(request, "studies/read.html", {"study": study, "progress": progress})
+    protocol = protocol_for(study)
+    return render(request, "studies/read.html", {
+        "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
+        "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
+    })
 
 
 @login_required

@@ -4,6 +4,10 @@
  * Talks to the REST API with the session cookie and the CSRF token from the page's data- attributes (no inline
  * script, so a strict Content-Security-Policy can forbid them). Time on image runs from the image's `load` event to
  * the answer. A vote that fails on the network is retried until the server has it: no click is lost.
+ *
+ * Study protocol: practice images come first under a banner (with feedback when the study gives it); in a timed
+ * study the image is masked `exposure_ms` after it loaded and the answer is given after; when the study asks, a Fake
+ * answer is followed by an optional step to tick the cues that gave the image away.
  */
 (function () {
   "use strict";
@@ -19,7 +23,8 @@
     csrf: root.dataset.csrf,
     askConfidence: root.dataset.askConfidence === "1",
     allowChanges: root.dataset.allowChanges === "1",
-    showProgress: root.dataset.showProgress === "1"
+    showProgress: root.dataset.showProgress === "1",
+    askReasons: root.dataset.askReasons === "1"
   };
 
   var image = document.getElementById("case-image");
@@ -33,6 +38,12 @@
   var progressPosition = document.getElementById("progress-position");
   var progressTotal = document.getElementById("progress-total");
   var progressBar = document.getElementById("progress-bar");
+  var mask = document.getElementById("mask");
+  var practiceBanner = document.getElementById("practice-banner");
+  var reasonsStep = document.getElementById("reasons");
+  var feedback = document.getElementById("feedback");
+  var feedbackText = document.getElementById("feedback-text");
+  var feedbackNext = document.getElementById("feedback-next");
 
   var current = null;      // the case on screen, as the API returned it
   var shownAt = null;      // performance.now() when its image finished loading
@@ -40,6 +51,9 @@
   var answeredMs = null;   // time on image, frozen at the moment of answering
   var busy = false;
   var prefetched = {};     // image URL -> Image object kept alive so the browser keeps it decoded
+  var pendingConfidence = null; // confidence waiting for the reasons step
+  var maskTimer = null;    // masks a timed image when its exposure is over
+  var awaitingFeedback = false;
 
   function setStatus(text, kind) {
     statusLine.textContent = text || "";
@@ -77,7 +91,14 @@
   }
 
   function updateProgress(caseData) {
-    if (!config.showProgress || !progressBar) { return; }
+    if (practiceBanner) {
+      practiceBanner.hidden = !caseData.practice;
+      if (caseData.practice) {
+        document.getElementById("practice-position").textContent = String(caseData.position);
+        document.getElementById("practice-total").textContent = String(caseData.total);
+      }
+    }
+    if (caseData.practice || !config.showProgress || !progressBar) { return; }
     progressPosition.textContent = String(caseData.position);
     progressTotal.textContent = String(caseData.total);
     progressBar.max = caseData.total;
@@ -90,13 +111,34 @@
     });
   }
 
+  function unmask() {
+    if (maskTimer !== null) { window.clearTimeout(maskTimer); maskTimer = null; }
+    mask.hidden = true;
+    image.hidden = false;
+    root.dataset.masked = "0";
+  }
+
+  function maskImage() {
+    // The exposure is over: the image leaves the page (not merely covered), the answer buttons stay.
+    maskTimer = null;
+    image.hidden = true;
+    image.removeAttribute("src");
+    mask.hidden = false;
+    root.dataset.masked = "1";
+  }
+
   function show(caseData) {
+    unmask();
     current = caseData;
     root.dataset.ready = "0";
+    root.dataset.practice = caseData.practice ? "1" : "0";
     shownAt = null;
     pendingAnswer = null;
+    pendingConfidence = null;
     answeredMs = null;
     confidenceStep.hidden = true;
+    if (reasonsStep) { reasonsStep.hidden = true; }
+    feedback.hidden = true;
     setAnswerable(false);
     markPreviousVote(caseData.vote || null);
     updateProgress(caseData);
@@ -119,13 +161,17 @@
     if (!current || shownAt !== null) { return; }
     shownAt = performance.now();
     image.classList.remove("loading");
+    if (current.exposure_ms) {
+      root.dataset.exposureMs = String(current.exposure_ms);
+      maskTimer = window.setTimeout(maskImage, current.exposure_ms);
+    }
     root.dataset.ready = "1";
     setAnswerable(true);
   }
 
   image.addEventListener("load", onImageLoaded);
   image.addEventListener("error", function () {
-    if (!current) { return; }
+    if (!current || root.dataset.masked === "1") { return; }
     stageMessage.textContent = "The image could not be loaded. Retrying…";
     window.setTimeout(function () { image.src = current.image_url + "?retry=" + Date.now(); }, 1500);
   });
@@ -158,7 +204,7 @@
     }, function () { setStatus("No connection; try again.", "error"); setAnswerable(true); });
   }
 
-  function submit(answer, confidence) {
+  function submit(answer, confidence, reasons) {
     if (!current) { return; }
     busy = true;
     root.dataset.ready = "0";
@@ -166,6 +212,7 @@
     levelButtons.forEach(function (button) { button.disabled = true; });
     var body = { case: current.case, answer: answer, time_ms: answeredMs };
     if (confidence) { body.confidence = confidence; }
+    if (reasons && (reasons.cues.length || reasons.note)) { body.cues = reasons.cues; body.note = reasons.note; }
     setStatus("Saving…");
     var attempt = 0;
 
@@ -175,6 +222,7 @@
         if (result.status === 200 || result.status === 201) {
           setStatus("Saved", "ok");
           finishSubmit();
+          if (result.data && result.data.practice && result.data.truth) { showFeedback(result.data); return; }
           loadNext();
         } else if (result.status === 409 && result.data && result.data.vote) {
           setStatus("Already answered; votes are final in this study.", "error");
@@ -194,15 +242,55 @@
     send();
   }
 
+  function showFeedback(data) {
+    awaitingFeedback = true;
+    feedbackText.textContent = "This practice image was " + (data.truth === "real" ? "real" : "generated") +
+      ": your answer was " + (data.correct ? "right." : "wrong.");
+    feedback.hidden = false;
+    feedbackNext.focus({ preventScroll: true });
+  }
+
+  function leaveFeedback() {
+    if (!awaitingFeedback) { return; }
+    awaitingFeedback = false;
+    feedback.hidden = true;
+    loadNext();
+  }
+
   function finishSubmit() {
     busy = false;
     pendingAnswer = null;
+    pendingConfidence = null;
     confidenceStep.hidden = true;
+    if (reasonsStep) { reasonsStep.hidden = true; }
     levelButtons.forEach(function (button) { button.disabled = false; });
   }
 
+  function needsReasons(answer) {
+    return config.askReasons && reasonsStep && answer === "fake" && !current.practice;
+  }
+
+  function askReasons(answer, confidence) {
+    pendingAnswer = answer;
+    pendingConfidence = confidence;
+    confidenceStep.hidden = true;
+    Array.prototype.forEach.call(reasonsStep.querySelectorAll("input.cue"), function (box) { box.checked = false; });
+    document.getElementById("reason-note").value = "";
+    reasonsStep.hidden = false;
+    document.getElementById("reasons-done").focus({ preventScroll: true });
+  }
+
+  function finishReasons() {
+    if (busy || !pendingAnswer || reasonsStep.hidden) { return; }
+    var cues = Array.prototype.filter.call(reasonsStep.querySelectorAll("input.cue"), function (box) {
+      return box.checked;
+    }).map(function (box) { return Number(box.value); });
+    submit(pendingAnswer, pendingConfidence, { cues: cues, note: document.getElementById("reason-note").value });
+  }
+
   function choose(answer) {
-    if (busy || !current || shownAt === null) { return; }
+    if (busy || awaitingFeedback || !current || shownAt === null) { return; }
+    if (reasonsStep && !reasonsStep.hidden) { return; }
     if (pendingAnswer === null) { answeredMs = Math.max(0, Math.round(performance.now() - shownAt)); }
     if (config.askConfidence) {
       pendingAnswer = answer;
@@ -211,11 +299,13 @@
       levelButtons[0].focus({ preventScroll: true });
       return;
     }
+    if (needsReasons(answer)) { askReasons(answer, null); return; }
     submit(answer, null);
   }
 
   function chooseConfidence(level) {
-    if (busy || !pendingAnswer) { return; }
+    if (busy || !pendingAnswer || (reasonsStep && !reasonsStep.hidden)) { return; }
+    if (needsReasons(pendingAnswer)) { askReasons(pendingAnswer, level); return; }
     submit(pendingAnswer, level);
   }
 
@@ -232,10 +322,20 @@
     button.addEventListener("click", function () { chooseConfidence(Number(button.dataset.confidence)); });
   });
   if (backButton) { backButton.addEventListener("click", goBack); }
+  if (reasonsStep) { document.getElementById("reasons-done").addEventListener("click", finishReasons); }
+  feedbackNext.addEventListener("click", leaveFeedback);
 
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) { return; }
     var key = event.key;
+    if (awaitingFeedback) {
+      if (key === "n" || key === "N" || key === "Enter") { event.preventDefault(); leaveFeedback(); }
+      return;
+    }
+    if (reasonsStep && !reasonsStep.hidden) {
+      if (key === "Enter" && event.target.tagName !== "TEXTAREA") { event.preventDefault(); finishReasons(); }
+      return;
+    }
     if (key === "r" || key === "R" || key === "ArrowLeft") { event.preventDefault(); choose("real"); }
     else if (key === "f" || key === "F" || key === "ArrowRight") { event.preventDefault(); choose("fake"); }
     else if (pendingAnswer && key >= "1" && key <= "5") { event.preventDefault(); chooseConfidence(Number(key)); }

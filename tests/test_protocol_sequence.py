@@ -1,0 +1,170 @@
+"""Saved, checkable randomisation: each reader's sequence is derived from their stored seed, frozen at first access,
+re-derivable slot by slot, balanced per block when the study asks, and never reshuffled by cases added later."""
+import csv
+import io
+import math
+from collections import Counter
+
+import pytest
+from rest_framework.test import APIClient
+
+from readerstudy.protocol import sequence as derive
+from readerstudy.protocol.models import SequenceSlot, StudyProtocol
+from readerstudy.protocol.selectors import sequence_check
+from readerstudy.studies.models import Case
+from readerstudy.studies.sequence import reader_sequence, sequence_from_seed
+from tests.factories import create_cases_fast
+
+PAPER_FINDINGS = ["atelectasis", "cardiomegaly", "effusion", "infiltration", "pneumonia", "pneumothorax"]
+PAPER_SOURCES = ["real", "pix2pix", "pix2pix-n", "stargan"]
+
+
+def paper_study(study_factory, per_cell: int, **protocol):
+    study = study_factory("paper", status="open")
+    for finding in PAPER_FINDINGS:
+        for source in PAPER_SOURCES:
+            create_cases_fast(study, finding, source, per_cell)
+    if protocol:
+        StudyProtocol.objects.create(study=study, **protocol)
+    return study
+
+
+def staff_client(staff_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+def test_the_plain_protocol_keeps_the_seeded_shuffle(study_factory, reader_factory):
+    study = paper_study(study_factory, per_cell=2)
+    membership = reader_factory(study)
+    ids = list(study.cases.values_list("pk", flat=True))
+    assert reader_sequence(membership) == sequence_from_seed(ids, membership.order_seed)
+
+
+def test_the_sequence_is_frozen_at_first_access_and_re_derives_from_the_seed(study_factory, reader_factory):
+    study = paper_study(study_factory, per_cell=3, block_size=24, repeat_percent=10)
+    membership = reader_factory(study)
+    first = reader_sequence(membership)
+    assert SequenceSlot.objects.filter(membership=membership).count() == len(first) == 72 + 7
+    assert reader_sequence(membership) == first
+    check = sequence_check(membership)
+    assert check == {"reader": "R1", "slots": 79, "matches": True, "first_difference": None}
+
+
+def test_the_check_finds_a_stored_order_that_was_tampered_with(study_factory, reader_factory):
+    study = paper_study(study_factory, per_cell=1, block_size=8)
+    membership = reader_factory(study)
+    reader_sequence(membership)
+    third, fourth = SequenceSlot.objects.filter(membership=membership).order_by("position")[2:4]
+    SequenceSlot.objects.filter(pk=third.pk).update(position=10_000)
+    SequenceSlot.objects.filter(pk=fourth.pk).update(position=3)
+    SequenceSlot.objects.filter(pk=third.pk).update(position=4)
+    assert sequence_check(membership)["first_difference"] == 3
+
+
+def test_the_same_seed_gives_the_same_blocked_order_and_another_seed_another():
+    cases = [derive.CaseKey(pk, source, finding) for pk, (source, finding) in
+             enumerate([(s, f) for s in range(4) for f in range(6) for _ in range(5)], start=1)]
+    assert derive.study_order(cases, 42, block_size=24) == derive.study_order(list(reversed(cases)), 42, block_size=24)
+    assert derive.study_order(cases, 42, block_size=24) != derive.study_order(cases, 43, block_size=24)
+
+
+def block_counts(membership):
+    slots = (SequenceSlot.objects.filter(membership=membership, phase="study", is_repeat=False)
+             .values_list("block", "case__source__slug", "case__finding__slug"))
+    blocks = {}
+    for block, source, finding in slots:
+        entry = blocks.setdefault(block, {"size": 0, "source": Counter(), "finding": Counter(), "cell": Counter()})
+        entry["size"] += 1
+        entry["source"][source] += 1
+        entry["finding"][finding] += 1
+        entry["cell"][(source, finding)] += 1
+    return blocks
+
+
+def test_paper_blocks_of_24_hold_one_image_of_every_source_and_finding_pair(study_factory, reader_factory):
+    study = paper_study(study_factory, per_cell=5, block_size=24)
+    membership = reader_factory(study)
+    reader_sequence(membership)
+    blocks = block_counts(membership)
+    assert len(blocks) == 5
+    for entry in blocks.values():
+        assert entry["size"] == 24
+        assert set(entry["cell"].values()) == {1} and len(entry["cell"]) == 24
+        assert set(entry["source"].values()) == {6} and set(entry["finding"].values()) == {4}
+
+
+def test_uneven_blocks_give_each_source_and_cell_its_share_rounded_down_or_up(study_factory, reader_factory):
+    study = study_factory("uneven", status="open")
+    composition = {("real", "atelectasis"): 17, ("real", "effusion"): 9, ("pix2pix", "atelectasis"): 11,
+                   ("pix2pix", "effusion"): 5, ("stargan", "cardiomegaly"): 13}
+    for (source, finding), count in composition.items():
+        create_cases_fast(study, finding, source, count)
+    StudyProtocol.objects.create(study=study, block_size=10)
+    membership = reader_factory(study)
+    reader_sequence(membership)
+    n = sum(composition.values())
+    blocks = block_counts(membership)
+    assert len(blocks) == math.ceil(n / 10)
+    sizes = {entry["size"] for entry in blocks.values()}
+    assert max(sizes) <= 10 and max(sizes) - min(sizes) <= 1
+    source_totals = Counter()
+    for (source, _), count in composition.items():
+        source_totals[source] += count
+    for entry in blocks.values():
+        for source, total in source_totals.items():
+            assert entry["source"][source] in (total // len(blocks), -(-total // len(blocks)))
+        for cell, total in composition.items():
+            assert entry["cell"][cell] in (total // len(blocks), -(-total // len(blocks)))
+
+
+def test_cases_added_to_an_open_study_are_appended_without_reshuffling(study_factory, reader_factory):
+    study = paper_study(study_factory, per_cell=1, block_size=6)
+    membership = reader_factory(study)
+    before = reader_sequence(membership)
+    added = create_cases_fast(study, "effusion", "stargan", 5)
+    after = reader_sequence(membership)
+    assert after[:len(before)] == before
+    assert sorted(after[len(before):]) == sorted(case.pk for case in added)
+    assert sequence_check(membership)["matches"] is True
+
+
+def test_repeats_come_after_their_first_showing_under_their_own_ids(study_factory, reader_factory):
+    study = paper_study(study_factory, per_cell=2, repeat_percent=25)
+    membership = reader_factory(study)
+    order = reader_sequence(membership)
+    repeats = list(SequenceSlot.objects.filter(membership=membership, is_repeat=True))
+    assert len(repeats) == 12
+    case_ids = set(Case.objects.values_list("public_id", flat=True))
+    for slot in repeats:
+        assert order.index(slot.case_id) < slot.position - 1
+        assert slot.public_id not in case_ids and len(slot.public_id) == 16 and len(slot.image_token) == 22
+
+
+def test_the_admin_exports_and_checks_every_readers_sequence(study_factory, reader_factory, staff_user):
+    study = paper_study(study_factory, per_cell=1, block_size=12, repeat_percent=10)
+    first, second = reader_factory(study), reader_factory(study)
+    client = staff_client(staff_user)
+    response = client.get("/api/studies/paper/sequences.csv?reader=R2")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert response["Content-Type"].startswith("text/csv")
+    assert [int(row["position"]) for row in rows] == list(range(1, 27))
+    assert {row["reader"] for row in rows} == {"R2"} and rows[0]["order_seed"] == str(second.order_seed)
+    assert sum(row["repeat"] == "yes" for row in rows) == 2
+    assert [Case.objects.get(public_id=row["case"]).pk for row in rows] == reader_sequence(second)
+    checks = client.get("/api/studies/paper/sequences/check/").json()
+    assert [(check["reader"], check["matches"]) for check in checks] == [("R1", True), ("R2", True)]
+    page = APIClient()
+    page.force_login(staff_user)
+    html = page.get("/studies/paper/sequences/?reader=R1").content.decode()
+    assert "identical" in html and str(first.order_seed) in html
+
+
+@pytest.mark.parametrize("url", ["/api/studies/paper/sequences/", "/api/studies/paper/sequences.csv",
+                                 "/studies/paper/sequences/"])
+def test_a_reader_cannot_see_sequences(study_factory, reader_factory, url):
+    study = paper_study(study_factory, per_cell=1)
+    client = APIClient()
+    client.force_login(reader_factory(study).user)
+    assert client.get(url).status_code == 404
