@@ -9,7 +9,7 @@ from training.data.nih import DataError
 def test_rgba_png_becomes_gray_at_the_training_size(tmp_path):
     rgba = np.zeros((128, 128, 4), dtype=np.uint8)
     rgba[..., :3], rgba[..., 3] = 200, 255
-    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
+    Image.fromarray(rgba).save(tmp_path / "a.png")
     image = load_xray(tmp_path / "a.png", size=32)
     assert image.dtype == np.uint8 and image.shape == (32, 32)
     assert int(image.mean()) == 200
