@@ -4,10 +4,11 @@ Both sides use the same generators and the same inputs: the bare loop feeds the 
 already batched) straight to the three networks with nothing else; the full build does everything (index, plan, image
 reads, generation, box audit, SSIM/PSNR, final pipeline, PNG, zip). Target: full build >= 0.8 of the bare rate.
 
-    .venv/bin/python bench/bench_generation.py [--workdir DIR] [--per-cell 25] [--image-size 64] [--threads 2]
+    .venv/bin/python bench/bench_generation.py [--profile quick|paper] [--workdir DIR] [--per-cell 25] [--threads 2]
 
-Uses trained checkpoints from --workdir/runs (``manage.py demo`` writes them) when present, else tiny untrained
-generators of the quick profile's shape saved there (timing does not depend on the weights' values).
+``--profile quick`` (the demo's 64 px networks) uses the trained checkpoints in --workdir/runs (``manage.py demo``
+writes them) when present; otherwise, and always for ``--profile paper`` (256 px, full-width networks), it saves
+untrained generators of that profile's shape (timing does not depend on the weights' values).
 """
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 KINDS = ("pix2pix", "pix2pix-n", "stargan")
 
 
-def _checkpoints(workdir: Path, data_dir: Path, image_size: int) -> dict[str, Path]:
+def _checkpoints(workdir: Path, data_dir: Path, profile: str) -> dict[str, Path]:
     found = {kind: workdir / "runs" / kind / "checkpoints" / "last.pt" for kind in KINDS}
-    if all(path.is_file() for path in found.values()):
+    if profile == "quick" and all(path.is_file() for path in found.values()):
         return found
     from training.checkpoints import FORMAT_VERSION, save_checkpoint
     from training.config import make_config
@@ -37,9 +38,9 @@ def _checkpoints(workdir: Path, data_dir: Path, image_size: int) -> dict[str, Pa
     split = NIHIndex.load(data_dir).split(seed=0).image_names()
     out = {}
     for kind in KINDS:
-        config = make_config(kind, str(data_dir), str(workdir), profile="quick", image_size=image_size).to_dict()
+        config = make_config(kind, str(data_dir), str(workdir), profile=profile).to_dict()
         model = build_generator(config)
-        out[kind] = save_checkpoint(workdir / "bench-runs" / f"{kind}.pt", {
+        out[kind] = save_checkpoint(workdir / f"bench-runs-{profile}" / f"{kind}.pt", {
             "kind": kind, "format_version": FORMAT_VERSION, "config": config, "step": 0, "seed": 0, "split": split,
             "model": model.state_dict()})
     return out
@@ -90,7 +91,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("var/demo"))
     parser.add_argument("--per-cell", type=int, default=25)
-    parser.add_argument("--image-size", type=int, default=64, help="only for generators made here")
+    parser.add_argument("--profile", choices=["quick", "paper"], default="quick",
+                        help="the generators' shape: the demo's (64 px) or the paper's (256 px)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
@@ -101,7 +103,7 @@ def main() -> None:
     data_dir = args.workdir / "data"
     if not (data_dir / "BBox_List_2017.csv").is_file():
         make_phantom(data_dir, disease=600, healthy=400, size=256, seed=0)
-    checkpoints = _checkpoints(args.workdir, data_dir, args.image_size)
+    checkpoints = _checkpoints(args.workdir, data_dir, args.profile)
     with tempfile.TemporaryDirectory() as tmp:
         config = VerificationSetConfig(data_dir=data_dir, checkpoints=checkpoints, out=Path(tmp) / "set.zip",
                                        per_cell=args.per_cell, seed=0, device="cpu")

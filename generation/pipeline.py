@@ -16,7 +16,8 @@ FINAL_SIZE = 224
 # is the identity at the default and no second resampling touches any source.
 DEFAULT_CROP_MARGIN = 16 / 256
 RESAMPLE = Image.Resampling.LANCZOS
-PNG_COMPRESS_LEVEL = 6
+# Fast zlib level: the batch import re-encodes every image with its own fixed setting, so only speed matters here.
+PNG_COMPRESS_LEVEL = 1
 
 
 def crop_pixels(crop_margin: float, size: int = STUDY_SIZE) -> int:

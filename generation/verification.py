@@ -103,22 +103,36 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
         box = None if item.plan.box is None else scale_box(item.plan.box, frame, size)
         return _Loaded(item, image, box)
 
+    def finish(loaded: list[_Loaded], outputs: list[np.ndarray]) -> list[tuple[dict, str, bytes, dict]]:
+        """Audit and final pipeline of one batch (in a worker thread: zlib and Pillow release the GIL)."""
+        return [(_audit(entry, generated, size), entry.item.filename, final_png(generated, config.crop_margin),
+                 _manifest_row(entry, config.crop_margin, size)) for entry, generated in zip(loaded, outputs,
+                                                                                            strict=True)]
+
     records: list[dict] = []
-    with BatchZipWriter(out) as writer, ThreadPoolExecutor(max_workers=max(1, config.load_workers)) as pool:
+    workers = max(1, config.load_workers)
+    with BatchZipWriter(out) as writer, ThreadPoolExecutor(max_workers=workers) as loader, \
+            ThreadPoolExecutor(max_workers=1) as finisher:
         batches = _batches(items, config.batch_size)
-        pending = [pool.submit(lambda b=b: [load(i) for i in b]) for b in batches[:2]]
-        for number, _batch in enumerate(batches):
-            loaded = pending.pop(0).result()
-            if number + 2 < len(batches):
-                pending.append(pool.submit(lambda b=batches[number + 2]: [load(i) for i in b]))
-            outputs = _generate(generators, loaded, device)
-            for entry, generated in zip(loaded, outputs, strict=True):
-                record = _audit(entry, generated, config.crop_margin, size)
-                writer.add_image(entry.item.filename, final_png(generated, config.crop_margin), _manifest_row(
-                    entry, config.crop_margin, size))
+        loading = [loader.submit(lambda b=b: [load(i) for i in b]) for b in batches[:2]]
+        finishing = []
+
+        def write(done) -> None:
+            for record, filename, png, row in done.result():
+                writer.add_image(filename, png, row)
                 records.append(record)
             if progress:
                 progress(len(records), len(items))
+
+        for number in range(len(batches)):
+            loaded = loading.pop(0).result()
+            if number + 2 < len(batches):
+                loading.append(loader.submit(lambda b=batches[number + 2]: [load(i) for i in b]))
+            finishing.append(finisher.submit(finish, loaded, _generate(generators, loaded, device)))
+            while len(finishing) > 1:
+                write(finishing.pop(0))
+        while finishing:
+            write(finishing.pop(0))
         provenance = _provenance(config, generators, index, records, size, started, device)
         writer.commit(provenance)
     return VerificationSetResult(out=out, images=len(records), provenance=provenance)
@@ -159,7 +173,7 @@ def _generate(generators: Mapping[str, LoadedGenerator], loaded: list[_Loaded], 
     return pix2pix_generate_batch(model, images, [entry.box for entry in loaded], device)
 
 
-def _audit(entry: _Loaded, generated: np.ndarray, crop_margin: float, size: int) -> dict:
+def _audit(entry: _Loaded, generated: np.ndarray, size: int) -> dict:
     from training.data.images import box_mask
 
     plan = entry.item.plan
