@@ -30,8 +30,9 @@ test: install lint
 test-sqlite: install
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) -m pytest
 
+# Load, faults and long fuzzing (docs/security.md): PostgreSQL and Redis on 127.0.0.1, ~15 minutes.
 soak: install
-	$(PY) -m pytest -m soak -p no:randomly soak
+	$(PY) -m pytest -m soak -s tests/soak
 
 bench: install
 	@ls bench/*.py
