@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 
 from readerstudy.studies import services
 from readerstudy.studies.demo_images import chest_png
-from readerstudy.studies.models import Case, Finding, Source, Vote
+from readerstudy.studies.models import Case, Finding, Source
 from tests import factories
 
 PER_CELL = 5  # 6 findings x 4 sources x 5 = 120 cases, 30 real
@@ -39,24 +39,10 @@ def header_features(response) -> list[float]:
             float(zlib.crc32("\n".join(f"{k}:{v}" for k, v in headers if k != "Date").encode()) % 997)]
 
 
-@pytest.fixture(scope="module")
-def read_through(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Build the study, then read it like the browser; returns (features, labels, image bodies, stored sizes).
-
-    Built once for the module (reading 120 cases is the slow part) and removed afterwards."""
-    from django.test import override_settings
-
-    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("audit-media")),
-                                                        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
-        study = factories.create_study("audit", status="open")
-        try:
-            yield _read_whole_study(study)
-        finally:
-            Vote.objects.filter(case__study=study).delete()
-            study.memberships.all().delete()
-            Case.objects.filter(study=study).delete()
-            study.delete()
-            factories.get_user_model().objects.filter(username="auditor").delete()
+@pytest.fixture
+def read_through(db, study_factory):
+    """Build the study, then read it like the browser; returns (features, labels, image bodies, stored sizes)."""
+    return _read_whole_study(study_factory("audit", status="open"))
 
 
 def _read_whole_study(study):
@@ -130,25 +116,12 @@ def test_nothing_but_pixels_tells_a_reader_real_from_generated(read_through):
         print(f"\nblinding audit, {name}: AUC {auc:.3f} (95% bootstrap {low:.3f}-{high:.3f}), "
               f"{features.shape[1]} features, {len(labels)} cases")
         assert low <= 0.5 <= high, (name, auc, low, high)
-
-
-def test_the_audit_detects_a_leak_when_there_is_one(read_through):
-    """The control: the same features plus one that carries the truth weakly are caught (the test can fail)."""
-    features, labels, _, _ = read_through
+    # The control: the same features plus one that carries the truth weakly are caught (the audit can fail).
     rng = np.random.default_rng(1)
     leaky = np.column_stack([features, labels + rng.normal(0, 0.5, len(labels))])
     for model in MODELS.values():
         auc, low, _ = cross_validated_auc(leaky, labels, model())
         assert low > 0.6, auc
-
-
-def test_stored_png_size_would_leak_but_readers_receive_uniform_bytes(read_through):
-    """The stored (compressed) PNG's size depends on content and may predict the source; what a reader receives
-    is re-encoded without compression, so every image has one byte length."""
-    features, labels, bodies, stored_sizes = read_through
-    stored_auc = roc_auc_score(labels, stored_sizes)
-    print(f"\nstored PNG size alone: AUC {max(stored_auc, 1 - stored_auc):.3f} (not sent to readers)")
-    assert len({len(body) for body in bodies}) == 1
 
 
 def png_layout(data: bytes) -> tuple:
@@ -167,8 +140,13 @@ def png_layout(data: bytes) -> tuple:
     return tuple(chunks), ihdr, idat[:2]
 
 
-def test_every_image_shares_chunk_layout_and_encoder_settings(read_through):
-    _, labels, bodies, _ = read_through
+def test_every_image_shares_byte_length_chunk_layout_and_encoder_settings(read_through):
+    """The stored (compressed) PNG's size depends on content and may predict the source; what a reader receives is
+    re-encoded without compression, so every image has one byte length, chunk layout and encoder setting."""
+    _, labels, bodies, stored_sizes = read_through
+    stored_auc = roc_auc_score(labels, stored_sizes)
+    print(f"\nstored PNG size alone: AUC {max(stored_auc, 1 - stored_auc):.3f} (not sent to readers)")
+    assert len({len(body) for body in bodies}) == 1
     layouts = {png_layout(body) for body in bodies}
     assert len(layouts) == 1, f"{len(layouts)} distinct layouts"
     by_truth = {label: {png_layout(body) for body, lab in zip(bodies, labels, strict=True) if lab == label}
