@@ -15,7 +15,7 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 demo: install
-	$(PY) manage.py migrate && $(PY) manage.py demo_study && DEMO_MODE=1 DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py demo && DEMO_MODE=1 DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
@@ -35,4 +35,4 @@ soak: install
 	$(PY) -m pytest -m soak -s tests/soak
 
 bench: install
-	@ls bench/*.py
+	@echo "Benchmarks (each prints its figures; see docs/):"; ls bench/*.py
