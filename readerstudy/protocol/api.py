@@ -45,12 +45,13 @@ class StudyProtocolApi(APIView):
     """Read or change a study's settings. Result-shaping ones are refused (409) once the first vote is cast."""
 
     class InputSerializer(serializers.Serializer):
-        block_size = serializers.IntegerField(required=False, min_value=0)
+        block_size = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
         repeat_percent = serializers.DecimalField(required=False, max_digits=7, decimal_places=2)
         practice_count = serializers.IntegerField(required=False, min_value=0, max_value=100)
         practice_feedback = serializers.BooleanField(required=False)
         exposure_mode = serializers.ChoiceField(required=False, choices=ExposureMode.values)
-        exposure_ms = serializers.IntegerField(required=False, allow_null=True)
+        exposure_ms = serializers.IntegerField(required=False, allow_null=True, min_value=-(2**31),
+                                               max_value=2**31 - 1)
         staircase_down = serializers.IntegerField(required=False, min_value=1, max_value=10)
         staircase_factor = serializers.DecimalField(required=False, max_digits=4, decimal_places=2)
         ask_fake_reasons = serializers.BooleanField(required=False)
@@ -83,7 +84,13 @@ class StudyStatusApi(APIView):
     """Move a study through draft -> open <-> paused -> closed (409 naming what is wrong)."""
 
     class InputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=Study.Status.values)
+        # A plain string checked here: a second "status" enum in the schema would collide with the studies' own.
+        status = serializers.CharField(max_length=16, help_text="draft, open, paused or closed")
+
+        def validate_status(self, value: str) -> str:
+            if value not in Study.Status.values:
+                raise serializers.ValidationError(f"status must be one of {', '.join(Study.Status.values)}.")
+            return value
 
     @extend_schema(request=InputSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, slug: str):
@@ -99,8 +106,41 @@ class StudyStatusApi(APIView):
         return Response({"slug": study.slug, "status": study.status})
 
 
+class AuditEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    field = serializers.CharField(allow_blank=True)
+    old = serializers.CharField(allow_blank=True)
+    new = serializers.CharField(allow_blank=True)
+
+
+class SequenceRowSerializer(serializers.Serializer):
+    study = serializers.CharField()
+    reader = serializers.CharField()
+    order_seed = serializers.IntegerField()
+    phase = serializers.CharField()
+    position = serializers.IntegerField()
+    block = serializers.JSONField()
+    segment = serializers.IntegerField()
+    repeat = serializers.CharField(allow_blank=True)
+    case = serializers.CharField()
+    shown_as = serializers.CharField()
+    finding = serializers.CharField(allow_blank=True)
+    source = serializers.CharField()
+    truth = serializers.CharField()
+    answer = serializers.CharField(allow_blank=True)
+
+
+class SequenceCheckSerializer(serializers.Serializer):
+    reader = serializers.CharField()
+    slots = serializers.IntegerField()
+    matches = serializers.BooleanField(allow_null=True)
+    first_difference = serializers.IntegerField(allow_null=True)
+
+
 class StudyAuditApi(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=AuditEntrySerializer(many=True))
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         return Response([
@@ -114,7 +154,8 @@ def _membership_or_400(study: Study, pseudonym: str | None) -> Membership | None
     if not pseudonym:
         return None
     number = pseudonym[1:] if pseudonym[:1] in ("R", "r") else ""
-    membership = Membership.objects.filter(study=study, number=int(number)).first() if number.isdigit() else None
+    valid = number.isascii() and number.isdigit() and len(number) <= 9
+    membership = Membership.objects.filter(study=study, number=int(number)).first() if valid else None
     if membership is None:
         raise ValidationError({"reader": [f"Study {study.slug!r} has no reader {pseudonym}."]})
     return membership
@@ -123,7 +164,7 @@ def _membership_or_400(study: Study, pseudonym: str | None) -> Membership | None
 class StudySequencesApi(APIView):
     """Each reader's stored sequence (practice, then study slots) with the truth; ``?reader=R2`` for one."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=SequenceRowSerializer(many=True))
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         membership = _membership_or_400(study, request.query_params.get("reader"))
@@ -160,7 +201,7 @@ class StudySequencesCsvApi(APIView):
 class StudySequenceCheckApi(APIView):
     """Re-derive every reader's sequence from their seed and compare it with the stored one."""
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=SequenceCheckSerializer(many=True))
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         return Response([selectors.sequence_check(member)

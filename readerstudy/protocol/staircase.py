@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .models import MAX_EXPOSURE_MS, MIN_EXPOSURE_MS
 
 DROPPED_REVERSALS = 2
-USED_REVERSALS = 8
+USED_REVERSALS = 16
 
 
 @dataclass(frozen=True)

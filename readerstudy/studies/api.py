@@ -6,7 +6,6 @@ or truth; the finding name appears only when the study says so.
 from __future__ import annotations
 
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -212,7 +211,8 @@ class StudyVotesApi(APIView):
         answer = serializers.ChoiceField(choices=Answer.values)
         confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
         time_ms = serializers.IntegerField(min_value=0, max_value=MAX_TIME_MS, required=False, allow_null=True)
-        cues = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=50)
+        cues = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
+                                     max_length=50)
         note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
 
     @extend_schema(
@@ -276,15 +276,22 @@ class StudyReadersApi(APIView):
         pseudonym = serializers.CharField()
         joined_at = serializers.DateTimeField()
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    class ProgressRowSerializer(serializers.Serializer):
+        pseudonym = serializers.CharField()
+        username = serializers.CharField()
+        answered = serializers.IntegerField()
+        total = serializers.IntegerField()
+        practice_answered = serializers.IntegerField()
+        last_activity_at = serializers.DateTimeField(allow_null=True)
+        has_voted = serializers.BooleanField()
+
+    @extend_schema(responses=ProgressRowSerializer(many=True))
     def get(self, request, slug: str):
         """Staff: every reader's progress and last activity."""
         from readerstudy.protocol.selectors import readers_overview
 
         study = selectors.study_for_staff(request.user, slug)
-        return Response([{key: row[key] for key in ("pseudonym", "username", "answered", "total",
-                                                      "practice_answered", "last_activity_at", "has_voted")}
-                         for row in readers_overview(study)])
+        return Response(self.ProgressRowSerializer(readers_overview(study), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, 200: OutputSerializer})
     def post(self, request, slug: str):

@@ -1,0 +1,121 @@
+"""Reader management: invitation links (no e-mail), accounts created by the admin, per-reader progress and last
+activity, and resetting a reader's session only before they voted."""
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from rest_framework.test import APIClient
+
+from readerstudy.protocol.models import AuditEntry, Invitation, PracticeVote, SequenceSlot
+from readerstudy.studies.models import Membership
+from tests.factories import create_cases_fast
+
+
+@pytest.fixture
+def study(study_factory):
+    study = study_factory("paper", status="open")
+    create_cases_fast(study, "effusion", "real", 3)
+    create_cases_fast(study, "effusion", "pix2pix", 3)
+    return study
+
+
+@pytest.fixture
+def admin(staff_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+def test_an_invitation_link_creates_an_account_and_joins_the_study(study, admin):
+    url = admin.post("/api/studies/paper/invitations/", {"note": "Dr Lee"}, format="json").json()["url"]
+    path = url.split("testserver", 1)[1]
+    browser = Client()
+    assert "You are invited" in browser.get(path).content.decode()
+    response = browser.post(path, {"username": "drlee", "password": "a-long-pass-phrase-42"})
+    assert response.status_code == 302
+    membership = Membership.objects.get(study=study, user__username="drlee")
+    assert membership.pseudonym == "R1"
+    assert browser.get("/api/studies/paper/next/").status_code == 200  # logged in and reading
+    invitation = Invitation.objects.get()
+    assert invitation.used_by.username == "drlee" and invitation.used_at is not None
+
+
+def test_an_invitation_works_once(study, admin):
+    url = admin.post("/api/studies/paper/invitations/", {}, format="json").json()["url"]
+    path = url.split("testserver", 1)[1]
+    Client().post(path, {"username": "first", "password": "a-long-pass-phrase-42"})
+    second = Client()
+    assert second.get(path).status_code == 404
+    second.post(path, {"username": "second", "password": "a-long-pass-phrase-42"})
+    assert not get_user_model().objects.filter(username="second").exists()
+    assert Membership.objects.filter(study=study).count() == 1
+
+
+def test_a_logged_in_user_joins_with_their_own_account(study, admin, reader_factory):
+    user = reader_factory(username="existing")
+    path = admin.post("/api/studies/paper/invitations/", {}, format="json").json()["url"].split("testserver", 1)[1]
+    browser = Client()
+    browser.force_login(user)
+    browser.post(path)
+    assert Membership.objects.filter(study=study, user=user).exists()
+
+
+def test_an_unknown_invitation_is_404(study):
+    assert Client().get("/invite/not-a-real-token-at-all/").status_code == 404
+
+
+def test_the_admin_creates_an_account_from_the_readers_page(study, staff_user):
+    browser = Client()
+    browser.force_login(staff_user)
+    browser.post("/studies/paper/readers/", {"action": "add", "username": "newreader",
+                                             "password": "a-long-pass-phrase-42"})
+    assert get_user_model().objects.get(username="newreader").check_password("a-long-pass-phrase-42")
+    assert Membership.objects.filter(study=study, user__username="newreader").exists()
+    assert AuditEntry.objects.filter(action="reader_added").exists()
+
+
+def test_progress_and_last_activity_per_reader(study, admin, reader_factory):
+    alice = reader_factory(study, username="alice")
+    reader_factory(study, username="bob")
+    client = APIClient()
+    client.force_authenticate(alice.user)
+    for _ in range(2):
+        case = client.get("/api/studies/paper/next/").json()["case"]
+        client.post("/api/studies/paper/votes/", {"case": case, "answer": "real"}, format="json")
+    rows = {row["pseudonym"]: row for row in admin.get("/api/studies/paper/readers/").json()}
+    assert (rows["R1"]["username"], rows["R1"]["answered"], rows["R1"]["total"]) == ("alice", 2, 6)
+    assert rows["R1"]["last_activity_at"] is not None and rows["R1"]["has_voted"] is True
+    assert (rows["R2"]["answered"], rows["R2"]["last_activity_at"], rows["R2"]["has_voted"]) == (0, None, False)
+
+
+def test_a_reader_is_reset_before_voting_but_not_after(study, admin, reader_factory):
+    membership = reader_factory(study)
+    client = APIClient()
+    client.force_authenticate(membership.user)
+    client.get("/api/studies/paper/next/")
+    assert SequenceSlot.objects.filter(membership=membership).exists()
+    response = admin.post("/api/studies/paper/readers/R1/reset/")
+    assert response.status_code == 200 and not SequenceSlot.objects.filter(membership=membership).exists()
+    assert not PracticeVote.objects.filter(membership=membership).exists()
+    case = client.get("/api/studies/paper/next/").json()["case"]
+    client.post("/api/studies/paper/votes/", {"case": case, "answer": "real"}, format="json")
+    refused = admin.post("/api/studies/paper/readers/R1/reset/")
+    assert refused.status_code == 409 and "only before their first vote" in refused.json()["errors"]["reader"][0]
+    assert SequenceSlot.objects.filter(membership=membership).exists()
+
+
+def test_an_unknown_reader_cannot_be_reset(study, admin):
+    assert admin.post("/api/studies/paper/readers/R9/reset/").status_code == 400
+
+
+def test_the_readers_page_lists_progress_and_offers_reset_only_before_voting(study, staff_user, reader_factory):
+    voted = reader_factory(study)
+    reader_factory(study)  # R2, who has not voted
+    client = APIClient()
+    client.force_authenticate(voted.user)
+    case = client.get("/api/studies/paper/next/").json()["case"]
+    client.post("/api/studies/paper/votes/", {"case": case, "answer": "real"}, format="json")
+    browser = Client()
+    browser.force_login(staff_user)
+    html = browser.get("/studies/paper/readers/").content.decode()
+    assert "1 / 6" in html and "0 / 6" in html
+    assert "/studies/paper/readers/R2/reset/" in html and "/studies/paper/readers/R1/reset/" not in html

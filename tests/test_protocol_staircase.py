@@ -1,0 +1,120 @@
+"""Timed exposure: a fixed exposure is sent with each image and stored with each vote; the adaptive staircase rule
+(2-down/1-up) finds a simulated reader's known threshold, and the results report each generator's threshold."""
+import math
+import random
+
+import pytest
+from rest_framework.test import APIClient
+
+from readerstudy.protocol import services
+from readerstudy.protocol.selectors import exposure_thresholds
+from readerstudy.protocol.staircase import Staircase, staircase_next, threshold_ms
+from readerstudy.studies.models import Case, Vote
+from tests.factories import create_cases_fast
+
+ORDER_SEED = 20_190_415
+TARGET = 1 / math.sqrt(2)  # 2-down/1-up settles where P(two correct in a row) = 1/2
+
+
+def p_correct(exposure_ms: float, alpha: float, beta: float = 3.0) -> float:
+    """A two-alternative reader: chance (0.5) at a glance, rising to certainty with time (Weibull)."""
+    return 0.5 + 0.5 * (1 - math.exp(-((exposure_ms / alpha) ** beta)))
+
+
+def exposure_at_target(alpha: float, beta: float = 3.0) -> float:
+    """Where p_correct equals the 2-down/1-up target: the simulated reader's true threshold."""
+    return alpha * (-math.log(1 - 2 * (TARGET - 0.5))) ** (1 / beta)
+
+
+def simulate(alpha: float, seed: int, trials: int = 400, start: int = 2000) -> float:
+    rng = random.Random(seed)
+    state = Staircase(level_ms=start)
+    for _ in range(trials):
+        state = staircase_next(state, rng.random() < p_correct(state.level_ms, alpha), down=2, factor=1.25)
+    return threshold_ms(state.reversals)
+
+
+def test_two_correct_answers_shorten_one_error_lengthens_and_a_turn_is_a_reversal():
+    state = Staircase(level_ms=1000)
+    state = staircase_next(state, True)
+    assert (state.level_ms, state.correct_run) == (1000, 1)
+    state = staircase_next(state, True)
+    assert (state.level_ms, state.direction, state.reversals) == (800, -1, ())
+    state = staircase_next(state, False)
+    assert (state.level_ms, state.direction, state.reversals) == (1000, 1, (800,))
+
+
+def test_the_exposure_stays_between_50_ms_and_a_minute():
+    low = Staircase(level_ms=55)
+    for _ in range(6):
+        low = staircase_next(low, True)
+    high = Staircase(level_ms=59_000)
+    for _ in range(3):
+        high = staircase_next(high, False)
+    assert (low.level_ms, high.level_ms) == (50, 60_000)
+
+
+def test_the_staircase_finds_a_simulated_readers_known_threshold():
+    """Over 20 simulated readers the estimates centre within 12% of the true threshold (the reversal average of an
+    up-down staircase sits a little below the target, about 7% here), and none is off by a factor of 1.8."""
+    truth = exposure_at_target(alpha=400)  # about 325 ms
+    estimates = [simulate(alpha=400, seed=seed) for seed in range(20)]
+    pooled = math.exp(sum(math.log(value) for value in estimates) / len(estimates))
+    assert pooled == pytest.approx(truth, rel=0.12)
+    assert all(truth / 1.8 < value < truth * 1.8 for value in estimates)
+    assert simulate(alpha=1600, seed=1) > 2 * simulate(alpha=400, seed=1)  # a harder reader task, a longer time
+
+
+def test_a_fixed_exposure_is_sent_with_the_image_and_stored_with_the_vote(study_factory, reader_factory,
+                                                                          staff_user):
+    study = study_factory("paper", status="draft")
+    create_cases_fast(study, "effusion", "real", 2)
+    create_cases_fast(study, "effusion", "pix2pix", 2)
+    services.settings_update(study, staff_user, {"exposure_mode": "fixed", "exposure_ms": 300})
+    services.study_transition(study, staff_user, "open")
+    client = APIClient()
+    client.force_authenticate(reader_factory(study).user)
+    body = client.get("/api/studies/paper/next/").json()
+    assert body["exposure_ms"] == 300
+    client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real"}, format="json")
+    assert Vote.objects.get().exposure_ms == 300
+
+
+def test_an_untimed_study_sends_no_exposure(study_factory, reader_factory):
+    study = study_factory("paper", status="open")
+    create_cases_fast(study, "effusion", "real", 1)
+    client = APIClient()
+    client.force_authenticate(reader_factory(study).user)
+    assert "exposure_ms" not in client.get("/api/studies/paper/next/").json()
+
+
+def test_adaptive_timing_reports_each_generators_threshold(study_factory, reader_factory, staff_user):
+    """A simulated reader spots StarGAN's images at a glance and Pix2Pix's only with time; each generator's
+    staircase (its fakes, and real images dealt to it) settles accordingly, and within a staircase real and fake
+    images are shown for the same time."""
+    study = study_factory("paper", status="draft")
+    for source in ("real", "pix2pix", "stargan"):
+        create_cases_fast(study, "effusion", source, 45)
+    services.settings_update(study, staff_user, {"exposure_mode": "adaptive", "exposure_ms": 1500})
+    services.study_transition(study, staff_user, "open")
+    membership = reader_factory(study)
+    membership.order_seed = ORDER_SEED
+    membership.save(update_fields=["order_seed"])
+    client = APIClient()
+    client.force_authenticate(membership.user)
+    alpha = {"real": 300.0, "pix2pix": 1200.0, "stargan": 80.0}
+    source_of = dict(Case.objects.values_list("public_id", "source__slug"))
+    rng = random.Random(7)
+    while (response := client.get("/api/studies/paper/next/")).status_code == 200:
+        body = response.json()
+        source = source_of[body["case"]]
+        correct = rng.random() < p_correct(body["exposure_ms"], alpha[source])
+        answer = source == "real" if correct else source != "real"
+        client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real" if answer else "fake"},
+                    format="json")
+    thresholds = {row["source"]: row["threshold_ms"] for row in exposure_thresholds(study)}
+    assert set(thresholds) == {"Pix2Pix", "StarGAN"}
+    assert thresholds["Pix2Pix"] > 2 * thresholds["StarGAN"]
+    assert exposure_at_target(80) / 2 < thresholds["StarGAN"] < exposure_at_target(300)
+    assert exposure_at_target(300) < thresholds["Pix2Pix"] < exposure_at_target(1200) * 1.5
+    assert Vote.objects.filter(exposure_ms__isnull=True).count() == 0
