@@ -34,13 +34,19 @@ class Command(BaseCommand):
         parser.add_argument("--image-size", type=int, default=None, help="training size (default: the profile's)")
         parser.add_argument("--phantom-disease", type=int, default=600, help="box-annotated phantom images")
         parser.add_argument("--phantom-healthy", type=int, default=400, help="healthy phantom images")
+        parser.add_argument("--threads", type=int, default=1,
+                            help="torch CPU threads (default 1: the quick profile's small networks gain little from "
+                                 "a second thread and lose up to 5x when another process holds a core)")
 
     def handle(self, *args, profile, data, workdir, per_cell, seed, device, fresh, iters, image_size,
-               phantom_disease, phantom_healthy, **options):
+               phantom_disease, phantom_healthy, threads, **options):
         if profile == "paper" and data is None:
             raise CommandError("--profile paper needs --data: the real NIH ChestX-ray14 folder "
                                "(see docs/generation.md)")
         started = time.monotonic()
+        import torch
+
+        torch.set_num_threads(max(1, threads))
         call_command("migrate", verbosity=0)
         config = DemoConfig(workdir=workdir, profile=profile, data_dir=data, per_cell=per_cell, seed=seed,
                             device=device, fresh=fresh, iters=iters, image_size=image_size,
