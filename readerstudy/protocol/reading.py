@@ -8,8 +8,10 @@ from a first showing and Table 1 never counts one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from readerstudy.studies.models import Answer, Case, Membership, Study, Vote
@@ -75,9 +77,22 @@ class ReadingState:
 _SLOT_FIELDS = ("pk", "phase", "case_id", "practice_image_id", "is_repeat", "public_id", "image_token")
 
 
-def _load_slots(membership: Membership) -> list[Slot]:
-    rows = SequenceSlot.objects.filter(membership=membership).order_by("phase", "position").values_list(*_SLOT_FIELDS)
-    return [Slot(*row) for row in rows]
+def _load_slots(membership: Membership) -> tuple[Slot, ...]:
+    """The reader's slots, read through a per-process cache keyed by a fingerprint of the stored rows (count and
+    largest id: freezing, appending, resetting or re-deriving all change it), so a request reads one aggregate row
+    instead of every slot. The seed is part of the key, so a test database that reuses ids cannot serve another
+    reader's rows."""
+    fingerprint = SequenceSlot.objects.filter(membership=membership).aggregate(n=Count("pk"), top=Max("pk"))
+    if not fingerprint["n"]:
+        return ()
+    return _slots(membership.pk, membership.order_seed, fingerprint["n"], fingerprint["top"])
+
+
+@lru_cache(maxsize=2048)
+def _slots(membership_id: int, seed: int, count: int, top: int) -> tuple[Slot, ...]:
+    rows = (SequenceSlot.objects.filter(membership_id=membership_id).order_by("phase", "position")
+            .values_list(*_SLOT_FIELDS))
+    return tuple(Slot(*row) for row in rows)
 
 
 def reading_state(membership: Membership) -> ReadingState:
@@ -94,7 +109,9 @@ def reading_state(membership: Membership) -> ReadingState:
         services.freeze_sequence(membership)
         slots = _load_slots(membership)
     voted_cases = set(Vote.objects.filter(membership=membership).order_by().values_list("case_id", flat=True))
-    own = set(RepeatVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
+    own = set()
+    if any(slot.is_repeat for slot in slots):
+        own |= set(RepeatVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
     if any(slot.phase == Phase.PRACTICE for slot in slots):
         own |= set(PracticeVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
     answered = frozenset(

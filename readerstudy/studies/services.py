@@ -78,9 +78,12 @@ def reader_add(*, study: Study, username: str, password: str | None = None) -> t
         number = (Membership.objects.filter(study=study).aggregate(top=Max("number"))["top"] or 0) + 1
         try:
             with transaction.atomic():
-                return Membership.objects.create(study=study, user=user, number=number), True
+                membership = Membership.objects.create(study=study, user=user, number=number)
         except IntegrityError:
             continue  # someone took this number (or added this user) meanwhile: look again
+        if study.status != Study.Status.DRAFT:
+            _freeze(membership)
+        return membership, True
     raise RuntimeError(f"Could not add {username} to {study.slug}: too many concurrent additions.")
 
 
@@ -100,7 +103,17 @@ def study_open(study: Study) -> Study:
     study.status = Study.Status.OPEN
     study.opened_at = timezone.now()
     study.save(update_fields=["status", "opened_at"])
+    for membership in Membership.objects.filter(study=study).select_related("study"):
+        _freeze(membership)
     return study
+
+
+def _freeze(membership: Membership) -> None:
+    """Store the reader's sequence now (the study opened, or a reader joined an open one), so that the first reading
+    request does not pay for it and cases imported later are appended rather than reshuffled."""
+    from readerstudy.protocol.services import freeze_sequence
+
+    freeze_sequence(membership)
 
 
 def study_close(study: Study) -> Study:
