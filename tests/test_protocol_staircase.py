@@ -118,3 +118,6 @@ def test_adaptive_timing_reports_each_generators_threshold(study_factory, reader
     assert exposure_at_target(80) / 2 < thresholds["StarGAN"] < exposure_at_target(300)
     assert exposure_at_target(300) < thresholds["Pix2Pix"] < exposure_at_target(1200) * 1.5
     assert Vote.objects.filter(exposure_ms__isnull=True).count() == 0
+    page = APIClient()
+    page.force_login(staff_user)
+    assert 'id="exposure-thresholds"' in page.get("/studies/paper/results/").content.decode()
