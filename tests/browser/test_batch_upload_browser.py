@@ -1,6 +1,5 @@
 """Batch upload in a real browser (Debian's Chromium through Playwright): a study admin logs in, uploads a zip through
 the file input, watches the upload and the import finish, and sees the study's composition table update."""
-import os
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def page(chromium_path):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in this thread
+def page(chromium_path, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -11,7 +11,7 @@ from readerstudy.studies.services import case_create_from_png
 
 from .test_reading_page import CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EXPOSURE_MS = 1500
 
 

@@ -9,8 +9,9 @@ from readerstudy.studies.models import Finding, Source, Vote
 from readerstudy.studies.sequence import reader_sequence
 from readerstudy.studies.services import case_create_from_png
 
-# serialized_rollback: the seeded findings and sources survive the flush that follows each live-server test
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# No serialized_rollback (it clashes with the content types post_migrate re-creates after another transactional
+# test); the study factory re-seeds findings and sources when a flush has removed them.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

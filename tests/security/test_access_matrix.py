@@ -47,6 +47,8 @@ class Row:
 
 
 S = "paper"
+STAFF_ONLY_PAGE = (LOGIN, 404, 404, 200)
+STAFF_ONLY_API = (API_DENIED, 404, 404, 200)
 # fmt: off
 ROWS = [
     Row("accounts/login/", "get", "/accounts/login/", (200, 200, 200, 200)),
@@ -91,6 +93,29 @@ ROWS = [
         (LOGIN, 404, 404, 200)),
     Row("studies/<slug:slug>/generate/<int:job_id>/status/", "get", f"/studies/{S}/generate/{{job}}/status/",
         (LOGIN, 404, 404, 200)),
+    # The study protocol (readerstudy/protocol): staff only.
+    Row("studies/<slug:slug>/protocol/", "get", f"/studies/{S}/protocol/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/protocol/status/", "post", f"/studies/{S}/protocol/status/", (LOGIN, 404, 404, 302)),
+    Row("studies/<slug:slug>/protocol/cues/", "post", f"/studies/{S}/protocol/cues/", (LOGIN, 404, 404, 302)),
+    Row("studies/<slug:slug>/sequences/", "get", f"/studies/{S}/sequences/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/readers/", "get", f"/studies/{S}/readers/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/readers/<str:pseudonym>/reset/", "post", f"/studies/{S}/readers/R1/reset/",
+        (LOGIN, 404, 404, 302)),
+    Row("invite/<str:token>/", "get", "/invite/no-such-invitation/", (404, 404, 404, 404)),
+    Row("api/studies/<slug:slug>/protocol/", "get", f"/api/studies/{S}/protocol/", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/status/", "post", f"/api/studies/{S}/status/", STAFF_ONLY_API, {"status": "paused"}),
+    Row("api/studies/<slug:slug>/audit/", "get", f"/api/studies/{S}/audit/", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/sequences/", "get", f"/api/studies/{S}/sequences/", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/sequences.csv", "get", f"/api/studies/{S}/sequences.csv", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/sequences/check/", "get", f"/api/studies/{S}/sequences/check/", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/cues/", "get", f"/api/studies/{S}/cues/", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/practice-images/", "post", f"/api/studies/{S}/practice-images/",
+        (API_DENIED, 404, 404, 400)),
+    Row("api/studies/<slug:slug>/invitations/", "post", f"/api/studies/{S}/invitations/", (API_DENIED, 404, 404, 201)),
+    Row("api/studies/<slug:slug>/readers/<str:pseudonym>/reset/", "post", f"/api/studies/{S}/readers/R1/reset/",
+        STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/export.imrmc", "get", f"/api/studies/{S}/export.imrmc", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/export-long.csv", "get", f"/api/studies/{S}/export-long.csv", STAFF_ONLY_API),
 ]
 # fmt: on
 

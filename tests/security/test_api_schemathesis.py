@@ -12,7 +12,9 @@ import re
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
@@ -23,6 +25,18 @@ TRUTH_KEYS = re.compile(r'"(source|is_real|truth|finding|provenance)"\s*:')
 # Checks that judge the API's semantics rather than its safety, with why each one is left out:
 # positive_data_acceptance is left out: a schema-valid request for a study that does not exist is rightly 404 (the
 # study is not named to outsiders) and a vote for a random case id is rightly 400, where that check wants 2xx.
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transactions_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose close_old_connections would close the
+    connection that holds the test's transaction (it is not in autocommit); Django's own test client disconnects
+    it the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
