@@ -1,32 +1,12 @@
 """Batch upload in a real browser (Debian's Chromium through Playwright): a study admin logs in, uploads a zip through
 the file input, watches the upload and the import finish, and sees the study's composition table update."""
-from pathlib import Path
-
 import pytest
 
 from readerstudy.batches.models import Batch
+from tests.browser.conftest import SCREENSHOTS
 from tests.factories import make_batch_zip
 
-# No serialized_rollback: after another transactional test it clashes with the content types post_migrate re-creates;
-# the study factory re-seeds findings and sources when a flush has removed them.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def page(chromium_path, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop in this thread
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(20_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def test_an_admin_uploads_a_batch_and_sees_the_composition(page, live_server, study_factory, staff_user, tmp_path):

@@ -9,24 +9,8 @@ from readerstudy.studies.demo_images import chest_png
 from readerstudy.studies.models import Finding, Source, Vote
 from readerstudy.studies.services import case_create_from_png
 
-from .test_reading_page import CHROMIUM_ARGS
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 EXPOSURE_MS = 1500
-
-
-@pytest.fixture
-def page(chromium_path, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 def make_study(study_factory, reader_factory, staff_user, **settings):

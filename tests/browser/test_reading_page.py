@@ -1,34 +1,14 @@
 """The reading page in a real browser (Debian's Chromium through Playwright): log in, vote by mouse and by keyboard,
 reload mid-study and resume at the right image, reach the finish page; a screenshot of the page is kept."""
-from pathlib import Path
-
 import pytest
 
 from readerstudy.studies.demo_images import chest_png
 from readerstudy.studies.models import Finding, Source, Vote
 from readerstudy.studies.sequence import reader_sequence
 from readerstudy.studies.services import case_create_from_png
+from tests.browser.conftest import SCREENSHOTS
 
-# No serialized_rollback (it clashes with the content types post_migrate re-creates after another transactional
-# test); the study factory re-seeds findings and sources when a flush has removed them.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture
-def page(chromium_path, monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop here
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(15_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
 
 
 @pytest.fixture
