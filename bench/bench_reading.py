@@ -38,6 +38,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--votes", type=int, default=40, help="votes per reader before it stops")
     parser.add_argument("--think", type=float, default=0.5, help="mean seconds a reader looks at an image")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the readers arrive (0: all at once, the harshest start)")
     parser.add_argument("--duration", type=float, default=120.0, help="hard stop, seconds")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
@@ -148,6 +150,8 @@ class Recorder:
 def reader_loop(base: str, token: str, args, recorder: Recorder, stop_at: float, seed: int) -> None:
     rng = random.Random(seed)
     headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    if args.ramp:
+        time.sleep(rng.uniform(0, args.ramp))  # readers log in at different moments, as in a real study
     with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
         for _ in range(args.votes):
             if time.monotonic() > stop_at:
