@@ -84,6 +84,16 @@ def case_factory(db):
 
 
 @pytest.fixture
+def staff_api(staff_user):
+    """A DRF client signed in as the study admin."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
+
+
+@pytest.fixture
 def staff_user(db):
     from django.contrib.auth import get_user_model
 

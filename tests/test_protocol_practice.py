@@ -61,7 +61,7 @@ def test_feedback_is_for_practice_only(study, reader_factory, staff_user):
     assert "practice" not in body and "truth" not in vote.json() and "correct" not in vote.json()
 
 
-def test_practice_answers_stay_out_of_table_1_statistics_and_export(study, reader_factory, staff_user):
+def test_practice_answers_stay_out_of_table_1_statistics_and_export(study, reader_factory, staff_api):
     membership = reader_factory(study)
     client = reader(membership)
     for _ in range(3):
@@ -71,10 +71,8 @@ def test_practice_answers_stay_out_of_table_1_statistics_and_export(study, reade
     table = build_table1(study)
     assert all(count == 0 for row in table.votes for cell in row for count in cell)
     assert build_statistics(study)["n_votes"] == 0
-    admin = APIClient()
-    admin.force_authenticate(staff_user)
-    assert len(b"".join(admin.get("/api/studies/paper/export.csv").streaming_content).splitlines()) == 1
-    assert b"".join(admin.get("/api/studies/paper/export-long.csv").streaming_content).count(b"\n") == 1
+    assert len(b"".join(staff_api.get("/api/studies/paper/export.csv").streaming_content).splitlines()) == 1
+    assert b"".join(staff_api.get("/api/studies/paper/export-long.csv").streaming_content).count(b"\n") == 1
 
 
 def test_practice_progress_is_not_study_progress(study, reader_factory):
@@ -105,16 +103,15 @@ def test_the_practice_pool_is_frozen_after_the_first_vote(study, reader_factory,
                                     source=Source.objects.get(slug="real"))
 
 
-def test_staff_upload_a_practice_image_through_the_api(study_factory, staff_user, make_png):
+def test_staff_upload_a_practice_image_through_the_api(study_factory, staff_api, make_png):
     study_factory("other", status="draft")
-    admin = APIClient()
-    admin.force_authenticate(staff_user)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("p.png", make_png(seed=4242), content_type="image/png")
-    response = admin.post("/api/studies/other/practice-images/", {"image": upload, "source": "stargan"},
+    response = staff_api.post("/api/studies/other/practice-images/", {"image": upload, "source": "stargan"},
                           format="multipart")
     assert response.status_code == 201 and response.json()["source"] == "StarGAN"
     bad = SimpleUploadedFile("p.png", b"not a png", content_type="image/png")
-    response = admin.post("/api/studies/other/practice-images/", {"image": bad, "source": "real"}, format="multipart")
+    response = staff_api.post("/api/studies/other/practice-images/", {"image": bad, "source": "real"},
+                              format="multipart")
     assert response.status_code == 400 and "image" in response.json()["errors"]

@@ -18,15 +18,8 @@ def study(study_factory):
     return study
 
 
-@pytest.fixture
-def admin(staff_user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(staff_user)
-    return client
-
-
-def test_an_invitation_link_creates_an_account_and_joins_the_study(study, admin):
-    url = admin.post("/api/studies/paper/invitations/", {"note": "Dr Lee"}, format="json").json()["url"]
+def test_an_invitation_link_creates_an_account_and_joins_the_study(study, staff_api):
+    url = staff_api.post("/api/studies/paper/invitations/", {"note": "Dr Lee"}, format="json").json()["url"]
     path = url.split("testserver", 1)[1]
     browser = Client()
     assert "You are invited" in browser.get(path).content.decode()
@@ -39,8 +32,8 @@ def test_an_invitation_link_creates_an_account_and_joins_the_study(study, admin)
     assert invitation.used_by.username == "drlee" and invitation.used_at is not None
 
 
-def test_an_invitation_works_once(study, admin):
-    url = admin.post("/api/studies/paper/invitations/", {}, format="json").json()["url"]
+def test_an_invitation_works_once(study, staff_api):
+    url = staff_api.post("/api/studies/paper/invitations/", {}, format="json").json()["url"]
     path = url.split("testserver", 1)[1]
     Client().post(path, {"username": "first", "password": "a-long-pass-phrase-42"})
     second = Client()
@@ -50,9 +43,9 @@ def test_an_invitation_works_once(study, admin):
     assert Membership.objects.filter(study=study).count() == 1
 
 
-def test_a_logged_in_user_joins_with_their_own_account(study, admin, reader_factory):
+def test_a_logged_in_user_joins_with_their_own_account(study, staff_api, reader_factory):
     user = reader_factory(username="existing")
-    path = admin.post("/api/studies/paper/invitations/", {}, format="json").json()["url"].split("testserver", 1)[1]
+    path = staff_api.post("/api/studies/paper/invitations/", {}, format="json").json()["url"].split("testserver", 1)[1]
     browser = Client()
     browser.force_login(user)
     browser.post(path)
@@ -73,7 +66,7 @@ def test_the_admin_creates_an_account_from_the_readers_page(study, staff_user):
     assert AuditEntry.objects.filter(action="reader_added").exists()
 
 
-def test_progress_and_last_activity_per_reader(study, admin, reader_factory):
+def test_progress_and_last_activity_per_reader(study, staff_api, reader_factory):
     alice = reader_factory(study, username="alice")
     reader_factory(study, username="bob")
     client = APIClient()
@@ -81,30 +74,30 @@ def test_progress_and_last_activity_per_reader(study, admin, reader_factory):
     for _ in range(2):
         case = client.get("/api/studies/paper/next/").json()["case"]
         client.post("/api/studies/paper/votes/", {"case": case, "answer": "real"}, format="json")
-    rows = {row["pseudonym"]: row for row in admin.get("/api/studies/paper/readers/").json()}
+    rows = {row["pseudonym"]: row for row in staff_api.get("/api/studies/paper/readers/").json()}
     assert (rows["R1"]["username"], rows["R1"]["answered"], rows["R1"]["total"]) == ("alice", 2, 6)
     assert rows["R1"]["last_activity_at"] is not None and rows["R1"]["has_voted"] is True
     assert (rows["R2"]["answered"], rows["R2"]["last_activity_at"], rows["R2"]["has_voted"]) == (0, None, False)
 
 
-def test_a_reader_is_reset_before_voting_but_not_after(study, admin, reader_factory):
+def test_a_reader_is_reset_before_voting_but_not_after(study, staff_api, reader_factory):
     membership = reader_factory(study)
     client = APIClient()
     client.force_authenticate(membership.user)
     client.get("/api/studies/paper/next/")
     assert SequenceSlot.objects.filter(membership=membership).exists()
-    response = admin.post("/api/studies/paper/readers/R1/reset/")
+    response = staff_api.post("/api/studies/paper/readers/R1/reset/")
     assert response.status_code == 200 and not SequenceSlot.objects.filter(membership=membership).exists()
     assert not PracticeVote.objects.filter(membership=membership).exists()
     case = client.get("/api/studies/paper/next/").json()["case"]
     client.post("/api/studies/paper/votes/", {"case": case, "answer": "real"}, format="json")
-    refused = admin.post("/api/studies/paper/readers/R1/reset/")
+    refused = staff_api.post("/api/studies/paper/readers/R1/reset/")
     assert refused.status_code == 409 and "only before their first vote" in refused.json()["errors"]["reader"][0]
     assert SequenceSlot.objects.filter(membership=membership).exists()
 
 
-def test_an_unknown_reader_cannot_be_reset(study, admin):
-    assert admin.post("/api/studies/paper/readers/R9/reset/").status_code == 400
+def test_an_unknown_reader_cannot_be_reset(study, staff_api):
+    assert staff_api.post("/api/studies/paper/readers/R9/reset/").status_code == 400
 
 
 def test_the_readers_page_lists_progress_and_offers_reset_only_before_voting(study, staff_user, reader_factory):

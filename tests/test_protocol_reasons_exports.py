@@ -44,13 +44,12 @@ def test_turning_reasons_on_gives_the_default_cue_list(study):
         "Rib pattern", "Lung texture", "Borders", "Heart shadow", "Artefacts", "Anatomy"]
 
 
-def test_the_admin_edits_the_cue_list_and_it_is_audited(study, staff_user):
-    admin = APIClient()
-    admin.force_authenticate(staff_user)
-    response = admin.put("/api/studies/paper/cues/", {"cues": ["Rib pattern", "Blur", "Text marker"]}, format="json")
+def test_the_admin_edits_the_cue_list_and_it_is_audited(study, staff_api):
+    cues = ["Rib pattern", "Blur", "Text marker"]
+    response = staff_api.put("/api/studies/paper/cues/", {"cues": cues}, format="json")
     assert [item["label"] for item in response.json()["cues"]] == ["Rib pattern", "Blur", "Text marker"]
-    assert admin.get("/api/studies/paper/audit/").json()[0]["field"] == "cues"
-    assert admin.put("/api/studies/paper/cues/", {"cues": ["A", "A"]}, format="json").status_code == 400
+    assert staff_api.get("/api/studies/paper/audit/").json()[0]["field"] == "cues"
+    assert staff_api.put("/api/studies/paper/cues/", {"cues": ["A", "A"]}, format="json").status_code == 400
 
 
 def test_a_fake_answer_keeps_the_ticked_cues_and_note(study, reader_factory):
@@ -126,23 +125,19 @@ def test_the_imrmc_file_has_counts_truth_rows_and_one_score_per_reader_case_and_
     assert all(int(row[1]) in range(1, 7) for row in rows)
 
 
-def test_the_imrmc_download_is_for_staff_only(study, reader_factory, staff_user):
-    admin = APIClient()
-    admin.force_authenticate(staff_user)
-    response = admin.get("/api/studies/paper/export.imrmc")
+def test_the_imrmc_download_is_for_staff_only(study, reader_factory, staff_api):
+    response = staff_api.get("/api/studies/paper/export.imrmc")
     assert response.status_code == 200 and "BEGIN DATA:" in b"".join(response.streaming_content).decode()
     assert reader(reader_factory(study)).get("/api/studies/paper/export.imrmc").status_code == 404
 
 
-def test_the_long_table_has_one_row_per_vote_with_every_design_variable(study, reader_factory, staff_user):
+def test_the_long_table_has_one_row_per_vote_with_every_design_variable(study, reader_factory, staff_api):
     membership = reader_factory(study)
     client = reader(membership)
     body = client.get("/api/studies/paper/next/").json()
     client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "fake", "confidence": 3,
                                               "time_ms": 1234, "cues": [cue(study, "Borders")]}, format="json")
-    admin = APIClient()
-    admin.force_authenticate(staff_user)
-    text = b"".join(admin.get("/api/studies/paper/export-long.csv").streaming_content).decode()
+    text = b"".join(staff_api.get("/api/studies/paper/export-long.csv").streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
     assert list(rows[0]) == LONG_COLUMNS and len(rows) == 1
     row = rows[0]

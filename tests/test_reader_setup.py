@@ -102,13 +102,6 @@ def test_demo_study_builds_an_open_study_with_drawn_images_and_prints_logins(db,
     assert get_user_model().objects.get(username="admin").is_staff
 
 
-@pytest.fixture
-def staff_api(staff_user):
-    client = APIClient()
-    client.force_authenticate(staff_user)
-    return client
-
-
 def test_staff_create_a_study_add_a_reader_and_open_it_through_the_api(staff_api, case_factory):
     created = staff_api.post("/api/studies/", {"slug": "paper", "name": "Paper", "allow_vote_changes": True},
                              format="json")
