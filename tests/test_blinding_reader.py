@@ -134,7 +134,7 @@ def test_served_pixels_are_the_stored_pixels(walked):
     response = served.get(f"/i/{case.image_token}.png")
     with case.image.open("rb") as stored, Image.open(stored) as original:
         expected = original.convert("L").tobytes()
-    assert Image.open(io.BytesIO(b"".join(response.streaming_content))).tobytes() == expected
+    assert Image.open(io.BytesIO(response.content)).tobytes() == expected
 
 
 def test_image_tokens_are_long_random_and_unrelated_to_file_or_case_id(walked):
@@ -152,3 +152,27 @@ def test_with_show_finding_on_the_finding_name_is_shown(walked):
     client.force_login(walked["membership"].user)
     body = client.get("/api/studies/paper/sequence/1/").json()
     assert body["finding"] in {f.name for f in Finding.objects.all()}
+
+
+def test_the_blinded_bytes_cache_serves_repeat_requests_and_stays_within_its_budget(tmp_path):
+    from django.core.files.storage import FileSystemStorage
+
+    from readerstudy.studies.blinding import BlindedImageCache, blinded_png
+
+    storage = FileSystemStorage(location=tmp_path)
+    names = []
+    for shade in range(3):
+        buffer = io.BytesIO()
+        Image.new("L", (224, 224), shade * 80).save(buffer, format="PNG", compress_level=9)
+        names.append(storage.save(f"case{shade}.png", io.BytesIO(buffer.getvalue())))
+
+    one_image = len(blinded_png(storage.open(names[0])))
+    cache = BlindedImageCache(max_bytes=2 * one_image)
+    first = cache.get(storage, names[0])
+    (tmp_path / names[0]).unlink()  # a cached image is served without touching storage again
+    assert cache.get(storage, names[0]) == first
+    cache.get(storage, names[1])
+    cache.get(storage, names[2])  # over budget: the least recently used entry (names[0]) goes
+    assert len(cache) == 2 and cache.size_bytes <= 2 * one_image
+    with pytest.raises(FileNotFoundError):
+        cache.get(storage, names[0])

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max
-from django.utils import timezone
 
+from readerstudy.studies import reading_sql
 from readerstudy.studies.models import Answer, Case, Membership, Study, Vote
+from readerstudy.studies.services import membership_touch
 
 from . import services
 from .models import (
@@ -40,6 +40,8 @@ class Slot:
     is_repeat: bool
     own_public_id: str | None
     own_image_token: str | None
+    case_public_id: str | None = None  # the case's own ids (never change), so a first showing needs no case query
+    case_image_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,18 +76,22 @@ class ReadingState:
         return None
 
 
-_SLOT_FIELDS = ("pk", "phase", "case_id", "practice_image_id", "is_repeat", "public_id", "image_token")
+_SLOT_FIELDS = ("pk", "phase", "case_id", "practice_image_id", "is_repeat", "public_id", "image_token",
+                "case__public_id", "case__image_token")
 
 
-def _load_slots(membership: Membership) -> tuple[Slot, ...]:
+def _fingerprint(membership: Membership) -> tuple[int, int | None, int]:
+    """(stored slots, largest slot id, cases in the study), in one statement."""
+    return reading_sql.sequence_fingerprint(membership.pk, membership.study_id)
+
+
+def _load_slots(membership: Membership, count: int, top: int | None) -> tuple[Slot, ...]:
     """The reader's slots, read through a per-process cache keyed by a fingerprint of the stored rows (count and
-    largest id: freezing, appending, resetting or re-deriving all change it), so a request reads one aggregate row
-    instead of every slot. The seed is part of the key, so a test database that reuses ids cannot serve another
-    reader's rows."""
-    fingerprint = SequenceSlot.objects.filter(membership=membership).aggregate(n=Count("pk"), top=Max("pk"))
-    if not fingerprint["n"]:
+    largest id: freezing, appending, resetting or re-deriving all change it), so a request reads no slot rows at
+    all. The seed is part of the key, so a test database that reuses ids cannot serve another reader's rows."""
+    if not count:
         return ()
-    return _slots(membership.pk, membership.order_seed, fingerprint["n"], fingerprint["top"])
+    return _slots(membership.pk, membership.order_seed, count, top)
 
 
 @lru_cache(maxsize=2048)
@@ -103,11 +109,13 @@ def reading_state(membership: Membership) -> ReadingState:
         sequence = [Slot(None, Phase.STUDY, s.case_id, None, s.is_repeat, None, None) for s in order
                     if s.phase == Phase.STUDY]
         return ReadingState(practice=[], sequence=sequence, answered_slots=frozenset())
-    slots = _load_slots(membership)
+    count, top, cases = _fingerprint(membership)
+    slots = _load_slots(membership, count, top)
     first_showings = sum(1 for slot in slots if slot.phase == Phase.STUDY and not slot.is_repeat)
-    if not slots or Case.objects.filter(study_id=membership.study_id).count() != first_showings:
+    if not slots or cases != first_showings:
         services.freeze_sequence(membership)
-        slots = _load_slots(membership)
+        count, top, _cases = _fingerprint(membership)
+        slots = _load_slots(membership, count, top)
     voted_cases = set(Vote.objects.filter(membership=membership).order_by().values_list("case_id", flat=True))
     own = set()
     if any(slot.is_repeat for slot in slots):
@@ -248,7 +256,7 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
                 vote = RepeatVote.objects.create(slot=slot, membership=membership, case_id=slot.case_id,
                                                  answer=answer, confidence=confidence, time_ms=time_ms,
                                                  exposure_ms=exposure)
-                _touch(membership)
+                membership_touch(membership)
         except IntegrityError:
             existing = RepeatVote.objects.get(slot=slot)
         else:
@@ -264,7 +272,7 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
     if time_ms is not None:
         existing.time_ms = time_ms
     existing.save(update_fields=["answer", "confidence", "time_ms", "updated_at"])
-    _touch(membership)
+    membership_touch(membership)
     return SlotAnswer(repeat_payload(slot, existing), created=False)
 
 
@@ -278,7 +286,7 @@ def practice_cast(membership: Membership, slot: SequenceSlot, protocol: StudyPro
                                      "time_ms": time_ms})
     except IntegrityError:
         vote, created = PracticeVote.objects.get(slot=slot), False
-    _touch(membership)
+    membership_touch(membership)
     payload = {"case": slot.public_id, "answer": vote.answer, "confidence": vote.confidence,
                "time_ms": vote.time_ms, "position": slot.position, "practice": True}
     if protocol.practice_feedback:
@@ -286,8 +294,3 @@ def practice_cast(membership: Membership, slot: SequenceSlot, protocol: StudyPro
         payload.update(truth=truth, correct=vote.answer == truth)
     return SlotAnswer(payload, created=created)
 
-
-def _touch(membership: Membership) -> None:
-    now = timezone.now()
-    Membership.objects.filter(pk=membership.pk).update(last_activity_at=now)
-    membership.last_activity_at = now

@@ -62,7 +62,12 @@ class SettingsFrozen(ProtocolError):
 # --- reads the services need ------------------------------------------------------------------------------------
 
 def protocol_for(study: Study) -> StudyProtocol:
-    """The study's protocol, or an unsaved one with every setting off (nothing is written on a read)."""
+    """The study's protocol, or an unsaved one with every setting off (nothing is written on a read).
+
+    A study the reading selector loaded for this request (``membership_for``) carries the protocol read in the same
+    query; any other study instance asks the database, so a long-lived instance never serves stale settings."""
+    if hasattr(study, "protocol_as_loaded"):
+        return study.protocol_as_loaded or StudyProtocol(study=study)
     return StudyProtocol.objects.filter(study=study).first() or StudyProtocol(study=study)
 
 
@@ -298,16 +303,6 @@ def _append_segment(membership: Membership, case_ids: list[int]) -> None:
                 for index, case_id in enumerate(order, start=1))
     except IntegrityError:
         pass  # a concurrent request appended them first
-
-
-def first_showing_position(membership: Membership, case_id: int) -> int:
-    """The 1-based position of a case's first showing in the reader's sequence (freezing it if needed)."""
-    slots = SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY, is_repeat=False, case_id=case_id)
-    position = slots.values_list("position", flat=True).first()
-    if position is None:
-        freeze_sequence(membership)
-        position = slots.values_list("position", flat=True).first()
-    return position
 
 
 def study_case_ids_in_order(membership: Membership) -> list[int]:

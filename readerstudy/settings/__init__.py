@@ -114,6 +114,9 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 # Media (the study images) is never served from a public path: the blinded image view streams it to members only.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media-not-served/"
+# Per-process cache of the uncompressed images readers receive (readerstudy.studies.blinding): 64 MiB hold ~1,300
+# 224x224 images, two full 600-image studies.
+BLINDED_IMAGE_CACHE_BYTES = env.int("BLINDED_IMAGE_CACHE_BYTES", default=64 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 

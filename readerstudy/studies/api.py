@@ -26,10 +26,6 @@ def _error(detail: str, field: str, code: int, **extra) -> Response:
     return Response({"detail": detail, "errors": {field: [detail]}, **extra}, status=code)
 
 
-def image_url(case) -> str:
-    return reverse("case_image", kwargs={"token": case.image_token})
-
-
 class StudySerializer(serializers.Serializer):
     """What a reader may know about a study: no sources, no truth, no other reader."""
 
@@ -69,13 +65,12 @@ class ProgressSerializer(serializers.Serializer):
     done = serializers.BooleanField()
 
 
-def _shown_ids(slot, cases: dict) -> tuple[str, str]:
+def _shown_ids(slot) -> tuple[str, str]:
     """The (case id, image URL) a reader sees for a slot: a first showing under its case's own ids, a repeat or a
     practice image under its slot's own, equally random ids."""
     if slot.own_public_id:
         return slot.own_public_id, reverse("case_image", kwargs={"token": slot.own_image_token})
-    case = cases[slot.case_id]
-    return case.public_id, image_url(case)
+    return slot.case_public_id, reverse("case_image", kwargs={"token": slot.case_image_token})
 
 
 def _slot_payload(membership, state, index: int, practice: bool = False) -> dict:
@@ -90,9 +85,7 @@ def _slot_payload(membership, state, index: int, practice: bool = False) -> dict
     if following is None:
         at = state.first_unread_index(0 if practice else index + 1)
         following = state.sequence[at] if at is not None else None
-    wanted = [one.case_id for one in (slot, following) if one is not None and one.case_id is not None]
-    cases = selectors.cases_by_pk(wanted)
-    case_id, url = _shown_ids(slot, cases)
+    case_id, url = _shown_ids(slot)
     shown = slots if practice else state.sequence
     payload = {
         "case": case_id,
@@ -100,18 +93,20 @@ def _slot_payload(membership, state, index: int, practice: bool = False) -> dict
         "position": index + 1,
         "total": len(shown),
         "answered": sum(1 for one in shown if state.is_answered(one)),
-        "prefetch_image_url": _shown_ids(following, cases)[1] if following is not None else None,
+        "prefetch_image_url": _shown_ids(following)[1] if following is not None else None,
     }
     study = membership.study
+    protocol = protocol_for(study)
+    case = None
+    if not practice and (study.show_finding or protocol.timed):
+        case = selectors.cases_by_pk([slot.case_id])[slot.case_id]
     if practice:
         payload["practice"] = True
     elif study.show_finding:
-        payload["finding"] = cases[slot.case_id].finding.name
-    protocol = protocol_for(study)
+        payload["finding"] = case.finding.name
     if protocol.timed:
         track = None
         if not practice:
-            case = cases[slot.case_id]
             source_is_real = case.source.is_real
             track = reading.case_track(membership, protocol, case.source_id, source_is_real, index + 1)
         payload["exposure_ms"] = reading.exposure_for(membership, protocol, track)
@@ -119,7 +114,6 @@ def _slot_payload(membership, state, index: int, practice: bool = False) -> dict
 
 
 def _reading_membership(request, slug: str):
-    """The caller's membership; members of a draft or closed study get a 409 naming ``study`` where it matters."""
     return selectors.membership_for(request.user, slug)
 
 
@@ -226,17 +220,11 @@ class StudyVotesApi(APIView):
         },
     )
     def post(self, request, slug: str):
-        membership = _reading_membership(request, slug)
+        membership = selectors.membership_for(request.user, slug)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        answer = {key: data.get(key) for key in ("answer", "confidence", "time_ms")}
-        slot = reading.own_slot(membership, data["case"])
         try:
-            if slot is not None:
-                return self._own_slot_answer(membership, slot, data, answer)
-            outcome = services.vote_cast(membership=membership, case_public_id=data["case"], cues=data.get("cues"),
-                                         note=data.get("note"), **answer)
+            return self._cast(membership, serializer.validated_data)
         except services.StudyStateError as exc:
             return _error(str(exc), exc.field, 409)
         except reading.ReasonError as exc:
@@ -245,6 +233,18 @@ class StudyVotesApi(APIView):
             return _error("No such case in this study.", "case", 400)
         except services.VoteConflict as exc:
             return _error(str(exc), "answer", 409, vote=VoteSerializer(exc.vote).data)
+
+    def _cast(self, membership, data: dict) -> Response:
+        """A first showing (the common case, tried first), else a repeat or practice image of the reader's own."""
+        answer = {key: data.get(key) for key in ("answer", "confidence", "time_ms")}
+        try:
+            outcome = services.vote_cast(membership=membership, case_public_id=data["case"], cues=data.get("cues"),
+                                         note=data.get("note"), **answer)
+        except services.CaseNotInStudy:
+            slot = reading.own_slot(membership, data["case"])
+            if slot is None:
+                raise
+            return self._own_slot_answer(membership, slot, data, answer)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         return Response(VoteSerializer(outcome.vote).data, status=code)
 

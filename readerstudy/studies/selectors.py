@@ -9,14 +9,18 @@ from .models import Case, Membership, Study, Vote
 
 
 def membership_for(user, slug: str) -> Membership:
-    """The caller's membership in the study, or 404: a non-member must not learn that the study exists."""
+    """The caller's membership in the study (with its study and the study's protocol, in one query), or 404: a
+    non-member must not learn that the study exists."""
     if not user.is_authenticated:
         raise Http404("No such study.")
     membership = (
-        Membership.objects.select_related("study").filter(study__slug=slug, user=user).order_by("pk").first()
+        Membership.objects.select_related("study", "study__protocol").filter(study__slug=slug, user=user)
+        .order_by("pk").first()
     )
     if membership is None:
         raise Http404("No such study.")
+    # For protocol_for: the protocol as read with the study, None when the study has none (this request only).
+    membership.study.protocol_as_loaded = Study.protocol.related.get_cached_value(membership.study, default=None)
     return membership
 
 

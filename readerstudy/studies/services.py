@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from . import reading_sql
 from .models import Answer, Case, Finding, Membership, Source, Study, Vote
 
 
@@ -167,38 +169,37 @@ def vote_cast(
     unless the study allows changes, in which case the vote is updated. The vote's position is the case's 1-based
     index in the reader's frozen sequence. In a timed study the vote carries the exposure the image was shown for,
     and in an adaptive one it moves the reader's staircase; ``cues``/``note`` are the reasons for a Fake answer.
+
+    A new vote, the common case, costs one read (the case with its position in the reader's sequence) and one
+    insert: the insert is tried first and the unique constraint tells a repeated vote from a new one.
     """
     from readerstudy.protocol import reading
-    from readerstudy.protocol.services import first_showing_position, protocol_for
+    from readerstudy.protocol.services import protocol_for
 
     study = membership.study
     _ensure_open(study)
     if answer not in Answer.values:
         raise ValueError(f"answer must be one of {Answer.values}")
-    case = (Case.objects.filter(study_id=study.pk, public_id=case_public_id).select_related("source")
-            .only("pk", "study_id", "source__is_real").order_by("pk").first())
-    if case is None:
-        raise CaseNotInStudy(case_public_id)
+    case, is_real, position = _case_with_position(membership, case_public_id)
     protocol = protocol_for(study)
     reasons = reading.checked_cues(study, protocol, answer, cues, note)
 
-    existing = Vote.objects.filter(membership=membership, case=case).order_by("pk").first()
-    if existing is None:
-        position = first_showing_position(membership, case.pk)
-        track = reading.case_track(membership, protocol, case.source_id, case.source.is_real, position)
-        try:
-            with transaction.atomic():
-                vote = Vote.objects.create(
-                    membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
-                    position=position, exposure_ms=reading.exposure_for(membership, protocol, track),
-                )
-                reading.reasons_store(vote, reasons, note)
-                _touch(membership)
-        except IntegrityError:
-            existing = Vote.objects.get(membership=membership, case=case)  # a double click won the race
-        else:
-            reading.staircase_record(membership, protocol, track, (answer == Answer.REAL) == case.source.is_real)
-            return VoteOutcome(vote=vote, created=True, changed=False)
+    track = reading.case_track(membership, protocol, case.source_id, is_real, position)
+    try:
+        with transaction.atomic():
+            vote = Vote.objects.create(
+                membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
+                position=position, exposure_ms=reading.exposure_for(membership, protocol, track),
+            )
+            reading.reasons_store(vote, reasons, note)
+            membership_touch(membership)
+    except IntegrityError:
+        existing = Vote.objects.filter(membership=membership, case=case).select_related("case").first()
+        if existing is None:
+            raise  # not the one-vote-per-case constraint: a real error
+    else:
+        reading.staircase_record(membership, protocol, track, (answer == Answer.REAL) == is_real)
+        return VoteOutcome(vote=vote, created=True, changed=False)
 
     same = existing.answer == answer and (confidence is None or existing.confidence == confidence)
     if same or (existing.answer == answer and not study.allow_vote_changes):
@@ -214,11 +215,36 @@ def vote_cast(
         if answer == Answer.REAL:
             reading.reasons_drop(existing)
         reading.reasons_store(existing, reasons, note)
-        _touch(membership)
+        membership_touch(membership)
     return VoteOutcome(vote=existing, created=False, changed=True)
 
 
-def _touch(membership: Membership) -> None:
+def _case_with_position(membership: Membership, case_public_id: str) -> tuple[Case, bool, int]:
+    """(the study's case with this public id, whether its source is real, the 1-based position of its first showing
+    in the reader's sequence), in one statement; the sequence is frozen here if the case is not in it yet (a case
+    added since). ``CaseNotInStudy`` when the study has no such case."""
+    from readerstudy.protocol.services import freeze_sequence
+
+    found = reading_sql.case_for_vote(membership.pk, membership.study_id, case_public_id)
+    if found is None:
+        raise CaseNotInStudy(case_public_id)
+    if found.position is None:
+        freeze_sequence(membership)
+        found = reading_sql.case_for_vote(membership.pk, membership.study_id, case_public_id)
+    case = Case.from_db(None, ["id", "study_id", "public_id", "source_id"],
+                        [found.pk, membership.study_id, found.public_id, found.source_id])
+    return case, found.source_is_real, found.position
+
+
+# Last activity is for the admins' progress page, to the minute: refreshing it on every vote would add a write to
+# the hottest request for nothing.
+ACTIVITY_RESOLUTION = timedelta(seconds=60)
+
+
+def membership_touch(membership: Membership) -> None:
+    """Note that the reader is active now (at most once a minute)."""
     now = timezone.now()
+    if membership.last_activity_at is not None and now - membership.last_activity_at < ACTIVITY_RESOLUTION:
+        return
     Membership.objects.filter(pk=membership.pk).update(last_activity_at=now)
     membership.last_activity_at = now

@@ -1,11 +1,9 @@
 """Pages for readers and study admins, and the blinded image view; the work is done in services and selectors."""
 from __future__ import annotations
 
-import io
-
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
-from django.http import FileResponse, Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 from rest_framework.authentication import TokenAuthentication
@@ -13,11 +11,13 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.protocol.services import protocol_for
 
-from . import selectors
-from .blinding import blinded_png
-from .models import Case, Membership
+from . import reading_sql, selectors
+from .blinding import BlindedImageCache
+from .models import Case
 
 IMAGE_MAX_AGE_S = 3600
+blinded_images = BlindedImageCache(max_bytes=settings.BLINDED_IMAGE_CACHE_BYTES)
+CASE_IMAGE_STORAGE = Case._meta.get_field("image").storage
 
 
 @login_required
@@ -72,23 +72,21 @@ def _image_user(request):
 
 
 def _stored_image_for(user, token: str):
-    """The stored file behind an image token: a case's (for members of its study and staff), or a repeat's or
+    """The (storage, file name) behind an image token: a case's (for members of its study and staff), or a repeat's or
     practice image's (for the reader whose slot it is, and staff). None for anything else."""
     from readerstudy.protocol.models import SequenceSlot
 
-    cases = Case.objects.filter(image_token=token).only("pk", "study_id", "image")
-    if not user.is_staff:
-        cases = cases.filter(Exists(Membership.objects.filter(study_id=OuterRef("study_id"), user=user)))
-    case = cases.order_by("pk").first()
-    if case is not None:
-        return case.image
+    name = reading_sql.image_name(token, user.pk, is_staff=user.is_staff)
+    if name is not None:
+        return CASE_IMAGE_STORAGE, name
     slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image")
     if not user.is_staff:
         slots = slots.filter(membership__user=user)
     slot = slots.first()
     if slot is None:
         return None
-    return slot.case.image if slot.case_id else slot.practice_image.image
+    stored = slot.case.image if slot.case_id else slot.practice_image.image
+    return stored.storage, stored.name
 
 
 @require_GET
@@ -97,15 +95,14 @@ def case_image(request, token: str):
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")
-    stored_image = _stored_image_for(user, token)
-    if stored_image is None:
+    stored = _stored_image_for(user, token)
+    if stored is None:
         raise Http404("No such image.")
     try:
-        with stored_image.open("rb") as stored:
-            png = blinded_png(stored)
+        png = blinded_images.get(*stored)
     except FileNotFoundError:
         raise Http404("No such image.") from None
-    response = FileResponse(io.BytesIO(png), content_type="image/png")
+    response = HttpResponse(png, content_type="image/png")
     response["Cache-Control"] = f"private, max-age={IMAGE_MAX_AGE_S}"
     response.blinded = True  # BlindedResponseMiddleware strips what later middleware adds
     return response

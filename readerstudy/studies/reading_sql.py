@@ -1,0 +1,90 @@
+"""The three reads on the reading hot path, as single parameterised SQL statements.
+
+Every reader request runs one of these. Built through the ORM, each costs 2-4 ms of query compilation on a small
+server (correlated subqueries are the expensive part) for well under a millisecond of database time; as plain SQL
+they cost 0.5-0.7 ms in all (bench/bench_reading.py; docs/reader-core.md). Table and column names come from the
+models' ``_meta``, and tests/test_reading_sql.py checks each answer against the ORM's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection
+
+from .models import Case, Membership, Source
+
+
+@dataclass(frozen=True)
+class CaseForVote:
+    pk: int
+    public_id: str
+    source_id: int
+    source_is_real: bool
+    position: int | None  # 1-based place of the case's first showing in the reader's sequence; None if not stored
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model, field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+@cache
+def _sql() -> dict[str, str]:
+    from readerstudy.protocol.models import Phase, SequenceSlot
+
+    case, slot, source, member = Case, SequenceSlot, Source, Membership
+    slots, cases = _table(slot), _table(case)
+    first_showing = (f"{_column(slot, 'phase')} = '{Phase.STUDY.value}' AND NOT {_column(slot, 'is_repeat')}")
+    return {
+        "fingerprint": (
+            f"SELECT COUNT(*), MAX({_column(slot, 'id')}), "
+            f"(SELECT COUNT(*) FROM {cases} WHERE {_column(case, 'study')} = %s) "
+            f"FROM {slots} WHERE {_column(slot, 'membership')} = %s"
+        ),
+        "case_for_vote": (
+            f"SELECT c.{_column(case, 'id')}, c.{_column(case, 'public_id')}, c.{_column(case, 'source')}, "
+            f"s.{_column(source, 'is_real')}, "
+            f"(SELECT {_column(slot, 'position')} FROM {slots} WHERE {_column(slot, 'membership')} = %s "
+            f"AND {_column(slot, 'case')} = c.{_column(case, 'id')} AND {first_showing} LIMIT 1) "
+            f"FROM {cases} c JOIN {_table(source)} s ON s.{_column(source, 'id')} = c.{_column(case, 'source')} "
+            f"WHERE c.{_column(case, 'study')} = %s AND c.{_column(case, 'public_id')} = %s"
+        ),
+        "image_for_member": (
+            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
+            f"AND EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
+            f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s)"
+        ),
+        "image_for_staff": (
+            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s"
+        ),
+    }
+
+
+def _one(name: str, params: list):
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()[name], params)
+        return cursor.fetchone()
+
+
+def sequence_fingerprint(membership_id: int, study_id: int) -> tuple[int, int | None, int]:
+    """(the reader's stored slots, their largest id, the study's cases): what tells whether a reader's cached
+    sequence is current and whether cases were added since it was frozen."""
+    count, top, cases = _one("fingerprint", [study_id, membership_id])
+    return count, top, cases
+
+
+def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForVote | None:
+    """The study's case with this public id, its source's truth and its first showing's position, or None."""
+    row = _one("case_for_vote", [membership_id, study_id, public_id])
+    return CaseForVote(*row) if row else None
+
+
+def image_name(token: str, user_id: int, *, is_staff: bool) -> str | None:
+    """The stored file name of the case behind an image token, if the user may see it (staff, or a member of the
+    case's study); None otherwise."""
+    row = _one("image_for_staff", [token]) if is_staff else _one("image_for_member", [token, user_id])
+    return row[0] if row else None

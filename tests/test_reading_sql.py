@@ -1,0 +1,70 @@
+"""The reading hot path's plain-SQL reads give exactly what the ORM gives, on SQLite and PostgreSQL alike."""
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max
+
+from readerstudy.protocol.models import Phase, SequenceSlot
+from readerstudy.protocol.services import freeze_sequence
+from readerstudy.studies import reading_sql
+from readerstudy.studies.models import Case
+
+
+def test_the_fingerprint_counts_the_readers_slots_and_the_studys_cases(study_factory, reader_factory, case_factory):
+    study = study_factory("fp", status="open")
+    other = study_factory("other", status="open")
+    for source in ("real", "pix2pix", "stargan"):
+        case_factory(study, source=source)
+    case_factory(other, source="real")
+    membership = reader_factory(study)
+    freeze_sequence(membership)
+    stored = SequenceSlot.objects.filter(membership=membership).aggregate(n=Count("pk"), top=Max("pk"))
+    assert reading_sql.sequence_fingerprint(membership.pk, study.pk) == (stored["n"], stored["top"], 3)
+
+
+def test_a_reader_with_no_stored_sequence_has_an_empty_fingerprint(study_factory, reader_factory):
+    study = study_factory("draft")
+    membership = reader_factory(study)
+    assert reading_sql.sequence_fingerprint(membership.pk, study.pk) == (0, None, 0)
+
+
+def test_the_case_for_a_vote_carries_its_truth_and_its_first_showing_position(study_factory, reader_factory,
+                                                                               case_factory):
+    study = study_factory("cases", status="open")
+    cases = [case_factory(study, source=source) for source in ("real", "pix2pix", "real", "stargan")]
+    membership = reader_factory(study)
+    freeze_sequence(membership)
+    for case in cases:
+        found = reading_sql.case_for_vote(membership.pk, study.pk, case.public_id)
+        slot = SequenceSlot.objects.get(membership=membership, case=case, phase=Phase.STUDY, is_repeat=False)
+        assert (found.pk, found.public_id, found.source_id, found.source_is_real, found.position) == (
+            case.pk, case.public_id, case.source_id, case.source.is_real, slot.position)
+
+
+def test_a_case_of_another_study_or_an_unknown_id_is_not_found(study_factory, reader_factory, case_factory):
+    study, other = study_factory("mine", status="open"), study_factory("theirs", status="open")
+    case_factory(study, source="real")
+    foreign = case_factory(other, source="real")
+    membership = reader_factory(study)
+    assert reading_sql.case_for_vote(membership.pk, study.pk, foreign.public_id) is None
+    assert reading_sql.case_for_vote(membership.pk, study.pk, "no-such-case") is None
+
+
+def test_a_case_added_after_the_sequence_was_frozen_has_no_position_yet(study_factory, reader_factory, case_factory):
+    study = study_factory("later", status="open")
+    case_factory(study, source="real")
+    membership = reader_factory(study)
+    freeze_sequence(membership)
+    late = case_factory(study, source="pix2pix")
+    assert reading_sql.case_for_vote(membership.pk, study.pk, late.public_id).position is None
+
+
+def test_an_image_is_found_for_members_and_staff_only(study_factory, reader_factory, case_factory):
+    study, other = study_factory("img", status="open"), study_factory("elsewhere", status="open")
+    case = case_factory(study, source="real")
+    member = reader_factory(study).user
+    outsider = reader_factory(other).user
+    staff = get_user_model().objects.create_user("admin", is_staff=True)
+    name = Case.objects.get(pk=case.pk).image.name
+    assert reading_sql.image_name(case.image_token, member.pk, is_staff=False) == name
+    assert reading_sql.image_name(case.image_token, staff.pk, is_staff=True) == name
+    assert reading_sql.image_name(case.image_token, outsider.pk, is_staff=False) is None
+    assert reading_sql.image_name("wrong-token", member.pk, is_staff=False) is None
