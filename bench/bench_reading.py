@@ -1,18 +1,24 @@
 """Benchmark of the reading hot path: gunicorn on PostgreSQL, 50 concurrent readers, next -> image -> vote.
 
-Builds a fresh database with a 600-case open study and 50 readers (API tokens), starts gunicorn, drives every reader
-from its own thread with httpx (token auth) and prints, per endpoint, requests/s and p50/p99 latency, and the error
-count. Ends by itself (each reader stops after ``--votes`` votes or when ``--duration`` seconds have passed).
+Builds a fresh database with a 600-case open study and 50 readers (each with a logged-in session and an API token),
+starts gunicorn with the repository's gunicorn.conf.py, drives every reader from its own thread (the threads spread
+over a few client processes) and prints, per endpoint, requests/s, p50/p99 latency as the reader waits for it, the
+same percentiles of the time spent inside the gunicorn worker (from its access log), and the error count. Ends by
+itself (each reader stops after ``--votes`` votes or when ``--duration`` seconds have passed).
 
-    .venv/bin/python bench/bench_reading.py                  # defaults: 50 readers, 600 cases, think 0.5 s
-    .venv/bin/python bench/bench_reading.py --think 0        # saturation: readers click as fast as the server answers
+    .venv/bin/python bench/bench_reading.py                  # 50 readers, 600 cases, ~3 s per image, browser sessions
+    .venv/bin/python bench/bench_reading.py --auth token     # the same through API tokens, as a script reads
+    .venv/bin/python bench/bench_reading.py --think 0.5      # near saturation of a 2-core machine
 
-Targets on the 2-core machine: p99 under 50 ms for votes, under 20 ms for images, zero errors. The client threads
-run on the same cores as the server, so the figures are conservative.
+Targets on the 2-core machine: p99 under 50 ms for votes, under 20 ms for images, zero errors. The client runs on
+the same cores as the server, so the figures are conservative.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import multiprocessing
 import os
 import random
 import secrets
@@ -23,6 +29,8 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -37,13 +45,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--cases", type=int, default=600)
     parser.add_argument("--votes", type=int, default=40, help="votes per reader before it stops")
-    parser.add_argument("--think", type=float, default=0.5, help="mean seconds a reader looks at an image")
-    parser.add_argument("--ramp", type=float, default=0.0,
+    parser.add_argument("--think", type=float, default=3.0,
+                        help="mean seconds a reader looks at an image (exponentially distributed)")
+    parser.add_argument("--ramp", type=float, default=10.0,
                         help="seconds over which the readers arrive (0: all at once, the harshest start)")
     parser.add_argument("--duration", type=float, default=120.0, help="hard stop, seconds")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--auth", choices=("session", "token"), default="session",
+                        help="session: as the reading page (cookie + CSRF token); token: as an API script")
+    parser.add_argument("--client-processes", type=int, default=5,
+                        help="processes the reader threads are spread over, so the client's own GIL does not "
+                             "add to the latencies it measures")
     return parser.parse_args()
 
 
@@ -74,8 +88,17 @@ def server_env(database_url: str, media_root: Path) -> dict:
     }
 
 
-def build_world(env: dict, readers: int, cases: int) -> list[str]:
-    """Migrate, then create the study, its cases and readers in a child process; returns the readers' tokens."""
+@dataclass(frozen=True)
+class Credentials:
+    token: str
+    session_key: str
+    session_cookie: str
+    csrf_cookie: str
+
+
+def build_world(env: dict, readers: int, cases: int) -> list[Credentials]:
+    """Migrate, then create the study, its cases and readers (each with an API token and a logged-in session) in a
+    child process; returns the readers' credentials."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     script = f"""
 import io, numpy as np, django
@@ -93,19 +116,31 @@ for index in range({cases}):
     case_create_from_png(study=study, finding=findings[index % 6], source=sources[index % 4],
                          png_bytes=buffer.getvalue())
 study_open(study)
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+store = import_module(settings.SESSION_ENGINE).SessionStore
+print(settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
 for number in range({readers}):
     membership, _ = reader_add(study=study, username=f"bench{{number}}")
-    print(Token.objects.create(user=membership.user).key)
+    session = store()  # what logging in through the login page leaves behind
+    session.update({{SESSION_KEY: str(membership.user.pk), HASH_SESSION_KEY: membership.user.get_session_auth_hash(),
+                    BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"}})
+    session.create()
+    print(Token.objects.create(user=membership.user).key, session.session_key)
 """
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, capture_output=True,
                             text=True)
-    return result.stdout.split()
+    lines = result.stdout.splitlines()
+    session_cookie, csrf_cookie = lines[0].split()
+    return [Credentials(*line.split(), session_cookie, csrf_cookie) for line in lines[1:]]
 
 
-def start_server(env: dict, args: argparse.Namespace) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "readerstudy.wsgi:application", "-b", f"127.0.0.1:{args.port}",
-               "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads), "--log-level", "warning",
-               "--keep-alive", "75"]  # longer than any think time: a reused idle connection is never reset
+def start_server(env: dict, args: argparse.Namespace, access_log: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "gunicorn", "readerstudy.wsgi:application", "-c", str(ROOT / "gunicorn.conf.py"),
+               "-b", f"127.0.0.1:{args.port}", "-w", str(args.workers), "--threads", str(args.threads),
+               "--log-level", "warning", "--access-logfile", str(access_log),
+               "--access-logformat", "%(U)s %(s)s %(D)s"]  # path, status, microseconds spent in the worker
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -118,6 +153,44 @@ def start_server(env: dict, args: argparse.Namespace) -> subprocess.Popen:
     raise RuntimeError("gunicorn did not come up within 30 s")
 
 
+ENDPOINTS = ("next", "image", "votes")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    cookies: dict[str, str]
+
+
+class Connection:
+    """One reader's kept-alive HTTP/1.1 connection (the standard library's http.client: the lightest client, so
+    that the client's own work on the shared cores disturbs the server as little as possible)."""
+
+    def __init__(self, port: int, headers: dict[str, str]):
+        self.http = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        self.headers = headers
+
+    def request(self, method: str, path: str, body: dict | None = None) -> Reply:
+        headers = dict(self.headers)
+        payload = None
+        if body is not None:
+            payload = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            self.http.request(method, path, body=payload, headers=headers)
+            response = self.http.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.http.close()  # the next request opens a fresh connection
+            raise
+        cookies = {}
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            cookies[name.strip()] = rest.split(";", 1)[0]
+        return Reply(response.status, data, cookies)
+
+
 class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
@@ -126,47 +199,101 @@ class Recorder:
         self.error_samples: list[str] = []
 
     def timed(self, name: str, call, ok: tuple[int, ...]):
+        """Time ``call()`` (a ``Reply`` here, an httpx response in load_readers.py); None when it failed."""
         start = time.perf_counter()
         try:
-            response = call()
-        except httpx.HTTPError as exc:
-            self._error(name, repr(exc))
+            reply = call()
+        except (OSError, http.client.HTTPException, httpx.HTTPError) as exc:
+            self.error(name, repr(exc))
             return None
         elapsed = time.perf_counter() - start
         with self.lock:
             self.latencies[name].append(elapsed)
-        if response.status_code not in ok:
-            self._error(name, f"{response.status_code} {response.text[:200]}")
+        status = reply.status if isinstance(reply, Reply) else reply.status_code
+        if status not in ok:
+            body = reply.body if isinstance(reply, Reply) else reply.content
+            self.error(name, f"{status} {body[:200]!r}")
             return None
-        return response
+        return reply
 
-    def _error(self, name: str, message: str) -> None:
+    def error(self, name: str, message: str) -> None:
         with self.lock:
             self.errors[name] += 1
             if len(self.error_samples) < 5:
                 self.error_samples.append(f"{name}: {message}")
 
+    def merge(self, other: dict) -> None:
+        for name, values in other["latencies"].items():
+            self.latencies[name].extend(values)
+        for name, count in other["errors"].items():
+            self.errors[name] += count
+        self.error_samples.extend(other["samples"][:5 - len(self.error_samples)])
 
-def reader_loop(base: str, token: str, args, recorder: Recorder, stop_at: float, seed: int) -> None:
+    def as_dict(self) -> dict:
+        return {"latencies": dict(self.latencies), "errors": dict(self.errors), "samples": self.error_samples}
+
+
+def reader_loop(port: int, credentials: Credentials, args, recorder: Recorder, stop_at: float, seed: int) -> None:
+    """One reader: with ``--auth session`` as the reading page does it (session cookie, CSRF token from the page),
+    with ``--auth token`` as a script does it."""
     rng = random.Random(seed)
-    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    headers = {"Accept": "application/json"}
+    if args.auth == "token":
+        headers["Authorization"] = f"Token {credentials.token}"
     if args.ramp:
         time.sleep(rng.uniform(0, args.ramp))  # readers log in at different moments, as in a real study
-    with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
-        for _ in range(args.votes):
-            if time.monotonic() > stop_at:
-                return
-            response = recorder.timed("next", lambda: client.get("/api/studies/bench/next/"), (200, 204))
-            if response is None or response.status_code == 204:
-                return
-            case = response.json()
-            image = recorder.timed("image", lambda url=case["image_url"]: client.get(url), (200,))
-            if image is not None and not image.content.startswith(b"\x89PNG"):
-                recorder._error("image", "not a PNG")
-            if args.think:
-                time.sleep(rng.expovariate(1 / args.think))
-            body = {"case": case["case"], "answer": rng.choice(["real", "fake"]), "time_ms": rng.randint(300, 9000)}
-            recorder.timed("votes", lambda vote=body: client.post("/api/studies/bench/votes/", json=vote), (201,))
+    connection = Connection(port, headers)
+    if args.auth == "session":
+        headers["Cookie"] = f"{credentials.session_cookie}={credentials.session_key}"
+        page = connection.request("GET", "/studies/bench/read/")
+        csrf = page.cookies.get(credentials.csrf_cookie)
+        if page.status != 200 or not csrf:
+            recorder.error("page", f"{page.status}: the reading page did not open with a CSRF cookie")
+            return
+        headers["Cookie"] += f"; {credentials.csrf_cookie}={csrf}"
+        headers["X-CSRFToken"] = csrf
+    for _ in range(args.votes):
+        if time.monotonic() > stop_at:
+            return
+        reply = recorder.timed("next", lambda: connection.request("GET", "/api/studies/bench/next/"), (200, 204))
+        if reply is None or reply.status == 204:
+            return
+        case = json.loads(reply.body)
+        image = recorder.timed("image", lambda url=case["image_url"]: connection.request("GET", url), (200,))
+        if image is not None and not image.body.startswith(b"\x89PNG"):
+            recorder.error("image", "not a PNG")
+        if args.think:
+            time.sleep(rng.expovariate(1 / args.think))
+        body = {"case": case["case"], "answer": rng.choice(["real", "fake"]), "time_ms": rng.randint(300, 9000)}
+        recorder.timed("votes", lambda vote=body: connection.request("POST", "/api/studies/bench/votes/", vote),
+                       (201,))
+
+
+def drive_readers(port: int, readers: list[tuple[Credentials, int]], args, stop_at: float) -> dict:
+    """One client process: a thread per reader; returns what its recorder saw."""
+    recorder = Recorder()
+    threads = [threading.Thread(target=reader_loop, args=(port, credentials, args, recorder, stop_at, seed))
+               for credentials, seed in readers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return recorder.as_dict()
+
+
+def server_times(access_log: Path) -> dict[str, list[float]]:
+    """Seconds each request spent inside gunicorn's worker, by endpoint, from the access log."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for line in access_log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        path, _status, micros = parts
+        name = "image" if path.startswith("/i/") else "votes" if path.endswith("/votes/") else (
+            "next" if path.endswith("/next/") else None)
+        if name:
+            times[name].append(int(micros) / 1e6)
+    return times
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -183,37 +310,45 @@ def main() -> int:
     env = server_env(database_url, media_root)
     print(f"Preparing {database_url}: {args.cases} cases, {args.readers} readers ...", flush=True)
     recreate_database(database_url)
-    tokens = build_world(env, args.readers, args.cases)
-    server = start_server(env, args)
+    readers = build_world(env, args.readers, args.cases)
+    access_log = media_root.parent / "bench_reading_access.log"
+    access_log.unlink(missing_ok=True)
+    server = start_server(env, args, access_log)
     try:
         recorder = Recorder()
-        base = f"http://127.0.0.1:{args.port}"
         stop_at = time.monotonic() + args.duration
-        threads = [threading.Thread(target=reader_loop, args=(base, token, args, recorder, stop_at, index))
-                   for index, token in enumerate(tokens)]
-        print(f"Driving {len(threads)} readers ({args.votes} votes each, think {args.think} s, gunicorn "
-              f"{args.workers} workers x {args.threads} threads) ...", flush=True)
+        processes = max(1, min(args.client_processes, len(readers)))
+        shares = [[(reader, index) for index, reader in enumerate(readers) if index % processes == share]
+                  for share in range(processes)]
+        print(f"Driving {len(readers)} readers ({args.auth} auth) from {processes} client processes ({args.votes} "
+              f"votes each, think {args.think} s, gunicorn {args.workers} workers x {args.threads} threads) ...",
+              flush=True)
         started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            for seen in pool.map(drive_readers, [args.port] * processes, shares, [args] * processes,
+                                 [stop_at] * processes):
+                recorder.merge(seen)
         wall = time.perf_counter() - started
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
     total = sum(len(v) for v in recorder.latencies.values())
+    inside = server_times(access_log)
     print(f"\nwall {wall:.1f} s, {total} requests, {total / wall:.0f} req/s overall")
-    print(f"{'endpoint':<8} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'errors':>7}")
-    for name in ("next", "image", "votes"):
+    print("client side (what a reader waits for) | server side (inside the gunicorn worker)")
+    print(f"{'endpoint':<8} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'errors':>7}"
+          f" | {'p50 ms':>8} {'p99 ms':>8}")
+    for name in ENDPOINTS:
         values = recorder.latencies.get(name, [])
         if not values:
             print(f"{name:<8} {'-':>9}")
             continue
-        print(f"{name:<8} {len(values):>9} {len(values) / wall:>8.0f} {percentile(values, .5) * 1000:>8.1f} "
+        server_side = inside.get(name) or [float("nan")]
+        print(f"{name:<8} {len(values):>9} {len(values) / wall:>7.0f} {percentile(values, .5) * 1000:>8.1f} "
               f"{percentile(values, .99) * 1000:>8.1f} {statistics.fmean(values) * 1000:>8.1f} "
-              f"{recorder.errors.get(name, 0):>7}")
+              f"{recorder.errors.get(name, 0):>7} | {percentile(server_side, .5) * 1000:>8.1f} "
+              f"{percentile(server_side, .99) * 1000:>8.1f}")
     errors = sum(recorder.errors.values())
     print(f"errors: {errors}")
     for sample in recorder.error_samples:

@@ -74,7 +74,7 @@ def send_until_stored(client, recorder, ledger, reader, body, deadline) -> bool:
             with recorder.lock:
                 recorder.latencies["votes"].append(time.perf_counter() - start)
         except httpx.HTTPError as exc:
-            recorder._error("votes", repr(exc))
+            recorder.error("votes", repr(exc))
             time.sleep(0.2)
             continue
         if response.status_code in (200, 201):
@@ -83,7 +83,7 @@ def send_until_stored(client, recorder, ledger, reader, body, deadline) -> bool:
         if response.status_code >= 500:
             ledger.server_error(f"votes {response.status_code}")
         else:
-            recorder._error("votes", f"{response.status_code} {response.text[:200]}")
+            recorder.error("votes", f"{response.status_code} {response.text[:200]}")
             return False
         time.sleep(0.2)
     return False
@@ -117,7 +117,7 @@ def reader_loop(base, token, reader, args, recorder, ledger, stop_at, seed) -> N
             case = response.json()
             image = get_with_retry(client, recorder, ledger, "image", case["image_url"], (200,), stop_at)
             if image is not None and not image.content.startswith(b"\x89PNG"):
-                recorder._error("image", "not a PNG")
+                recorder.error("image", "not a PNG")
             if args.think:
                 time.sleep(rng.expovariate(1 / args.think))
             body = {"case": case["case"], "answer": rng.choice(["real", "fake"]), "time_ms": rng.randint(300, 9000)}
@@ -173,8 +173,8 @@ def main(argv=None) -> int:
     env = bench_reading.server_env(database_url, media_root)
     print(f"Preparing {database_url}: {args.cases} cases, {args.readers} readers ...", flush=True)
     bench_reading.recreate_database(database_url)
-    tokens = bench_reading.build_world(env, args.readers, args.cases)
-    server = bench_reading.start_server(env, args)
+    tokens = [reader.token for reader in bench_reading.build_world(env, args.readers, args.cases)]
+    server = bench_reading.start_server(env, args, media_root.parent / "load_readers_access.log")
     ledger, recorder, restarts = Ledger(), bench_reading.Recorder(), []
     try:
         base = f"http://127.0.0.1:{args.port}"

@@ -4,6 +4,7 @@ import io
 import re
 import struct
 
+import numpy as np
 import pytest
 from django.test import Client
 from PIL import Image, PngImagePlugin
@@ -176,3 +177,25 @@ def test_the_blinded_bytes_cache_serves_repeat_requests_and_stays_within_its_bud
     assert len(cache) == 2 and cache.size_bytes <= 2 * one_image
     with pytest.raises(FileNotFoundError):
         cache.get(storage, names[0])
+
+
+def test_only_bare_uncompressed_pngs_count_as_blinded_and_anything_else_is_re_encoded():
+    from readerstudy.studies.blinding import blinded_bytes, is_blinded
+
+    pixels = Image.fromarray(np.random.default_rng(3).integers(0, 256, (224, 224), dtype=np.uint8))
+
+    def encoded(image, **options):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", **options)
+        return buffer.getvalue()
+
+    bare = encoded(pixels, compress_level=0)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Source", "pix2pix")
+    with_text = encoded(pixels, compress_level=0, pnginfo=info)
+    compressed = encoded(pixels, compress_level=9)
+    assert is_blinded(bare) and blinded_bytes(bare) is bare
+    for other in (with_text, compressed, encoded(pixels.convert("RGBA"), compress_level=0), bare[:-12], b"GIF89a"):
+        assert not is_blinded(other)
+    for other in (with_text, compressed):
+        assert blinded_bytes(other) == bare  # same pixels, same bytes

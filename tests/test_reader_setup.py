@@ -76,9 +76,13 @@ def test_open_study_opens_a_study_with_real_and_generated_cases(study_factory, c
     assert study.status == "open" and study.opened_at is not None
 
 
-def test_case_create_from_png_stores_the_bytes_under_a_random_name_with_their_hash(study_factory, make_png):
+def test_case_create_from_png_stores_the_pixels_blinded_under_a_random_name_with_their_hash(study_factory, make_png):
     import hashlib
+    import io
 
+    from PIL import Image
+
+    from readerstudy.studies.blinding import is_blinded
     from readerstudy.studies.models import Finding, Source
 
     study = study_factory("paper")
@@ -86,9 +90,11 @@ def test_case_create_from_png_stores_the_bytes_under_a_random_name_with_their_ha
     case = services.case_create_from_png(study=study, finding=Finding.objects.get(slug="effusion"),
                                          source=Source.objects.get(slug="real"), png_bytes=png,
                                          provenance={"original_name": "patient_0001.png"})
-    assert case.pixel_sha256 == hashlib.sha256(png).hexdigest()
+    stored = case.image.read()
+    assert case.pixel_sha256 == hashlib.sha256(stored).hexdigest()
     assert "patient" not in case.image.name and case.image.name.startswith("cases/")
-    assert case.image.read() == png
+    assert is_blinded(stored)  # stored as readers receive it: uncompressed, bare chunks
+    assert Image.open(io.BytesIO(stored)).tobytes() == Image.open(io.BytesIO(png)).tobytes()
 
 
 def test_demo_study_builds_an_open_study_with_drawn_images_and_prints_logins(db, capsys):

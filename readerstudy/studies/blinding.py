@@ -4,21 +4,31 @@ The stored PNG is already normalised, but its compressed size still depends on i
 compress differently from real ones. Re-encoding without compression gives every image of the same size and mode
 the same byte length, and drops any metadata chunk a stored file might carry.
 
-Re-encoding costs a decode and an encode (a few milliseconds) while the rest of an image request costs about as much,
-so each process keeps the blinded bytes of recently served images in a bounded LRU cache. Stored files never change
-under their name (every case image gets a fresh random name), so a cached entry cannot go stale.
+Images are stored in this form at import (the batch normaliser writes uncompressed PNGs and ``case_create_from_png``
+stores blinded bytes), so serving one is a file read and a check of its chunks and length; a file stored any other
+way is re-encoded on the way out. Each process also keeps the bytes of recently served images in a bounded LRU
+cache. Stored files never change under their name (every case image gets a fresh random name), so a cached entry
+cannot go stale.
 """
 from __future__ import annotations
 
 import io
+import struct
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from typing import BinaryIO
 
 from PIL import Image
 
 # Headers that could name a file or let a reader compare responses; the blinded image view never sends them.
 LEAKY_HEADERS = ("Content-Disposition", "ETag", "Last-Modified", "Vary", "X-Sendfile", "X-Accel-Redirect")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_BARE_CHUNKS = (b"IHDR", b"IDAT", b"IEND")
+_ZLIB_STORED_HEADER = b"\x78\x01"  # what zlib at level 0 writes first (and so Pillow's compress_level=0)
+_MODES = {(8, 0): "L", (8, 2): "RGB"}  # (bit depth, PNG colour type) -> Pillow mode
 
 
 def blinded_png(stored: BinaryIO) -> bytes:
@@ -30,6 +40,41 @@ def blinded_png(stored: BinaryIO) -> bytes:
         buffer = io.BytesIO()
         image.save(buffer, format="PNG", compress_level=0)
     return buffer.getvalue()
+
+
+@lru_cache(maxsize=64)
+def _blinded_length(width: int, height: int, mode: str) -> int:
+    """The byte length every blinded PNG of this size and mode has (uncompressed, so it does not depend on pixels)."""
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height)).save(buffer, format="PNG", compress_level=0)
+    return len(buffer.getvalue())
+
+
+def is_blinded(data: bytes) -> bool:
+    """Whether ``data`` is already in the blinded form: a PNG of IHDR, IDAT and IEND chunks only, 8-bit gray or RGB,
+    not interlaced, stored without compression and so exactly as long as every blinded PNG of its size and mode.
+    Such bytes say nothing about the image but its pixels, so they can be served as they are."""
+    if not data.startswith(_PNG_SIGNATURE) or len(data) < 43:
+        return False
+    width, height, depth, colour_type = struct.unpack(">IIBB", data[16:26])
+    mode = _MODES.get((depth, colour_type))
+    if mode is None or not 0 < width * height <= 4096 * 4096 or data[26:29] != b"\0\0\0":  # no interlacing
+        return False
+    if len(data) != _blinded_length(width, height, mode):
+        return False
+    offset, chunks = len(_PNG_SIGNATURE), []
+    while offset + 8 <= len(data):
+        length, chunk_type = struct.unpack(">I4s", data[offset:offset + 8])
+        if not chunks or chunks[-1] != chunk_type:
+            chunks.append(chunk_type)
+        offset += 12 + length
+    # Same zlib header as ours (no compression): incompressible pixels stored at another level would otherwise pass.
+    return tuple(chunks) == _BARE_CHUNKS and offset == len(data) and data[41:43] == _ZLIB_STORED_HEADER
+
+
+def blinded_bytes(data: bytes) -> bytes:
+    """``data`` itself when it is already blinded (every image imported through a batch is), else re-encoded."""
+    return data if is_blinded(data) else blinded_png(io.BytesIO(data))
 
 
 class BlindedImageCache:
@@ -54,7 +99,7 @@ class BlindedImageCache:
                 self._entries.move_to_end(key)
                 return png
         with storage.open(name, "rb") as stored:
-            png = blinded_png(stored)
+            png = blinded_bytes(stored.read())
         if len(png) <= self.max_bytes:
             with self._lock:
                 if key not in self._entries:

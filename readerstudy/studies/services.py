@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from . import reading_sql
+from .blinding import blinded_bytes
 from .models import Answer, Case, Finding, Membership, Source, Study, Vote
 
 
@@ -128,8 +129,10 @@ def study_close(study: Study) -> Study:
 def case_create_from_png(
     *, study: Study, finding: Finding, source: Source, png_bytes: bytes, provenance: dict | None = None, batch=None
 ) -> Case:
-    """Store one normalised PNG as a case: its pixels' hash guards against the same image twice in a study, and the
-    file gets a random name so nothing about its origin reaches storage or URLs."""
+    """Store one normalised PNG as a case, in the blinded form readers receive (already so for a batch's images):
+    the stored bytes' hash guards against the same image twice in a study (same pixels, same bytes), and the file
+    gets a random name so nothing about its origin reaches storage or URLs."""
+    png_bytes = blinded_bytes(png_bytes)
     case = Case(
         study=study,
         finding=finding,
