@@ -48,8 +48,8 @@ class Slot:
 class ReadingState:
     """A reader's practice slots and study slots in order, and which of them are answered."""
 
-    practice: list[Slot]
-    sequence: list[Slot]
+    practice: tuple[Slot, ...]
+    sequence: tuple[Slot, ...]
     answered_slots: frozenset
 
     @property
@@ -58,14 +58,15 @@ class ReadingState:
 
     @property
     def answered(self) -> int:
-        return sum(1 for slot in self.sequence if self.is_answered(slot))
+        """Answered study slots: every answered slot but the (few) practice ones."""
+        return len(self.answered_slots) - sum(1 for slot in self.practice if slot.pk in self.answered_slots)
 
     def is_answered(self, slot: Slot) -> bool:
         return slot.pk in self.answered_slots
 
     def first_unread_index(self, start: int = 0) -> int | None:
         for index in range(start, len(self.sequence)):
-            if not self.is_answered(self.sequence[index]):
+            if self.sequence[index].pk not in self.answered_slots:
                 return index
         return None
 
@@ -76,6 +77,24 @@ class ReadingState:
         return None
 
 
+@dataclass(frozen=True)
+class SlotTable:
+    """A reader's stored slots, arranged once per process for the questions every reading request asks."""
+
+    practice: tuple[Slot, ...]
+    sequence: tuple[Slot, ...]
+    first_showing: dict[int, int]  # case id -> the pk of the slot that shows it first
+    has_repeats: bool
+
+    @classmethod
+    def of(cls, slots: tuple[Slot, ...]) -> SlotTable:
+        sequence = tuple(slot for slot in slots if slot.phase == Phase.STUDY)
+        return cls(practice=tuple(slot for slot in slots if slot.phase == Phase.PRACTICE), sequence=sequence,
+                   first_showing={slot.case_id: slot.pk for slot in sequence if not slot.is_repeat},
+                   has_repeats=any(slot.is_repeat for slot in sequence))
+
+
+_EMPTY_TABLE = SlotTable((), (), {}, False)
 _SLOT_FIELDS = ("pk", "phase", "case_id", "practice_image_id", "is_repeat", "public_id", "image_token",
                 "case__public_id", "case__image_token")
 
@@ -85,20 +104,20 @@ def _fingerprint(membership: Membership) -> tuple[int, int | None, int]:
     return reading_sql.sequence_fingerprint(membership.pk, membership.study_id)
 
 
-def _load_slots(membership: Membership, count: int, top: int | None) -> tuple[Slot, ...]:
+def _load_slots(membership: Membership, count: int, top: int | None) -> SlotTable:
     """The reader's slots, read through a per-process cache keyed by a fingerprint of the stored rows (count and
     largest id: freezing, appending, resetting or re-deriving all change it), so a request reads no slot rows at
     all. The seed is part of the key, so a test database that reuses ids cannot serve another reader's rows."""
     if not count:
-        return ()
+        return _EMPTY_TABLE
     return _slots(membership.pk, membership.order_seed, count, top)
 
 
 @lru_cache(maxsize=2048)
-def _slots(membership_id: int, seed: int, count: int, top: int) -> tuple[Slot, ...]:
+def _slots(membership_id: int, seed: int, count: int, top: int) -> SlotTable:
     rows = (SequenceSlot.objects.filter(membership_id=membership_id).order_by("phase", "position")
             .values_list(*_SLOT_FIELDS))
-    return tuple(Slot(*row) for row in rows)
+    return SlotTable.of(tuple(Slot(*row) for row in rows))
 
 
 def reading_state(membership: Membership) -> ReadingState:
@@ -106,28 +125,23 @@ def reading_state(membership: Membership) -> ReadingState:
     if membership.study.status == Study.Status.DRAFT:
         protocol = services.protocol_for(membership.study)
         order = services.derived_slots(membership, protocol, services.case_keys(membership.study_id))
-        sequence = [Slot(None, Phase.STUDY, s.case_id, None, s.is_repeat, None, None) for s in order
-                    if s.phase == Phase.STUDY]
-        return ReadingState(practice=[], sequence=sequence, answered_slots=frozenset())
+        sequence = tuple(Slot(None, Phase.STUDY, s.case_id, None, s.is_repeat, None, None) for s in order
+                         if s.phase == Phase.STUDY)
+        return ReadingState(practice=(), sequence=sequence, answered_slots=frozenset())
     count, top, cases = _fingerprint(membership)
-    slots = _load_slots(membership, count, top)
-    first_showings = sum(1 for slot in slots if slot.phase == Phase.STUDY and not slot.is_repeat)
-    if not slots or cases != first_showings:
+    table = _load_slots(membership, count, top)
+    if not table.sequence or cases != len(table.first_showing):
         services.freeze_sequence(membership)
         count, top, _cases = _fingerprint(membership)
-        slots = _load_slots(membership, count, top)
-    voted_cases = set(Vote.objects.filter(membership=membership).order_by().values_list("case_id", flat=True))
-    own = set()
-    if any(slot.is_repeat for slot in slots):
-        own |= set(RepeatVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
-    if any(slot.phase == Phase.PRACTICE for slot in slots):
-        own |= set(PracticeVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
-    answered = frozenset(
-        slot.pk for slot in slots
-        if (slot.pk in own) or (slot.phase == Phase.STUDY and not slot.is_repeat and slot.case_id in voted_cases)
-    )
-    return ReadingState(practice=[slot for slot in slots if slot.phase == Phase.PRACTICE],
-                        sequence=[slot for slot in slots if slot.phase == Phase.STUDY], answered_slots=answered)
+        table = _load_slots(membership, count, top)
+    first_showing = table.first_showing
+    answered = {first_showing[case_id] for case_id in reading_sql.voted_case_ids(membership.pk)
+                if case_id in first_showing}
+    if table.has_repeats:
+        answered |= set(RepeatVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
+    if table.practice:
+        answered |= set(PracticeVote.objects.filter(membership=membership).values_list("slot_id", flat=True))
+    return ReadingState(practice=table.practice, sequence=table.sequence, answered_slots=frozenset(answered))
 
 
 # --- timed exposure ---------------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def _slot_payload(membership, state, index: int, practice: bool = False) -> dict
         "image_url": url,
         "position": index + 1,
         "total": len(shown),
-        "answered": sum(1 for one in shown if state.is_answered(one)),
+        "answered": sum(1 for one in shown if state.is_answered(one)) if practice else state.answered,
         "prefetch_image_url": _shown_ids(following)[1] if following is not None else None,
     }
     study = membership.study

@@ -1,4 +1,4 @@
-"""The three reads on the reading hot path, as single parameterised SQL statements.
+"""The reads on the reading hot path, as single parameterised SQL statements.
 
 Every reader request runs one of these. Built through the ORM, each costs 2-4 ms of query compilation on a small
 server (correlated subqueries are the expensive part) for well under a millisecond of database time; as plain SQL
@@ -12,7 +12,7 @@ from functools import cache
 
 from django.db import connection
 
-from .models import Case, Membership, Source
+from .models import Case, Membership, Source, Vote
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ def _sql() -> dict[str, str]:
             f"AND EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
             f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s)"
         ),
+        "voted_cases": (
+            f"SELECT {_column(Vote, 'case')} FROM {_table(Vote)} WHERE {_column(Vote, 'membership')} = %s"
+        ),
         "image_for_staff": (
             f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s"
         ),
@@ -75,6 +78,13 @@ def sequence_fingerprint(membership_id: int, study_id: int) -> tuple[int, int | 
     sequence is current and whether cases were added since it was frozen."""
     count, top, cases = _one("fingerprint", [study_id, membership_id])
     return count, top, cases
+
+
+def voted_case_ids(membership_id: int) -> list[int]:
+    """The cases the reader has voted on (first showings; repeats and practice answers are kept elsewhere)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql()["voted_cases"], [membership_id])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForVote | None:
