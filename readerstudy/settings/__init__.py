@@ -169,6 +169,15 @@ BATCH_MAX_UNCOMPRESSED_BYTES = env.int("BATCH_MAX_UNCOMPRESSED_BYTES", default=4
 BATCH_MAX_COMPRESSION_RATIO = env.int("BATCH_MAX_COMPRESSION_RATIO", default=100)
 BATCH_MAX_IMAGE_PIXELS = env.int("BATCH_MAX_IMAGE_PIXELS", default=4096 * 4096)
 
+# With a shared cache (CACHE_URL=redis://..., the Redis that already serves as Celery's broker will do), sessions
+# are read from it in front of the database (cached_db): a cache read instead of a query on every request a reader's
+# browser makes. A per-process cache would let a logout in one worker go unseen by the others, so without a shared
+# cache sessions stay in the database alone.
+CACHE_URL = env.str("CACHE_URL", default="")
+SHARED_CACHE = CACHE_URL.startswith(("redis://", "rediss://"))
+CACHES = {"default": environ.Env.cache_url_config(CACHE_URL) if CACHE_URL else {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+SESSION_ENGINE = "django.contrib.sessions.backends." + ("cached_db" if SHARED_CACHE else "db")
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 SESSION_COOKIE_HTTPONLY = True
