@@ -1,0 +1,26 @@
+"""Django's PostgreSQL backend with a health check that costs no round trip while the connection is quiet.
+
+``CONN_HEALTH_CHECKS`` makes Django ask ``is_usable()`` before a persistent connection serves a new request, and the
+stock answer is a ``SELECT 1``: one more round trip to the database on every request. An idle connection receives
+nothing from the server unless the server is going away (a restart or a terminated backend sends an error and closes
+the socket), so a zero-timeout poll of the socket tells a live connection from a dead one for free; only when
+something has arrived is the stock check run to be sure.
+"""
+from __future__ import annotations
+
+import select
+
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def is_usable(self) -> bool:
+        if self.connection is None or self.connection.closed:
+            return False
+        try:
+            readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        if not readable:
+            return True
+        return super().is_usable()
