@@ -18,19 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from readerstudy.studies.blinding import PNG_SIGNATURE, png_chunk_types  # noqa: F401 (part of this module's API)
+
 TARGET_SIZE = 224
 RESAMPLE_FILTER = Image.Resampling.LANCZOS
 PNG_COMPRESS_LEVEL = 0  # see 4. in the module docstring
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
 ALLOWED_PNG_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND"})
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 
 
@@ -44,21 +44,6 @@ class NormalisedImage:
     sha256: str
     original_width: int
     original_height: int
-
-
-def png_chunk_types(data: bytes) -> list[bytes]:
-    """The chunk types of a PNG file in order (e.g. [b"IHDR", b"IDAT", b"IEND"]); ValueError if it is not a PNG."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError("not a PNG file")
-    types = []
-    offset = len(PNG_SIGNATURE)
-    while offset + 8 <= len(data):
-        length, chunk_type = struct.unpack(">I4s", data[offset:offset + 8])
-        types.append(chunk_type)
-        offset += 12 + length  # length, type, data, CRC
-        if chunk_type == b"IEND":
-            break
-    return types
 
 
 def open_checked(data: bytes, *, max_pixels: int) -> Image.Image:

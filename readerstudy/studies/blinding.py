@@ -17,6 +17,7 @@ import struct
 import threading
 from collections import OrderedDict
 from functools import lru_cache
+from itertools import groupby
 from typing import BinaryIO
 
 from PIL import Image
@@ -25,10 +26,25 @@ from PIL import Image
 LEAKY_HEADERS = ("Content-Disposition", "ETag", "Last-Modified", "Vary", "X-Sendfile", "X-Accel-Redirect")
 
 
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _BARE_CHUNKS = (b"IHDR", b"IDAT", b"IEND")
 _ZLIB_STORED_HEADER = b"\x78\x01"  # what zlib at level 0 writes first (and so Pillow's compress_level=0)
 _MODES = {(8, 0): "L", (8, 2): "RGB"}  # (bit depth, PNG colour type) -> Pillow mode
+
+
+def png_chunk_types(data: bytes) -> list[bytes]:
+    """The chunk types of a PNG file in order (e.g. [b"IHDR", b"IDAT", b"IEND"]); ValueError if it is not a PNG."""
+    if not data.startswith(PNG_SIGNATURE):
+        raise ValueError("not a PNG file")
+    types = []
+    offset = len(PNG_SIGNATURE)
+    while offset + 8 <= len(data):
+        length, chunk_type = struct.unpack(">I4s", data[offset:offset + 8])
+        types.append(chunk_type)
+        offset += 12 + length  # length, type, data, CRC
+        if chunk_type == b"IEND":
+            break
+    return types
 
 
 def blinded_png(stored: BinaryIO) -> bytes:
@@ -54,7 +70,7 @@ def is_blinded(data: bytes) -> bool:
     """Whether ``data`` is already in the blinded form: a PNG of IHDR, IDAT and IEND chunks only, 8-bit gray or RGB,
     not interlaced, stored without compression and so exactly as long as every blinded PNG of its size and mode.
     Such bytes say nothing about the image but its pixels, so they can be served as they are."""
-    if not data.startswith(_PNG_SIGNATURE) or len(data) < 43:
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 43:
         return False
     width, height, depth, colour_type = struct.unpack(">IIBB", data[16:26])
     mode = _MODES.get((depth, colour_type))
@@ -62,14 +78,9 @@ def is_blinded(data: bytes) -> bool:
         return False
     if len(data) != _blinded_length(width, height, mode):
         return False
-    offset, chunks = len(_PNG_SIGNATURE), []
-    while offset + 8 <= len(data):
-        length, chunk_type = struct.unpack(">I4s", data[offset:offset + 8])
-        if not chunks or chunks[-1] != chunk_type:
-            chunks.append(chunk_type)
-        offset += 12 + length
+    chunks = tuple(kind for kind, _run in groupby(png_chunk_types(data)))  # IDAT may come in several chunks
     # Same zlib header as ours (no compression): incompressible pixels stored at another level would otherwise pass.
-    return tuple(chunks) == _BARE_CHUNKS and offset == len(data) and data[41:43] == _ZLIB_STORED_HEADER
+    return chunks == _BARE_CHUNKS and data[41:43] == _ZLIB_STORED_HEADER
 
 
 def blinded_bytes(data: bytes) -> bytes:
