@@ -16,6 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchdb import ensure_database  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_protocol")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
 
@@ -23,23 +25,6 @@ READERS = 50
 PER_CELL = 25
 BLOCK = 24
 REPEAT_PERCENT = 5
-
-
-def ensure_database() -> None:
-    import psycopg2
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if not db["ENGINE"].endswith("postgresql"):
-        return
-    connection = psycopg2.connect(dbname="postgres", user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432,
-                                  password=db["PASSWORD"] or None)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    connection.close()
 
 
 def timed(function, repeat: int) -> list[float]:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchdb import ensure_database  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
+
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_results")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
 
@@ -31,22 +33,6 @@ CASES = 20_000
 SEED = 7
 STEPS = ("table1", "statistics", "export")
 TARGETS = {"table1": "time < 1 s", "statistics": "time < 3 s", "export": "peak memory < 150 MB"}
-
-
-def ensure_database() -> None:
-    """Create the benchmark database when it does not exist yet (PostgreSQL only)."""
-    import psycopg2
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    connection = psycopg2.connect(dbname="postgres", user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432,
-                                  password=db["PASSWORD"] or None)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    connection.close()
 
 
 def fill(refill: bool) -> None:
