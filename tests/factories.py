@@ -144,3 +144,23 @@ def cast_votes_fast(membership, answers: list[tuple], start_position: int = 1) -
         votes.append(Vote(membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
                           position=position))
     return Vote.objects.bulk_create(votes)
+
+
+LOGIN = "login"  # an access-matrix outcome: a redirect to a login page
+
+
+def client_for(world: dict, actor: str):
+    """A test client logged in as ``world["users"][actor]`` (anonymous when that is None)."""
+    from django.test import Client
+
+    client = Client()
+    if world["users"][actor] is not None:
+        client.force_login(world["users"][actor])
+    return client
+
+
+def access_outcome(response) -> int | str:
+    """A response as an access-matrix cell: ``LOGIN`` for a redirect to a login page, else the status code."""
+    if response.status_code == 302 and ("/accounts/login/" in response.url or "/admin/login/" in response.url):
+        return LOGIN
+    return response.status_code

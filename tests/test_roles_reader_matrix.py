@@ -3,8 +3,9 @@ page and endpoint of the reader core. Non-members get 404, never a hint that the
 import pytest
 from django.test import Client
 
+from tests.factories import LOGIN, access_outcome, client_for
+
 ACTORS = ("anonymous", "reader", "outsider", "staff")
-LOGIN = "login"  # a redirect to the login page
 
 
 @pytest.fixture
@@ -24,19 +25,6 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     return {"study": study, "cases": cases, "users": users}
 
 
-def client_for(world, actor: str) -> Client:
-    client = Client()
-    if world["users"][actor] is not None:
-        client.force_login(world["users"][actor])
-    return client
-
-
-def outcome(response) -> int | str:
-    if response.status_code == 302 and "/accounts/login/" in response.url or (
-        response.status_code == 302 and "/admin/login/" in response.url
-    ):
-        return LOGIN
-    return response.status_code
 
 
 DENIED_API = (401, 403)
@@ -74,7 +62,7 @@ def test_role_matrix(world, actor_index, method, path, body, expected):
     else:
         response = client.post(path, body or {}, content_type="application/json")
     wanted = expected[actor_index]
-    got = outcome(response)
+    got = access_outcome(response)
     assert got in wanted if isinstance(wanted, tuple) else got == wanted, (ACTORS[actor_index], path, got)
 
 

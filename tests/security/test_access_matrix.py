@@ -17,9 +17,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from readerstudy.batches.models import Batch
 from readerstudy.jobs.models import GenerationJob
+from tests.factories import LOGIN, access_outcome, client_for
 
 ACTORS = ("anonymous", "reader", "outsider", "staff")
-LOGIN = "login"  # a redirect to a login page
 ADMIN_PREFIX = "admin/"
 API_DENIED = 403  # DRF's answer to an anonymous caller (SessionAuthentication comes first, it sends no challenge)
 
@@ -147,17 +147,6 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     return {"study": study, "cases": cases, "users": users, "fill": fill}
 
 
-def client_for(world, actor: str) -> Client:
-    client = Client()
-    if world["users"][actor] is not None:
-        client.force_login(world["users"][actor])
-    return client
-
-
-def outcome(response) -> int | str:
-    if response.status_code == 302 and ("/accounts/login/" in response.url or "/admin/login/" in response.url):
-        return LOGIN
-    return response.status_code
 
 
 def body_text(response) -> str:
@@ -192,7 +181,7 @@ def test_access_matrix(world, row):
     mismatches = []
     for actor, expected in zip(ACTORS, row.expected, strict=True):
         response = request(client_for(world, actor), row, world)
-        got = outcome(response)
+        got = access_outcome(response)
         if got != expected:
             mismatches.append(f"{actor}: expected {expected}, got {got}")
         if actor in ("reader", "outsider", "anonymous"):
@@ -229,8 +218,8 @@ def test_every_admin_url_sends_non_staff_to_the_admin_login(world, actor):
             expected_here = 302  # nothing to show: sent elsewhere
         else:
             expected_here = LOGIN
-        if outcome(response) != expected_here:
-            leaks[path] = outcome(response)
+        if access_outcome(response) != expected_here:
+            leaks[path] = access_outcome(response)
     assert not leaks
 
 
