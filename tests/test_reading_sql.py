@@ -68,3 +68,62 @@ def test_an_image_is_found_for_members_and_staff_only(study_factory, reader_fact
     assert reading_sql.image_name(case.image_token, staff.pk, is_staff=True) == name
     assert reading_sql.image_name(case.image_token, outsider.pk, is_staff=False) is None
     assert reading_sql.image_name("wrong-token", member.pk, is_staff=False) is None
+
+
+def _as_the_orm_loads_it(membership_id: int):
+    from readerstudy.studies.models import Membership
+
+    return Membership.objects.select_related("study", "study__protocol").get(pk=membership_id)
+
+
+def _values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_the_membership_comes_with_its_study_and_protocol_exactly_as_the_orm_builds_them(
+        study_factory, reader_factory):
+    from datetime import datetime
+    from decimal import Decimal
+
+    from readerstudy.protocol.models import StudyProtocol
+
+    study = study_factory("with-protocol", status="open")
+    StudyProtocol.objects.create(study=study, block_size=8, repeat_percent=Decimal("12.50"), exposure_mode="fixed",
+                                 exposure_ms=700, staircase_factor=Decimal("1.40"))
+    membership = reader_factory(study)
+    membership.last_activity_at = membership.joined_at
+    membership.save()
+
+    found = reading_sql.membership_in("with-protocol", membership.user_id)
+    expected = _as_the_orm_loads_it(membership.pk)
+    assert _values(found) == _values(expected)
+    assert _values(found.study) == _values(expected.study)
+    assert _values(found.study.protocol_as_loaded) == _values(expected.study.protocol)
+    # Types as the ORM gives them on this database, not the driver's raw values.
+    assert isinstance(found.joined_at, datetime) and found.joined_at.tzinfo is not None
+    assert found.study.protocol_as_loaded.repeat_percent == Decimal("12.50")
+    # Related objects are attached, so nothing is read again.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert found.study.protocol is found.study.protocol_as_loaded
+        assert found.study.protocol.study is found.study
+    assert len(queries) == 0
+    assert not found._state.adding and found._state.db == "default"
+
+
+def test_a_study_without_a_protocol_row_has_none_loaded(study_factory, reader_factory):
+    study = study_factory("plain", status="open")
+    membership = reader_factory(study)
+    found = reading_sql.membership_in("plain", membership.user_id)
+    assert found.pk == membership.pk and found.study.pk == study.pk
+    assert found.study.protocol_as_loaded is None
+
+
+def test_no_membership_for_an_outsider_or_an_unknown_study(study_factory, reader_factory):
+    study, other = study_factory("inside", status="open"), study_factory("outside", status="open")
+    member = reader_factory(study)
+    outsider = reader_factory(other)
+    assert reading_sql.membership_in("inside", outsider.user_id) is None
+    assert reading_sql.membership_in("no-such-study", member.user_id) is None

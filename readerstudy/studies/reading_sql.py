@@ -3,7 +3,8 @@
 Every reader request runs one of these. Built through the ORM, each costs 2-4 ms of query compilation on a small
 server (correlated subqueries are the expensive part) for well under a millisecond of database time; as plain SQL
 they cost 0.5-0.7 ms in all (bench/bench_reading.py; docs/reader-core.md). Table and column names come from the
-models' ``_meta``, and tests/test_reading_sql.py checks each answer against the ORM's.
+models' ``_meta``, rows become model instances through the fields' own database converters (``_Rows``), and
+tests/test_reading_sql.py checks each answer against the ORM's.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from functools import cache
 
 from django.db import connection
 
-from .models import Case, Membership, Source, Vote
+from .models import Case, Membership, Source, Study, Vote
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,48 @@ def _column(model, field: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(field).column)
 
 
+class _Rows:
+    """Turns the columns of one model, read by plain SQL, into an instance as the ORM would build it: the same
+    concrete fields in the same order, each value through the converters the ORM's compiler would apply (SQLite
+    stores datetimes and decimals as text, PostgreSQL's JSON comes as a string, ...)."""
+
+    def __init__(self, model, alias: str):
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
+        self._converters: dict[str, list] = {}
+
+    def converters(self) -> list:
+        """(index, converters, column expression) for the fields that need converting on this connection."""
+        if connection.vendor not in self._converters:
+            found = []
+            for index, field in enumerate(self.fields):
+                column = field.get_col(self.model._meta.db_table)
+                chain = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+                if chain:
+                    found.append((index, chain, column))
+            self._converters[connection.vendor] = found
+        return self._converters[connection.vendor]
+
+    def instance(self, values: tuple):
+        """The model instance for its slice of a row, or None where an outer join found no row."""
+        if values[0] is None:  # the primary key comes first in concrete_fields
+            return None
+        values = list(values)
+        for index, chain, column in self.converters():
+            for converter in chain:
+                values[index] = converter(values[index], column, connection)
+        return self.model.from_db(connection.alias, self.attnames, values)
+
+
+@cache
+def _membership_rows() -> tuple[_Rows, _Rows, _Rows]:
+    from readerstudy.protocol.models import StudyProtocol
+
+    return _Rows(Membership, "m"), _Rows(Study, "s"), _Rows(StudyProtocol, "p")
+
+
 @cache
 def _sql() -> dict[str, str]:
     from readerstudy.protocol.models import Phase, SequenceSlot
@@ -39,7 +82,15 @@ def _sql() -> dict[str, str]:
     case, slot, source, member = Case, SequenceSlot, Source, Membership
     slots, cases = _table(slot), _table(case)
     first_showing = (f"{_column(slot, 'phase')} = '{Phase.STUDY.value}' AND NOT {_column(slot, 'is_repeat')}")
+    membership, study, protocol = _membership_rows()
     return {
+        "membership": (
+            f"SELECT {membership.columns}, {study.columns}, {protocol.columns} FROM {_table(Membership)} m "
+            f"JOIN {_table(Study)} s ON s.{_column(Study, 'id')} = m.{_column(Membership, 'study')} "
+            f"LEFT JOIN {_table(protocol.model)} p ON p.{_column(protocol.model, 'study')} = s.{_column(Study, 'id')} "
+            f"WHERE s.{_column(Study, 'slug')} = %s AND m.{_column(Membership, 'user')} = %s "
+            f"ORDER BY m.{_column(Membership, 'id')} LIMIT 1"
+        ),
         "fingerprint": (
             f"SELECT COUNT(*), MAX({_column(slot, 'id')}), "
             f"(SELECT COUNT(*) FROM {cases} WHERE {_column(case, 'study')} = %s) "
@@ -71,6 +122,25 @@ def _one(name: str, params: list):
     with connection.cursor() as cursor:
         cursor.execute(_sql()[name], params)
         return cursor.fetchone()
+
+
+def membership_in(slug: str, user_id: int) -> Membership | None:
+    """The user's membership in the study with this slug, its ``study`` loaded and the study's protocol (None when it
+    has none) in ``study.protocol_as_loaded``, as ``select_related("study", "study__protocol")`` would; or None."""
+    row = _one("membership", [slug, user_id])
+    if row is None:
+        return None
+    instances, start = [], 0
+    for part in _membership_rows():
+        instances.append(part.instance(row[start:start + len(part.fields)]))
+        start += len(part.fields)
+    membership, study, protocol = instances
+    Membership.study.field.set_cached_value(membership, study)
+    Study.protocol.related.set_cached_value(study, protocol)
+    if protocol is not None:
+        type(protocol).study.field.set_cached_value(protocol, study)
+    study.protocol_as_loaded = protocol
+    return membership
 
 
 def sequence_fingerprint(membership_id: int, study_id: int) -> tuple[int, int | None, int]:
