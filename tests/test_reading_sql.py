@@ -1,6 +1,9 @@
 """The reading hot path's plain-SQL reads give exactly what the ORM gives, on SQLite and PostgreSQL alike."""
+import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import Count, Max
+from django.test.utils import CaptureQueriesContext
 
 from readerstudy.protocol.models import Phase, SequenceSlot
 from readerstudy.protocol.services import freeze_sequence
@@ -103,9 +106,6 @@ def test_the_membership_comes_with_its_study_and_protocol_exactly_as_the_orm_bui
     assert isinstance(found.joined_at, datetime) and found.joined_at.tzinfo is not None
     assert found.study.protocol_as_loaded.repeat_percent == Decimal("12.50")
     # Related objects are attached, so nothing is read again.
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         assert found.study.protocol is found.study.protocol_as_loaded
         assert found.study.protocol.study is found.study
@@ -127,3 +127,52 @@ def test_no_membership_for_an_outsider_or_an_unknown_study(study_factory, reader
     outsider = reader_factory(other)
     assert reading_sql.membership_in("inside", outsider.user_id) is None
     assert reading_sql.membership_in("no-such-study", member.user_id) is None
+
+
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+
+
+def _statements(queries) -> list[str]:
+    return [query["sql"].split("(")[0].split(" AS ")[0] for query in queries.captured_queries]
+
+
+@on_postgresql
+def test_on_postgresql_each_statement_is_prepared_once_per_connection(study_factory, reader_factory, case_factory):
+    study = study_factory("prepared", status="open")
+    case = case_factory(study, source="real")
+    membership = reader_factory(study)
+    connection.prepared_statements.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert reading_sql.membership_in("prepared", membership.user_id).pk == membership.pk
+            assert reading_sql.image_name(case.image_token, membership.user_id, is_staff=False)
+    assert _statements(queries) == [
+        "PREPARE reading_membership", "EXECUTE reading_membership",
+        "PREPARE reading_image_for_member", "EXECUTE reading_image_for_member",
+    ] + ["EXECUTE reading_membership", "EXECUTE reading_image_for_member"] * 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements ORDER BY name")
+        assert [row[0] for row in cursor.fetchall()] == ["reading_image_for_member", "reading_membership"]
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_again_and_a_rolled_back_transaction_keeps_what_was_prepared(
+        study_factory, reader_factory):
+    study = study_factory("reconnect", status="open")
+    membership = reader_factory(study)
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        assert reading_sql.membership_in("reconnect", membership.user_id).pk == membership.pk
+        raise ZeroDivisionError  # the transaction that prepared the statement is rolled back
+    assert reading_sql.membership_in("reconnect", membership.user_id).pk == membership.pk
+
+    connection.close()  # as after a restart of the server or a connection past CONN_MAX_AGE
+    with CaptureQueriesContext(connection) as queries:
+        assert reading_sql.membership_in("reconnect", membership.user_id).pk == membership.pk
+    assert _statements(queries) == ["PREPARE reading_membership", "EXECUTE reading_membership"]
+
+
+def test_placeholders_are_numbered_in_order_for_prepare():
+    assert reading_sql._numbered("SELECT %s, (SELECT %s) WHERE a = %s") == "SELECT $1, (SELECT $2) WHERE a = $3"
