@@ -42,16 +42,25 @@ def celery_real_worker(transactional_db, settings):
     if not broker:
         pytest.skip("needs a real broker: set CELERY_BROKER_URL (CI sets redis://127.0.0.1:6379/0)")
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from readerstudy.celery import app
 
+    def close_the_worker_threads_connections(**_):
+        # Runs in the worker's thread after each task: a connection left open there (CONN_MAX_AGE keeps it) would
+        # stop pytest-django from dropping the test database at the end of the run.
+        connections.close_all()
+
     _set_eager(app, False)
     app.conf.broker_url = broker
+    task_postrun.connect(close_the_worker_threads_connections, weak=False)
     try:
         with start_worker(app, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30,
                           queues=["default", "gpu"]) as worker:
             yield worker
     finally:
+        task_postrun.disconnect(close_the_worker_threads_connections)
         _set_eager(app, True)
 
 

@@ -17,7 +17,7 @@ def make_png(size: int = 224, seed: int | None = None, mode: str = "L") -> bytes
     rng = np.random.default_rng(next(_counter) if seed is None else seed)
     pixels = rng.integers(0, 256, size=(size, size), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(pixels, mode="L").convert(mode).save(buffer, format="PNG")
+    Image.fromarray(pixels).convert(mode).save(buffer, format="PNG")  # a 2-D uint8 array is mode L
     return buffer.getvalue()
 
 

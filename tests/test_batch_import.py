@@ -45,7 +45,8 @@ def test_stored_images_are_normalised_pngs_under_random_names(study_factory):
     study = study_factory()
     batch_import(batch=create(study, make_batch_zip(size=300)))
     for case in Case.objects.all():
-        data = case.image.read()
+        with case.image.open("rb") as stored:
+            data = stored.read()
         assert set(png_chunk_types(data)) == {b"IHDR", b"IDAT", b"IEND"}
         assert Image.open(io.BytesIO(data)).size == (224, 224)
         assert "img_" not in case.image.name and case.image.name.startswith("cases/")

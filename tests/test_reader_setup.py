@@ -90,7 +90,8 @@ def test_case_create_from_png_stores_the_pixels_blinded_under_a_random_name_with
     case = services.case_create_from_png(study=study, finding=Finding.objects.get(slug="effusion"),
                                          source=Source.objects.get(slug="real"), png_bytes=png,
                                          provenance={"original_name": "patient_0001.png"})
-    stored = case.image.read()
+    with case.image.open("rb") as file:
+        stored = file.read()
     assert case.pixel_sha256 == hashlib.sha256(stored).hexdigest()
     assert "patient" not in case.image.name and case.image.name.startswith("cases/")
     assert is_blinded(stored)  # stored as readers receive it: uncompressed, bare chunks
