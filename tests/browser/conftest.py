@@ -26,3 +26,9 @@ def page(chromium_path, monkeypatch):
         yield context.new_page()
         context.close()
         browser.close()
+        # While Playwright's event loop runs in this thread, Django's connections live in the loop's context, not the
+        # thread's: the test's own queries opened a connection there that nothing else closes (it kept pytest-django
+        # from dropping the test database at the end of the run).
+        from django.db import connections
+
+        connections.close_all()
