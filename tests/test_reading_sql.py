@@ -1,7 +1,9 @@
 """The reading hot path's plain-SQL reads give exactly what the ORM gives, on SQLite and PostgreSQL alike."""
+from unittest import mock
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Max
 from django.test.utils import CaptureQueriesContext
 
@@ -176,3 +178,21 @@ def test_a_new_connection_prepares_again_and_a_rolled_back_transaction_keeps_wha
 
 def test_placeholders_are_numbered_in_order_for_prepare():
     assert reading_sql._numbered("SELECT %s, (SELECT %s) WHERE a = %s") == "SELECT $1, (SELECT $2) WHERE a = $3"
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_with_prepared_statements_switched_off_the_statements_are_sent_as_they_are(study_factory, reader_factory):
+    study = study_factory("unprepared", status="open")
+    membership = reader_factory(study)
+    # A connection of its own with DB_PREPARED_STATEMENTS=0 (a copy of the settings: the shared dict stays as it is).
+    default = connections["default"]
+    wrapper = type(default)({**default.settings_dict, "PREPARED_STATEMENTS": False}, "default")
+    try:
+        wrapper.ensure_connection()
+        assert wrapper.prepared_statements is None
+        with mock.patch.object(reading_sql, "connection", wrapper), CaptureQueriesContext(wrapper) as queries:
+            assert reading_sql.membership_in("unprepared", membership.user_id).pk == membership.pk
+        assert [query["sql"].split()[0] for query in queries.captured_queries] == ["SELECT"]
+    finally:
+        wrapper.close()

@@ -9,7 +9,8 @@ something has arrived is the stock check run to be sure.
 
 ``prepared_statements`` names what ``PREPARE`` has made on the connection now open (the reading hot path's plain
 statements, ``readerstudy.studies.reading_sql``): a prepared statement lives as long as its server session, so the
-record starts empty with every new connection.
+record starts empty with every new connection. It is None, and nothing is prepared, when the database's settings say
+``PREPARED_STATEMENTS: False`` (behind a pooler that shares server sessions between clients).
 """
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from django.db.backends.postgresql import base
 class DatabaseWrapper(base.DatabaseWrapper):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.prepared_statements: set[str] = set()
+        self.prepared_statements: set[str] | None = self._no_statements_prepared()
+
+    def _no_statements_prepared(self) -> set[str] | None:
+        return set() if self.settings_dict.get("PREPARED_STATEMENTS", True) else None
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        self.prepared_statements = set()
+        self.prepared_statements = self._no_statements_prepared()
         return connection
 
     def is_usable(self) -> bool:
