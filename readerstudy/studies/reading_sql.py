@@ -47,6 +47,7 @@ class _Rows:
         self.model = model
         self.fields = list(model._meta.concrete_fields)
         self.attnames = [field.attname for field in self.fields]
+        self.pk_index = self.fields.index(model._meta.pk)
         self.columns = ", ".join(f"{alias}.{connection.ops.quote_name(field.column)}" for field in self.fields)
         self._converters: dict[str, list] = {}
 
@@ -64,7 +65,7 @@ class _Rows:
 
     def instance(self, values: tuple):
         """The model instance for its slice of a row, or None where an outer join found no row."""
-        if values[0] is None:  # the primary key comes first in concrete_fields
+        if values[self.pk_index] is None:
             return None
         values = list(values)
         for index, chain, column in self.converters():
@@ -129,6 +130,14 @@ def _numbered(sql: str) -> str:
     return re.sub("%s", lambda _: f"${next(numbers)}", sql)
 
 
+@cache
+def _prepared_sql(name: str) -> tuple[str, str]:
+    """(PREPARE, EXECUTE) for one of the statements, built once per process."""
+    sql, statement = _sql()[name], f"reading_{name}"
+    arguments = ", ".join(["%s"] * sql.count("%s"))
+    return f"PREPARE {statement} AS {_numbered(sql)}", f"EXECUTE {statement}({arguments})"
+
+
 def _execute(cursor, name: str, params: list) -> None:
     """Run one of the statements: prepared on first use on this connection where the backend keeps a record of it
     (PREPARE survives a rolled-back transaction, so the record cannot outlive the statement), plain otherwise."""
@@ -136,11 +145,11 @@ def _execute(cursor, name: str, params: list) -> None:
     if prepared is None:
         cursor.execute(_sql()[name], params)
         return
-    statement = f"reading_{name}"
+    prepare, execute = _prepared_sql(name)
     if name not in prepared:
-        cursor.execute(f"PREPARE {statement} AS {_numbered(_sql()[name])}")
+        cursor.execute(prepare)
         prepared.add(name)
-    cursor.execute(f"EXECUTE {statement}({', '.join(['%s'] * len(params))})", params)
+    cursor.execute(execute, params)
 
 
 def _one(name: str, params: list):
