@@ -41,6 +41,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     lambda_l1: float = 100.0
+    norm: str = "batch"  # pix2pix's --norm: batch (the paper's) or instance
     # stargan
     conv_dim: int = 64
     res_blocks: int = 6
@@ -53,6 +54,7 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 1000
     amp: bool = True  # only takes effect on CUDA
+    loader_workers: int = 2  # processes assembling batches (0: on the training thread); batches do not depend on it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,5 +100,9 @@ def _validate(config: TrainConfig) -> None:
     size = config.image_size
     if size < 32 or size & (size - 1):
         raise ValueError(f"--image-size must be a power of two >= 32, got {size}")
+    if config.norm not in ("batch", "instance"):
+        raise ValueError(f"--norm must be batch or instance, got {config.norm!r}")
+    if config.loader_workers < 0:
+        raise ValueError(f"--loader-workers must be 0 or more, got {config.loader_workers}")
     if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
         raise ValueError(f"--device must be auto, cpu or cuda, got {config.device!r}")

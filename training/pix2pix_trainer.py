@@ -8,6 +8,8 @@ conditioned on the generator's input ``[x, m]``.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 import torch
 from torch import nn
@@ -15,7 +17,7 @@ from torch.nn import functional as F
 
 from training.compose import compose, generator_input, masked_input, unit_to_u8
 from training.config import TrainConfig
-from training.distributed import DistInfo, autocast, set_requires_grad, unwrap
+from training.distributed import DistInfo, autocast, unwrap
 from training.models.factory import build_discriminator, build_generator, init_weights
 
 
@@ -34,6 +36,13 @@ class Pix2PixTrainer:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas)
         self.amp = config.amp and device.type == "cuda"
+        self.generator_parameters = list(self.generator.parameters())
+
+    def _discriminator_unsynced(self):
+        """DDP's ``no_sync`` on D (its reducer neither waits for nor all-reduces D's gradients); alone, nothing."""
+        if isinstance(self.discriminator, nn.parallel.DistributedDataParallel):
+            return self.discriminator.no_sync()
+        return nullcontext()
 
     def train_mode(self, flag: bool) -> None:
         self.generator.train(flag)
@@ -43,12 +52,8 @@ class Pix2PixTrainer:
         """One D update then one G update on the batch; returns detached losses (no device sync)."""
         x = masked_input(y, m)
         condition = generator_input(x, m)
-        # Freezing D's weights during the G step saves their gradient; DDP needs every parameter to stay trainable.
-        freeze = not self.dist.enabled
         with autocast(self.device, self.amp):
             fake = compose(x, self.generator(condition).float(), m)
-        if freeze:
-            set_requires_grad(self.discriminator, True)
         self.opt_d.zero_grad(set_to_none=True)
         with autocast(self.device, self.amp):
             pred_fake = self.discriminator(condition, fake.detach()).float()
@@ -59,15 +64,16 @@ class Pix2PixTrainer:
         loss_d.backward()
         self.opt_d.step()
 
-        if freeze:
-            set_requires_grad(self.discriminator, False)
         self.opt_g.zero_grad(set_to_none=True)
-        with autocast(self.device, self.amp):
-            pred = self.discriminator(condition, fake).float()
-        loss_g_gan = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred))
-        loss_l1 = (fake - y).abs().mean()
-        loss_g = loss_g_gan + self.config.lambda_l1 * loss_l1
-        loss_g.backward()
+        # The G step differentiates through D but must not touch D: backward only into G's parameters (D's weight
+        # gradients are never computed) and, under DDP, outside D's gradient synchronisation (no all-reduce of D).
+        with self._discriminator_unsynced():
+            with autocast(self.device, self.amp):
+                pred = self.discriminator(condition, fake).float()
+            loss_g_gan = F.binary_cross_entropy_with_logits(pred, torch.ones_like(pred))
+            loss_l1 = (fake - y).abs().mean()
+            loss_g = loss_g_gan + self.config.lambda_l1 * loss_l1
+            loss_g.backward(inputs=self.generator_parameters)
         self.opt_g.step()
         return {"loss_d": loss_d.detach(), "loss_d_real": loss_d_real.detach(), "loss_d_fake": loss_d_fake.detach(),
                 "loss_g": loss_g.detach(), "loss_g_gan": loss_g_gan.detach(), "loss_l1": loss_l1.detach()}

@@ -4,6 +4,7 @@ Every iteration updates the critic D: WGAN-GP adversarial loss (-D(y) + D(G(y, c
 times the domain-classification loss on real images. Every ``n_critic``-th iteration also updates G: -D(G(y, c')) plus
 lambda_cls times the classification loss of the fake as domain c', plus lambda_rec times the cycle reconstruction L1
 |y - G(G(y, c'), c)|. Domains: 0 healthy, 1..6 findings; target domains c' are drawn uniformly. Unpaired: whole images.
+Target domains and the gradient penalty's mixing weights are drawn per (seed, step) on the training device (``draws``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class StarGANTrainer:
         self.opt_g = torch.optim.Adam(self.generator.parameters(), lr=config.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas)
         self.amp = config.amp and device.type == "cuda"
+        self._generator = torch.Generator(device=device)
         self.last_g: dict[str, torch.Tensor] = {}
+        self.all_reduce_calls = 0
 
     def train_mode(self, flag: bool) -> None:
         self.generator.train(flag)
@@ -41,10 +44,22 @@ class StarGANTrainer:
 
     def _sync(self, module: torch.nn.Module) -> None:
         if self.dist.enabled:
-            average_gradients(module, self.dist.world)
+            self.all_reduce_calls += average_gradients(module, self.dist.world)
 
-    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+    def draws(self, step: int, rank_batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(target domains, gradient-penalty mixing weights) of this process's samples of global batch ``step``.
+
+        Drawn on the trainer's device (no host work, no copy) from a generator seeded by (seed, step): a function of
+        the step alone, so a resumed run draws what the uninterrupted one did, and under torchrun rank r takes slots
+        r * rank_batch ... of the one global draw, exactly what a single process with the whole batch draws there.
+        """
+        world, first = self.dist.world, self.dist.rank * rank_batch
+        self._generator.manual_seed(int(np.random.SeedSequence([self.config.seed, step, 29]).generate_state(1)[0]))
+        target = torch.randint(0, NUM_DOMAINS, (rank_batch * world,), device=self.device, generator=self._generator)
+        alpha = torch.rand(rank_batch * world, 1, 1, 1, device=self.device, generator=self._generator)
+        return target[first:first + rank_batch], alpha[first:first + rank_batch]
+
+    def gradient_penalty(self, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
         source, _ = self.discriminator(mixed)
         (grad,) = torch.autograd.grad(source.sum(), mixed, create_graph=True)
@@ -52,17 +67,18 @@ class StarGANTrainer:
 
     def step(self, y: torch.Tensor, m: torch.Tensor, domain: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         c = self.config
-        target = torch.randint(0, NUM_DOMAINS, domain.shape, device="cpu").to(self.device)
+        target, alpha = self.draws(step, y.shape[0])
         set_requires_grad(self.discriminator, True)
         self.opt_d.zero_grad(set_to_none=True)
         with autocast(self.device, self.amp):
             real_source, real_class = self.discriminator(y)
-            fake = self.generator(y, target).float()
-            fake_source, _ = self.discriminator(fake.detach())
+            with torch.no_grad():  # the critic step never differentiates into G: keep no graph of the fakes
+                fake = self.generator(y, target).float()
+            fake_source, _ = self.discriminator(fake)
         d_real = -real_source.float().mean()
         d_fake = fake_source.float().mean()
         d_cls = F.cross_entropy(real_class.float(), domain)
-        d_gp = self.gradient_penalty(y, fake.detach())
+        d_gp = self.gradient_penalty(y, fake, alpha)
         loss_d = d_real + d_fake + c.lambda_cls * d_cls + c.lambda_gp * d_gp
         loss_d.backward()
         self._sync(self.discriminator)
