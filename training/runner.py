@@ -2,7 +2,7 @@
 
 Run folder (``--out``)::
 
-    config.json              the run's TrainConfig
+    config.json              the run's TrainConfig, plus ``precision_resolved`` (what ``--precision`` became here)
     losses.csv               step and every loss, one row each ``log_every`` steps
     loss_curve.png           the losses against the step
     samples/step_0000500.png sample grids (input | output | target for Pix2Pix; input | six findings for StarGAN)
@@ -49,13 +49,14 @@ from training.distributed import (
     init_process_group,
 )
 from training.pix2pix_trainer import Pix2PixTrainer
+from training.precision import Precision, configure_math, resolve_precision
 from training.stargan_trainer import StarGANTrainer
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 4
 RESUME_MAY_CHANGE = frozenset({"iters", "device", "out", "data", "log_every", "sample_every", "checkpoint_every",
-                               "amp", "profile", "skip_bad", "loader_workers"})
+                               "amp", "profile", "skip_bad", "loader_workers", "precision"})
 """Config fields a resumed run may change; any other difference is refused (it would not be the same run)."""
 
 
@@ -152,10 +153,10 @@ def prepare_data(config: TrainConfig) -> RunData:
     return RunData(split, train, preview, healthy, skipped)
 
 
-def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo):
+def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo, precision: Precision | None = None):
     if config.kind == "stargan":
-        return StarGANTrainer(config, device, dist_info)
-    return Pix2PixTrainer(config, device, dist_info)
+        return StarGANTrainer(config, device, dist_info, precision)
+    return Pix2PixTrainer(config, device, dist_info, precision)
 
 
 def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
@@ -245,11 +246,15 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
 def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo, device: torch.device,
            rank_batch: int) -> RunResult:
     configure_backends(device)
+    configure_math(device)
+    precision = resolve_precision(config.precision, device)
+    if dist_info.is_main:
+        log.info("precision: %s", precision.describe())
     out = Path(config.out)
     checkpoint_path = out / "checkpoints" / "last.pt"
     seed_everything(config.seed + dist_info.rank)
     data = prepare_data(config)
-    trainer = _trainer(config, device, dist_info)
+    trainer = _trainer(config, device, dist_info, precision)
     start, history = 0, []
     if resume:
         saved = load_checkpoint(checkpoint_path, expected_kind=config.kind)
@@ -262,7 +267,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
         log.info("resuming %s from step %d of %s", config.kind, start, checkpoint_path)
     if dist_info.is_main:
         (out / "samples").mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        run_config = {**config.to_dict(), "precision_resolved": precision.to_dict()}
+        (out / "config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
     augment = (AugmentSettings(config.max_rotation_deg, config.max_crop_zoom) if config.augment else None)
     preview = make_batch(data.preview, np.arange(len(data.preview)), config.seed, 0, None)
     preview = tuple(t.to(device) for t in preview)
@@ -273,7 +279,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
             "seed": config.seed, "split": data.split.image_names(),
             "split_annotations": {"train": _annotations(data.split.train), "test": _annotations(data.split.test)},
             "healthy_pool": _annotations(data.healthy), "data_position": step * config.batch_size,
-            "world_size": dist_info.world, "image_size": config.image_size, "rng": rng_per_rank[0],
+            "world_size": dist_info.world, "image_size": config.image_size, "precision": precision.to_dict(),
+            "rng": rng_per_rank[0],
             "rng_per_rank": rng_per_rank, "history": history, "skipped": dict(data.skipped), **trainer.state(),
         }
         save_checkpoint(checkpoint_path, payload)
