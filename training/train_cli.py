@@ -41,6 +41,7 @@ def add_training_subcommands(subparsers: argparse._SubParsersAction) -> None:
                                  "scaling on GPUs without bf16, else fp32; an explicit one the device cannot run "
                                  "is refused (docs/training.md)")
         parser.add_argument("--no-amp", dest="amp", action="store_const", const=False, help="same as --precision fp32")
+        parser.add_argument("--dropout", type=float, help="Pix2Pix decoder dropout (0.5)")
         parser.add_argument("--norm", choices=("batch", "instance"),
                             help="Pix2Pix normalisation: batch (the paper's, default) or instance")
         parser.add_argument("--loader-workers", type=int,
@@ -61,6 +62,7 @@ def _train(args: argparse.Namespace) -> int:
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, augment=args.augment, amp=args.amp,
         precision=args.precision,
         skip_bad=args.skip_bad, norm=args.norm, loader_workers=args.loader_workers,
+        dropout=args.dropout,
     )
     result = train(config, resume=args.resume, progress=not args.no_progress)
     if not result.is_main:  # under torchrun, rank 0 alone reports
