@@ -165,7 +165,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 60, int(CELERY_TASK_T
 # A message not acknowledged within the visibility timeout is redelivered: keep it longer than any task may run.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Training and generation run on their own queue, one task at a time (worker: -Q gpu -P solo; CUDA does not fork).
+# Training and generation run on their own queue, one task at a time, each in a fresh child process so the time
+# limits hold and a finished or killed job leaves the GPU free (worker: -Q gpu -P prefork -c 1 --max-tasks-per-child 1;
+# safe because nothing imports torch before the fork, so no CUDA state is inherited).
 CELERY_TASK_ROUTES = {"readerstudy.jobs.tasks.generate_and_import_task": {"queue": "gpu"}}
 
 # Batch import limits (safe defaults; each can be raised from the environment).
@@ -216,6 +218,10 @@ GENERATION_DATA_DIR = env.path("GENERATION_DATA_DIR", default=str(VAR_DIR / "dem
 GENERATION_CHECKPOINT_ROOT = env.path("GENERATION_CHECKPOINT_ROOT", default=str(VAR_DIR / "demo" / "runs"))
 GENERATION_DEVICE = env.str("GENERATION_DEVICE", default="auto")
 GENERATION_TASK_TIME_LIMIT = env.int("GENERATION_TASK_TIME_LIMIT", default=4 * 3600)
+# The soft limit comes first so the job can record why it stopped: a minute early, or a tenth for short limits.
+GENERATION_TASK_SOFT_TIME_LIMIT = env.int(
+    "GENERATION_TASK_SOFT_TIME_LIMIT",
+    default=max(1, GENERATION_TASK_TIME_LIMIT - min(60, GENERATION_TASK_TIME_LIMIT // 10)))
 # A running job whose worker has shown no sign of life for this long may be taken over by a redelivered message.
 GENERATION_JOB_STALE_AFTER_S = env.int("GENERATION_JOB_STALE_AFTER_S", default=900)
 
