@@ -83,7 +83,10 @@ def test_audit_records_box_identity_for_every_generated_box(built):
     assert len(records) == 24
     assert all(r["box_identical"] is True and r["max_abs_diff_in_box"] == 0 for r in records)
     assert provenance["audit"] == {"working_size": 256, "box_checked": 24, "box_identical": 24,
-                                   "max_abs_diff_in_box": 0}
+                                   "max_abs_diff_in_box": 0, "final_size": 224, "box_checked_224": 24,
+                                   "box_identical_224": 24, "max_abs_diff_in_box_224": 0,
+                                   "min_box_kept_fraction_224": provenance["audit"]["min_box_kept_fraction_224"]}
+    assert provenance["audit"]["min_box_kept_fraction_224"] > 0.5
 
 
 def test_all_four_sources_have_the_same_png_layout(built):
