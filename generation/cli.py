@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from . import INFERENCE_MODES
 from .errors import GenerationError
-from .generators import INFERENCE_MODES, parse_checkpoint_argument
 from .pipeline import DEFAULT_CROP_MARGIN
 from .selection import PAIRINGS
 
@@ -62,7 +62,11 @@ def _plan(args: argparse.Namespace) -> int:
     try:
         if args.crop_margin < 0 or args.crop_margin >= 0.25:
             raise GenerationError(f"--crop-margin must be in [0, 0.25), got {args.crop_margin}")
-        checkpoints = parse_checkpoint_argument(args.checkpoints) if args.checkpoints else None
+        checkpoints = None
+        if args.checkpoints:
+            from .generators import parse_checkpoint_argument
+
+            checkpoints = parse_checkpoint_argument(args.checkpoints)
         settings = PlanSettings(data_dir=args.data, per_cell=args.per_cell, seed=args.seed, pairing=args.pairing,
                                 allow_reuse=args.allow_reuse, crop_margin=args.crop_margin,
                                 split_seed=args.split_seed, test_fraction=args.test_fraction,
@@ -87,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return _plan(args)
     from tqdm import tqdm
 
+    from .generators import parse_checkpoint_argument
     from .verification import VerificationSetConfig, build_verification_set
 
     try:

@@ -11,8 +11,6 @@ from torch import nn
 from .errors import GenerationError
 
 GENERATOR_KINDS = ("pix2pix", "pix2pix-n", "stargan")
-INFERENCE_MODES = ("deterministic", "stochastic")
-"""deterministic: eval mode; stochastic: dropout and batch statistics on, as pix2pix's test script runs."""
 
 
 @dataclass(frozen=True)

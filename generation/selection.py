@@ -20,6 +20,7 @@ shortfall; with ``allow_reuse`` an image may serve in a second cell of another s
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -112,6 +113,7 @@ class _Planner:
         self.trained_any = frozenset().union(*inputs.train_images.values())
         self.boxed_images = {box.image for box in inputs.boxes}
         self.real_pa: dict[str, float] = {}
+        self._healthy: list[tuple[dict[str, list], dict[str, deque]]] | None = None
 
     # --- helpers ---------------------------------------------------------------------------------------------------
 
@@ -216,32 +218,75 @@ class _Planner:
     # --- StarGAN -----------------------------------------------------------------------------------------------------
 
     def stargan(self, finding: str) -> list[PlannedImage]:
-        healthy = sorted(set(self.inputs.healthy))
         stargan_train = self.inputs.train_images["stargan"]
-        rng = self._rng(finding, STARGAN)
-        tiers = [_shuffled([h for h in healthy if h not in self.trained_any], rng),
-                 _shuffled([h for h in healthy if h in self.trained_any], rng)]
+        queues = self._healthy_queues()
         chosen: list[str] = []
         reused_flags: list[bool] = []
         target_pa = self.real_pa.get(finding, 0.5)
-        for allow in (False, True) if self.ledger.allow_reuse else (False,):
-            for tier in tiers:
-                pool = [h for h in tier if h not in chosen and (
-                    self.ledger.is_fresh(h) if not allow else self.ledger.reusable(h, (STARGAN,)))]
-                while pool and len(chosen) < self.per_cell:
-                    chosen.append(_take_view_balanced(pool, chosen, self._view, target_pa))
-                    reused_flags.append(allow)
+        modes = (False, True) if self.ledger.allow_reuse else (False,)
+        for reuse in modes:
+            usable = (lambda h: self.ledger.reusable(h, (STARGAN,))) if reuse else self.ledger.is_fresh
+            for static, consumed in queues:
+                # fresh images come from the shared queues (which drop images once used); reuse reads the whole tier
+                streams = {view: iter(static[view]) if reuse else consumed[view] for view in static}
+                while len(chosen) < self.per_cell:
+                    image = _next_view_balanced(streams, chosen, self._view, target_pa, usable)
+                    if image is None:
+                        break
+                    chosen.append(image)
+                    reused_flags.append(reuse)
         if len(chosen) < self.per_cell:
             fresh = sum(1 for flag in reused_flags if not flag)
             hint = "" if self.ledger.allow_reuse else ONE_CELL_HINT
             raise GenerationError(
                 f"not enough images for {finding} / {STARGAN}: need {self.per_cell} healthy ('No Finding') images, "
-                f"found {fresh} unused of {len(healthy)} healthy images: short by {self.per_cell - len(chosen)}{hint}")
+                f"found {fresh} unused of {len(set(self.inputs.healthy))} healthy images: short by "
+                f"{self.per_cell - len(chosen)}{hint}")
         plan = [PlannedImage(finding, STARGAN, image, None, "train" if image in stargan_train else "held-out", reused,
                              self._view(image), False) for image, reused in zip(chosen, reused_flags, strict=True)]
         for entry in plan:
             self.ledger.record(entry.origin_image, finding, STARGAN)
         return plan
+
+    def _healthy_queues(self) -> list[tuple[dict[str, list], dict[str, deque]]]:
+        """The healthy images in one seeded order, untrained ones first, split by view (built once: 60k on NIH)."""
+        if self._healthy is None:
+            healthy = sorted(set(self.inputs.healthy))
+            rng = self._rng("all", STARGAN)
+            tiers = [_shuffled([h for h in healthy if h not in self.trained_any], rng),
+                     _shuffled([h for h in healthy if h in self.trained_any], rng)]
+            self._healthy = []
+            for tier in tiers:
+                by_view: dict[str, list] = {"PA": [], "other": []}
+                for image in tier:
+                    by_view["PA" if self._view(image) == "PA" else "other"].append(image)
+                self._healthy.append((by_view, {view: deque(images) for view, images in by_view.items()}))
+        return self._healthy
+
+
+def _next_view_balanced(streams: dict, taken: list[str], view_of: Callable[[str], str], target_pa: float,
+                        usable: Callable[[str], bool]) -> str | None:
+    """The next usable image of the view that keeps ``taken``'s PA share nearest ``target_pa`` (else the other view).
+
+    ``streams`` map "PA" / "other" to a deque (consumed: images taken or no longer usable are dropped for good) or an
+    iterator over a copy.
+    """
+    pa_now = sum(1 for image in taken if view_of(image) == "PA")
+    want = "PA" if pa_now < round(target_pa * (len(taken) + 1)) else "other"
+    for view in (want, "other" if want == "PA" else "PA"):
+        stream = streams[view]
+        while True:
+            if isinstance(stream, deque):
+                if not stream:
+                    break
+                image = stream.popleft()
+            else:
+                image = next(stream, None)
+                if image is None:
+                    break
+            if usable(image) and image not in taken:
+                return image
+    return None
 
 
 def _take_view_balanced(pool: list[str], taken: list[str], view_of: Callable[[str], str], target_pa: float) -> str:

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import FORMAT_VERSION
+from . import FORMAT_VERSION, INFERENCE_MODES
 from .archive import BatchZipWriter
 from .audit import check_box_identity, summarise_quality, surroundings_quality
 from .errors import GenerationError
-from .generators import INFERENCE_MODES, LoadedGenerator, load_generators, resolve_device
+from .generators import LoadedGenerator, load_generators, resolve_device
 from .pipeline import (
     DEFAULT_CROP_MARGIN,
     FINAL_SIZE,
