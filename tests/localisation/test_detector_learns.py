@@ -2,8 +2,6 @@
 localises well above boxes placed at random (as many as it placed, sized like training boxes)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from training.checkpoints import save_checkpoint
-from training.data.images import box_bounds, load_xray, load_xray_with_frame, scale_box
 from training.data.augment import augment_pair
+from training.data.images import box_bounds, load_xray, load_xray_with_frame, scale_box
 from training.data.nih import FINDINGS, NIHIndex, image_path, split_record
 from training.data.phantom import make_phantom
 from training.localisation.data import synthetic_images
