@@ -71,6 +71,20 @@ def _read_provenance(listing, errors: list[RowError]) -> dict:
     return audit
 
 
+def _check_generated_crop_margin(audit: dict, config: ImportSettings, errors: list[RowError]) -> None:
+    """A generated set's boxes were audited at the crop margin it was made with; a study that crops another margin
+    would show readers a different frame than the audit checked, so the set must be regenerated for it."""
+    pipeline = audit.get("pipeline") if isinstance(audit.get("pipeline"), dict) else {}
+    generated = pipeline.get("crop_margin")
+    if not isinstance(generated, int | float) or config.crop_margin == 0:  # 0: the study leaves the margin to the set
+        return
+    if abs(float(generated) - config.crop_margin) > 1e-9:
+        errors.append(RowError(
+            f"the set was generated (and its boxes audited) with crop margin {generated:g}, but this study crops "
+            f"{config.crop_margin:g}: regenerate it with --crop-margin {config.crop_margin:g} (the study's job does "
+            f"that) or set the study's crop margin to {generated:g}", PROVENANCE_NAME))
+
+
 def _cross_check(rows: list[ManifestRow], named: set[str], members: dict, errors: list[RowError]) -> list[ManifestRow]:
     """Rows whose file is present; an error for each absent file and each file no row names."""
     present = []
@@ -109,6 +123,7 @@ def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, fin
         parsed = parse_manifest(manifest_bytes, findings=findings, sources=sources)
         errors.extend(parsed.errors)
         audit = _read_provenance(listing, errors)
+        _check_generated_crop_margin(audit, config, errors)
         if parsed.named_files or not parsed.errors:  # an unreadable manifest names nothing: skip the noise
             rows = _cross_check(parsed.rows, parsed.named_files, listing.members, errors)
         else:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from readerstudy.studies.selectors import study_for_staff
 
 from .models import Batch
-from .selectors import audit_summary, batches_of, study_composition
+from .selectors import audit_summary, batches_of, plan_table, study_composition
 from .services import BatchRejected, batch_create, batch_delete
 
 
@@ -46,6 +46,7 @@ def batch_detail(request, slug: str, batch_id: int):
         "study": study,
         "batch": batch,
         "audit": audit_summary(batch.audit),
+        "plan": plan_table(batch.audit),
         "in_progress": batch.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
         "can_remove": study.status == study.Status.DRAFT
         and batch.status in (Batch.Status.DONE, Batch.Status.FAILED),
