@@ -60,13 +60,18 @@ def auc_jackknife(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Leave-one-case-out AUCs, shape (R, M, K): entry k is the AUC without case k (the AUC itself where k is not
     scored). Exact, from the structural components: without positive p, (n1 * AUC - V10_p) / (n1 - 1); without
     negative n, (n0 * AUC - V01_n) / (n0 - 1)."""
+    return auc_and_jackknife(scores, truth)[1]
+
+
+def auc_and_jackknife(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``auc`` and ``auc_jackknife`` from one pass over the structural components."""
     value, v10, v01, n1, n0 = auc_components(scores, truth)
     with np.errstate(divide="ignore", invalid="ignore"):
         without_positive = (n1[..., None] * value[..., None] - v10) / (n1[..., None] - 1)
         without_negative = (n0[..., None] * value[..., None] - v01) / (n0[..., None] - 1)
     loo = np.broadcast_to(value[..., None], v10.shape).copy()
     loo = np.where(~np.isnan(v10), without_positive, loo)
-    return np.where(~np.isnan(v01), without_negative, loo)
+    return value, np.where(~np.isnan(v01), without_negative, loo)
 
 
 def rate(values: np.ndarray) -> np.ndarray:
