@@ -19,10 +19,12 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom, binomtest
+from scipy.stats import binom, binomtest, norm
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 from statsmodels.stats.proportion import proportion_confint
+
+from .mrmc import fom as mrmc_fom
 
 CHANCE = 0.5
 ALPHA = 0.05
@@ -389,11 +391,36 @@ def auc_from_histograms(real_counts: np.ndarray, fake_counts: np.ndarray) -> np.
     return _ratio(wins, fake_counts.sum(axis=-1) * real_counts.sum(axis=-1))
 
 
+def delong_intervals(votes: Votes, layout: Layout, rated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each reader's AUC per (generator + all generators) with DeLong's 95% interval (the structural-components
+    variance pROC's ``ci.auc(method = "delong")`` uses; the R cross-check test holds them equal), clipped to [0, 1].
+    Arrays of shape (R, G + 1), nan where a class is missing."""
+    n_readers = len(layout.readers)
+    generators = layout.generators
+    cases, case_index = np.unique(votes.case[rated], return_inverse=True)
+    score = np.full((n_readers, len(cases)), np.nan)
+    score[votes.reader[rated], case_index] = fake_score(votes.called_real[rated], votes.confidence[rated])
+    case_source = np.zeros(len(cases), dtype=np.int64)
+    case_source[case_index] = votes.source[rated]
+    case_is_real = np.isin(case_source, layout.real_sources)
+    members = [case_is_real | (case_source == g) for g in generators] + [np.ones(len(cases), dtype=bool)]
+    scores = np.where(np.stack(members)[None], score[:, None, :], np.nan)  # (R, G + 1, K)
+    areas = mrmc_fom.auc(scores, (~case_is_real).astype(np.int64))
+    covariance = mrmc_fom.delong_covariance(scores, (~case_is_real).astype(np.int64))
+    variance = np.einsum("ijij->ij", covariance)
+    half = norm.ppf(1 - ALPHA / 2) * np.sqrt(np.clip(variance, 0, None))
+    return areas, np.clip(areas - half, 0, 1), np.clip(areas + half, 0, 1)
+
+
 def roc_auc(votes: Votes, layout: Layout) -> dict:
-    """ROC AUC of the fake-score per (reader or pooled) x (generator or all generators), on rated votes only."""
+    """ROC AUC of the fake-score per (reader or pooled) x (generator or all generators), on rated votes only; each
+    reader's with DeLong's 95% interval. The pooled AUC (all readers' votes in one curve) has no interval: its
+    reader-averaged counterpart with an interval that counts readers and cases is the MRMC analysis's."""
     rated = ~np.isnan(votes.confidence)
     if not rated.any():
-        return {"note": "No vote carries a confidence rating (the study did not ask for one).", "cells": []}
+        return {"note": "No vote carries a confidence rating (the study did not ask for one), so there is no ROC AUC: "
+                        "the answers alone are binary and give one point of the ROC curve, not a curve; see the "
+                        "called-real rates and d' instead.", "binary": True, "cells": []}
     n_readers, n_sources = len(layout.readers), len(layout.sources)
     score = fake_score(votes.called_real[rated], votes.confidence[rated]).astype(np.int64)
     index = (votes.reader[rated] * n_sources + votes.source[rated]) * 10 + (score - 1)
@@ -404,13 +431,18 @@ def roc_auc(votes: Votes, layout: Layout) -> dict:
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
     fake_histogram = np.stack([histogram[:, columns].sum(axis=1) for columns in generator_columns], axis=1)
     auc = auc_from_histograms(real_histogram[:, None, :], fake_histogram)
+    _, low, high = delong_intervals(votes, layout, rated)
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
         for g, generator in enumerate(generator_labels):
+            pooled = r == n_readers
             cells.append({"reader": reader, "generator": generator, "n_real": int(real_histogram[r].sum()),
-                          "n_fake": int(fake_histogram[r, g].sum()), "auc": _number(auc[r, g])})
-    return {"note": "Fake-score: 'fake' with confidence c scores 5 + c, 'real' scores 6 - c; AUC 0.5 is chance.",
-            "cells": cells}
+                          "n_fake": int(fake_histogram[r, g].sum()), "auc": _number(auc[r, g]),
+                          "ci_low": None if pooled else _number(low[r, g]),
+                          "ci_high": None if pooled else _number(high[r, g])})
+    return {"note": "Fake-score: 'fake' with confidence c scores 5 + c, 'real' scores 6 - c; AUC 0.5 is chance. Each "
+                    "reader's 95% interval is DeLong's (cases random, this reader only).",
+            "binary": False, "cells": cells}
 
 
 # --- reading time ------------------------------------------------------------------------------------------------
