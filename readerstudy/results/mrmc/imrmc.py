@@ -83,8 +83,9 @@ def _header(lines: list[str]) -> tuple[int, dict[str, tuple[int, int]], list[str
                 raise ImrmcError(f"{key.strip()} must be a whole number, not {value.strip()!r}.", index + 1) from None
         elif line:
             description.append(line)
-    raise ImrmcError(f"This is not an iMRMC file: there is no '{BEGIN}' line. An iMRMC file has description lines, the "
-                     "counts N0:, N1:, NR:, NM:, a line 'BEGIN DATA:' and then reader,case,modality,score rows.")
+    raise ImrmcError(f"This is not an iMRMC file: none of its {len(lines)} lines is '{BEGIN}'. An iMRMC file has "
+                     "description lines, the counts N0:, N1:, NR:, NM:, a line 'BEGIN DATA:' and then "
+                     "reader,case,modality,score rows (one per line; truth rows -1,case,truth,0|1).")
 
 
 def parse_imrmc(text: str) -> MrmcData:

@@ -61,6 +61,8 @@ class GlobalTest:
     df_num: int
     df_den: float | None
     p_value: float
+    error_term: float  # the denominator: MS(T*R) + J max(Cov2 - Cov3, 0) (RRRC), Var - Cov1 + (J - 1) max(...)
+    # (FRRC), MS(T*R) (RRFC)
 
 
 @dataclass(frozen=True)
@@ -352,15 +354,16 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray, *, readers: list[str] |
     single = n_readers < 2
     rrrc = None if single else Analysis(
         kind="RRRC", generalises_to=GENERALISES_TO["RRRC"],
-        test=GlobalTest("F", float(rrrc_f), c.df_t, rrrc_df, _f_sf(rrrc_f, c.df_t, rrrc_df)),
+        test=GlobalTest("F", float(rrrc_f), c.df_t, rrrc_df, _f_sf(rrrc_f, c.df_t, rrrc_df), terms["RRRC"]),
         differences=rrrc_differences, modalities=rrrc_estimates)
     frrc = Analysis(
         kind="FRRC", generalises_to=GENERALISES_TO["FRRC"],
-        test=GlobalTest("X2", float(frrc_chi2), c.df_t, None, float(special.chdtrc(c.df_t, frrc_chi2))),
+        test=GlobalTest("X2", float(frrc_chi2), c.df_t, None, float(special.chdtrc(c.df_t, frrc_chi2)),
+                        terms["FRRC"]),
         differences=frrc_differences, modalities=frrc_estimates, reader_differences=reader_differences)
     rrfc = None if single else Analysis(
         kind="RRFC", generalises_to=GENERALISES_TO["RRFC"],
-        test=GlobalTest("F", float(rrfc_f), c.df_t, float(c.df_tr), _f_sf(rrfc_f, c.df_t, c.df_tr)),
+        test=GlobalTest("F", float(rrfc_f), c.df_t, float(c.df_tr), _f_sf(rrfc_f, c.df_t, c.df_tr), terms["RRFC"]),
         differences=rrfc_differences, modalities=rrfc_estimates)
     return OrResult(readers=list(readers), modalities=list(modalities), fom=fom, alpha=alpha, components=c,
                     rrrc=rrrc, frrc=frrc, rrfc=rrfc, pairwise=pairwise)
