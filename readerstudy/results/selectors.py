@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, models
-from django.db.models import Count, IntegerField, Q, Value, When
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Cast, Coalesce
 
-from readerstudy.studies.models import Answer, Finding, Membership, Source, Study, Vote
+from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, Vote
 
 from .statistics import Layout, Votes
 
@@ -185,3 +185,32 @@ def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:
     if len(pseudonym) < 2 or pseudonym[0] not in "Rr" or not pseudonym[1:].isdigit():
         return None
     return Membership.objects.filter(study=study, number=int(pseudonym[1:])).first()
+
+
+def _scalar(queryset, study_field: str, expression):
+    """A correlated scalar subquery: ``expression`` aggregated over ``queryset``'s rows of the outer study."""
+    return Subquery(queryset.filter(**{study_field: OuterRef("pk")}).order_by().values(study_field)
+                    .annotate(value=expression).values("value")[:1])
+
+
+def results_version(study: Study) -> tuple:
+    """Everything the results depend on, read in one statement: the votes (how many, the last one, the last change),
+    the repeat votes (the same), the readers, the cases and the last audited change (settings, cue list, exclusions).
+    The analysis is cached under this: any new vote, change or setting gives a new version, so a cached result is
+    never stale, and the cache needs no invalidation."""
+    from readerstudy.protocol.models import AuditEntry, RepeatVote
+
+    votes, repeats = Vote.objects.all(), RepeatVote.objects.all()
+    row = Study.objects.filter(pk=study.pk).annotate(
+        v_count=_scalar(votes, "membership__study", Count("pk")), v_last=_scalar(votes, "membership__study", Max("pk")),
+        v_changed=_scalar(votes, "membership__study", Max("updated_at")),
+        r_count=_scalar(repeats, "membership__study", Count("pk")),
+        r_changed=_scalar(repeats, "membership__study", Max("updated_at")),
+        n_members=_scalar(Membership.objects.all(), "study", Count("pk")),
+        n_cases=_scalar(Case.objects.all(), "study", Count("pk")),
+        last_case=_scalar(Case.objects.all(), "study", Max("pk")),
+        last_member=_scalar(Membership.objects.all(), "study", Max("pk")),
+        audited=_scalar(AuditEntry.objects.all(), "study", Max("pk")),
+    ).values_list("v_count", "v_last", "v_changed", "r_count", "r_changed", "n_members", "n_cases", "last_case",
+                  "last_member", "audited").first()
+    return (study.pk, study.slug, *(value.isoformat() if hasattr(value, "isoformat") else value for value in row))
