@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .statistics import kappa_from_two_by_two
-
 ALPHA = 0.05
 
 
@@ -75,6 +73,8 @@ def intra_reader_agreement(reader: np.ndarray, first_real: np.ndarray, repeat_re
     """Kappa between each reader's first and repeated answer to the same image, per reader and averaged over readers,
     each with a 95% bootstrap interval. One entry per repeated image: ``reader`` index, ``first_real`` and
     ``repeat_real`` (bool: answered "real")."""
+    from .statistics import kappa_from_two_by_two  # statistics imports this module
+
     reader = np.asarray(reader, dtype=np.int64)
     first_real, repeat_real = np.asarray(first_real, dtype=bool), np.asarray(repeat_real, dtype=bool)
     cell = (~first_real).astype(np.int64) * 2 + (~repeat_real).astype(np.int64)  # 0 both real .. 3 both fake

@@ -15,6 +15,7 @@ ratio of two matrix products per chunk of resamples, with no Python loop per cas
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,8 +45,10 @@ class BootstrapDraws:
         Satterthwaite's df, which falls towards R - 1 when readers dominate, as the OR analysis's Hillis df do."""
         transform = transform or (lambda table: table)
         point = transform(self.point)
-        reader_var = np.nanvar(transform(self.reader_draws), axis=0) * self.n_readers / max(self.n_readers - 1, 1)
-        case_var = np.nanvar(transform(self.case_draws), axis=0) * self.n_cases / max(self.n_cases - 1, 1)
+        with warnings.catch_warnings():  # a group without votes has only nan draws: its interval is nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            reader_var = np.nanvar(transform(self.reader_draws), axis=0) * self.n_readers / max(self.n_readers - 1, 1)
+            case_var = np.nanvar(transform(self.case_draws), axis=0) * self.n_cases / max(self.n_cases - 1, 1)
         total = reader_var + case_var
         with np.errstate(divide="ignore", invalid="ignore"):
             df = total**2 / (reader_var**2 / max(self.n_readers - 1, 1) + case_var**2 / max(self.n_cases - 1, 1))
@@ -133,10 +136,12 @@ def called_real_and_hype(called_real: np.ndarray, case_source: np.ndarray, sourc
     hype = []
     if real_columns and generators:
         def balanced(table: np.ndarray) -> np.ndarray:
-            real_error = 1 - np.nanmean(table[..., real_columns], axis=-1)
-            fake_errors = table[..., generators]
+            with warnings.catch_warnings():  # a resample without some source's votes gives nan, not a warning
+                warnings.simplefilter("ignore", RuntimeWarning)
+                real_error = 1 - np.nanmean(table[..., real_columns], axis=-1)
+                fake_errors = table[..., generators]
+                overall = 0.5 * real_error + 0.5 * np.nanmean(fake_errors, axis=-1)
             per_generator = 0.5 * real_error[..., None] + 0.5 * fake_errors
-            overall = 0.5 * real_error + 0.5 * np.nanmean(fake_errors, axis=-1)
             return np.concatenate([per_generator, overall[..., None]], axis=-1)
 
         hype = [_interval(*values) for values in zip(*boot.interval(alpha, balanced), strict=True)]
