@@ -34,7 +34,9 @@ def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_
     for s, source in enumerate(sources):
         offset = x - 0.4 + width * (s + 0.5)
         heights = np.nan_to_num(rate[:, s])
-        errors = np.vstack([np.nan_to_num(rate[:, s] - low[:, s]), np.nan_to_num(high[:, s] - rate[:, s])])
+        # clipped at 0: Wilson's bound at a rate of 0 or 1 can sit a rounding error beyond it, which matplotlib refuses
+        errors = np.clip(np.vstack([np.nan_to_num(rate[:, s] - low[:, s]), np.nan_to_num(high[:, s] - rate[:, s])]),
+                         0, None)
         axes.bar(offset, heights, width, yerr=errors, capsize=2, label=source, color=PALETTE[s % len(PALETTE)],
                  error_kw={"elinewidth": 0.8})
     axes.axhline(0.5, color="#999999", linewidth=0.8, linestyle="--")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, models
-from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery, Value, When
+from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
 from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, Vote
@@ -187,30 +187,33 @@ def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:
     return Membership.objects.filter(study=study, number=int(pseudonym[1:])).first()
 
 
-def _scalar(queryset, study_field: str, expression):
-    """A correlated scalar subquery: ``expression`` aggregated over ``queryset``'s rows of the outer study."""
-    return Subquery(queryset.filter(**{study_field: OuterRef("pk")}).order_by().values(study_field)
-                    .annotate(value=expression).values("value")[:1])
+def _name(model, field: str | None = None) -> str:
+    """A model's table, or one of its fields' column, quoted for the database."""
+    quote = connection.ops.quote_name
+    return quote(model._meta.db_table if field is None else model._meta.get_field(field).column)
 
 
 def results_version(study: Study) -> tuple:
     """Everything the results depend on, read in one statement: the votes (how many, the last one, the last change),
-    the repeat votes (the same), the readers, the cases and the last audited change (settings, cue list, exclusions).
-    The analysis is cached under this: any new vote, change or setting gives a new version, so a cached result is
-    never stale, and the cache needs no invalidation."""
+    the repeat votes (the same), the readers and the cases (how many, the last one) and the last audited change
+    (settings, cue list, exclusions). The analysis is cached under this: any new vote, change or setting gives a new
+    version, so a cached result is never stale and the cache needs no invalidation. Each table is read once (one
+    scan of the study's votes, not one per figure)."""
     from readerstudy.protocol.models import AuditEntry, RepeatVote
 
-    votes, repeats = Vote.objects.all(), RepeatVote.objects.all()
-    row = Study.objects.filter(pk=study.pk).annotate(
-        v_count=_scalar(votes, "membership__study", Count("pk")), v_last=_scalar(votes, "membership__study", Max("pk")),
-        v_changed=_scalar(votes, "membership__study", Max("updated_at")),
-        r_count=_scalar(repeats, "membership__study", Count("pk")),
-        r_changed=_scalar(repeats, "membership__study", Max("updated_at")),
-        n_members=_scalar(Membership.objects.all(), "study", Count("pk")),
-        n_cases=_scalar(Case.objects.all(), "study", Count("pk")),
-        last_case=_scalar(Case.objects.all(), "study", Max("pk")),
-        last_member=_scalar(Membership.objects.all(), "study", Max("pk")),
-        audited=_scalar(AuditEntry.objects.all(), "study", Max("pk")),
-    ).values_list("v_count", "v_last", "v_changed", "r_count", "r_changed", "n_members", "n_cases", "last_case",
-                  "last_member", "audited").first()
-    return (study.pk, study.slug, *(value.isoformat() if hasattr(value, "isoformat") else value for value in row))
+    member, member_id, member_study = _name(Membership), _name(Membership, "id"), _name(Membership, "study")
+
+    def through_members(model) -> str:
+        return (f"SELECT COUNT(*), MAX(v.{_name(model, 'id')}), MAX(v.{_name(model, 'updated_at')}) "
+                f"FROM {_name(model)} v JOIN {member} m ON m.{member_id} = v.{_name(model, 'membership')} "
+                f"WHERE m.{member_study} = %s")
+
+    def own(model) -> str:
+        return f"SELECT COUNT(*), MAX({_name(model, 'id')}) FROM {_name(model)} WHERE {_name(model, 'study')} = %s"
+
+    sql = (f"SELECT * FROM ({through_members(Vote)}) votes, ({through_members(RepeatVote)}) repeats, "
+           f"({own(Membership)}) members, ({own(Case)}) cases, ({own(AuditEntry)}) audit")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk] * 5)
+        row = cursor.fetchone()
+    return (study.pk, study.slug, *(str(value) for value in row))

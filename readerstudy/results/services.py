@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from django.core.cache import cache
@@ -61,11 +63,24 @@ class StudyResults:
     protocol: dict
 
 
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A digest of the code and templates the results are computed and shown with, so that a deploy that changes
+    them never serves what an older version cached (a shared cache outlives the processes)."""
+    package = Path(__file__).resolve().parent
+    templates = package.parent.parent / "templates" / "results"
+    digest = hashlib.sha256()
+    for path in sorted([*package.rglob("*.py"), *templates.glob("*.html")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def study_results(study: Study) -> StudyResults:
     """The study's results, from the cache while no vote, reader, case or setting has changed since they were
     computed (one query to tell), else computed afresh and cached. The cache key is the state they depend on
     (``selectors.results_version``), so nothing ever has to invalidate it."""
-    version = hashlib.sha256(repr(selectors.results_version(study)).encode()).hexdigest()[:32]
+    state = (code_fingerprint(), selectors.results_version(study))
+    version = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
     key = f"study-results:{version}"
     results = cache.get(key)
     if results is None:
@@ -134,6 +149,13 @@ def _other_analyses(mrmc: dict) -> list[dict]:
     return out
 
 
+def _with_hype(cells: list[dict], hype: list[dict], key: str) -> list[dict]:
+    """Detection rows each with its HYPE-infinity cell (matched on ``key``), joined here rather than in a template
+    loop (quadratic in readers)."""
+    by_key = {cell[key]: cell for cell in hype}
+    return [{**cell, "hype": by_key.get(cell[key])} for cell in cells]
+
+
 def results_page_context(study: Study) -> dict:
     """What the results page shows, cut from Table 1 and the statistics report into ready-made table rows."""
     results = study_results(study)
@@ -149,10 +171,10 @@ def results_page_context(study: Study) -> dict:
         "comparisons": report["comparisons"],
         "other_analyses": _other_analyses(report["mrmc"]),
         "pooled_rates": _pooled_rate_rows(report),
-        "reader_detection": _pick(report["detection"], finding=ALL, generator=ALL),
-        "generator_detection": _pick(report["detection"], reader=statistics.POOLED, finding=ALL),
-        "reader_hype": _pick(report["hype_infinity"], generator=ALL),
-        "generator_hype": _pick(report["hype_infinity"], reader=statistics.POOLED),
+        "reader_detection": _with_hype(_pick(report["detection"], finding=ALL, generator=ALL),
+                                       _pick(report["hype_infinity"], generator=ALL), "reader"),
+        "generator_detection": _with_hype(_pick(report["detection"], reader=statistics.POOLED, finding=ALL),
+                                          _pick(report["hype_infinity"], reader=statistics.POOLED), "generator"),
         "generators": [*report["generators"], ALL],
         "auc_rows": [
             {"reader": reader, "cells": _pick(auc_cells, reader=reader)} for reader in report["readers"]
