@@ -10,7 +10,8 @@
    (RRRC interval against the pooled Wilson interval).
 2. **Speed**: the whole analysis (both figures of merit; RRRC, FRRC, RRFC; every pair) of 50 readers x 600 cases x 3
    generators (150 real images and 150 fakes per generator, 30,000 votes), and of the larger reading (600 real images
-   and 600 fakes per generator, 120,000 votes). Target < 2 s. Each timing is the best of 3.
+   and 600 fakes per generator, 120,000 votes). Target < 2 s. Each timing is the best of 3. For information, one run
+   at bench_results' size (50 readers x 20,000 cases, 1,000,000 votes).
 Pure numpy/scipy: no database, no Django.
 """
 from __future__ import annotations
@@ -69,10 +70,11 @@ def time_analysis(n_real: int, n_fake: int, readers: int = 50, repeats: int = 3)
 def speed_section() -> bool:
     print("Speed: the whole analysis (AUC and called-real rate; RRRC, FRRC, RRFC; every pair), best of 3")
     met = True
-    for n_real, n_fake in ((150, 150), (600, 600)):
+    for n_real, n_fake in ((150, 150), (600, 600), (5000, 5000)):
         cases = n_real + 3 * n_fake
-        elapsed = time_analysis(n_real, n_fake)
-        met &= elapsed < TIME_TARGET_S
+        elapsed = time_analysis(n_real, n_fake, repeats=3 if cases < 10_000 else 1)
+        if cases <= 2400:  # the target's size; the million-vote study is for information (bench_results' size)
+            met &= elapsed < TIME_TARGET_S
         print(f"  50 readers x {cases} cases ({n_real} real + 3 x {n_fake} fakes, {50 * cases:,} votes): "
               f"{elapsed:.3f} s")
     print(f"target (< {TIME_TARGET_S} s): {'met' if met else 'NOT met'}")

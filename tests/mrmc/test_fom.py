@@ -82,3 +82,19 @@ def test_a_modalitys_figures_do_not_covary_with_cases_it_does_not_use(split_scor
     scrambled[0, 0, 10:20] = scrambled[0, 0, 10:20][::-1]
     assert np.isfinite(covariance)
     assert fom.delong_covariance(scrambled, truth)[0, 0, 0, 1] == pytest.approx(covariance)
+
+
+def test_the_block_covariance_of_a_split_design_equals_the_dense_product(split_scores):
+    """Skipping the cases a modality does not use changes nothing: the same covariance, for the AUC and for rates
+    whose modalities share no case."""
+    scores, truth = split_scores
+    loo = fom.auc_jackknife(scores, truth)
+    np.testing.assert_allclose(fom.jackknife_covariance(loo, fom.in_modality(scores)), fom.jackknife_covariance(loo),
+                               atol=1e-15)
+    values = np.full((3, 2, 30), np.nan)
+    values[:, 0, :12] = (scores[:, 0, :12] > 2)
+    values[:, 1, 12:] = (scores[:, 1, 12:] > 3)
+    values[1, 1, 20] = np.nan
+    rate_loo = fom.rate_jackknife(values)
+    np.testing.assert_allclose(fom.jackknife_covariance(rate_loo, fom.in_modality(values)),
+                               fom.jackknife_covariance(rate_loo), atol=1e-15)

@@ -24,6 +24,8 @@ from itertools import combinations
 import numpy as np
 from scipy import special
 
+from .fom import CovarianceSummary
+
 GENERALISES_TO = {
     "RRRC": "other readers reading other cases (readers and cases both random)",
     "FRRC": "these readers only, reading other cases (readers fixed, cases random)",
@@ -179,36 +181,35 @@ def _means(fom: np.ndarray) -> tuple[float, float, float, list[float]]:
     return float(ms_t), float(ms_r), float(ms_tr), [float(value) for value in ms_r_each]
 
 
-def _covariance_averages(covariance: np.ndarray) -> tuple[float, float, float, float, list[float], list[float]]:
+def _covariance_averages(covariance: CovarianceSummary) -> tuple[float, float, float, float, list[float],
+                                                                 list[float]]:
     """Var, Cov1, Cov2, Cov3 (means over the matching pairs of figures) and each modality's Var and Cov2."""
-    readers, modalities = covariance.shape[:2]
-    same_reader = np.eye(readers, dtype=bool)[:, None, :, None]
-    same_modality = np.eye(modalities, dtype=bool)[None, :, None, :]
-    shape = covariance.shape
-    masks = {
-        "var": np.broadcast_to(same_reader & same_modality, shape),
-        "cov1": np.broadcast_to(same_reader & ~same_modality, shape),
-        "cov2": np.broadcast_to(~same_reader & same_modality, shape),
-        "cov3": np.broadcast_to(~same_reader & ~same_modality, shape),
-    }
-    averages = {name: float(covariance[mask].mean()) if mask.any() else 0.0 for name, mask in masks.items()}
-    var_each, cov2_each = [], []
-    for m in range(modalities):
-        block = covariance[:, m, :, m]
-        var_each.append(float(np.diag(block).mean()))
-        off = ~np.eye(readers, dtype=bool)
-        cov2_each.append(float(block[off].mean()) if off.any() else 0.0)
-    return averages["var"], averages["cov1"], averages["cov2"], averages["cov3"], var_each, cov2_each
+    readers, modalities = covariance.same_reader.shape[:2]
+    same = covariance.same_reader.sum(axis=0)  # (M, M): sum over readers of cov(r in m, r in n)
+    others = covariance.total - same  # sum over pairs of different readers
+    diagonal = np.eye(modalities, dtype=bool)
+    var_each = np.diag(same) / readers
+    cov2_each = np.diag(others) / (readers * (readers - 1)) if readers > 1 else np.zeros(modalities)
+    var = float(var_each.mean())
+    cov1 = float(same[~diagonal].sum() / (readers * modalities * (modalities - 1)))
+    cov2 = float(cov2_each.mean()) if readers > 1 else 0.0
+    pairs = readers * (readers - 1) * modalities * (modalities - 1)
+    cov3 = float(others[~diagonal].sum() / pairs) if pairs else 0.0
+    return var, cov1, cov2, cov3, [float(v) for v in var_each], [float(v) for v in cov2_each]
 
 
-def variance_components(fom: np.ndarray, covariance: np.ndarray) -> VarianceComponents:
+def _summary(covariance) -> CovarianceSummary:
+    return covariance if isinstance(covariance, CovarianceSummary) else CovarianceSummary.from_matrix(covariance)
+
+
+def variance_components(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary) -> VarianceComponents:
     """The ANOVA of the figures and the OR components; Var(R) and Var(T*R) from their expected mean squares:
     E MS(T*R) = Var(T*R) + Var - Cov1 - Cov2 + Cov3,
     E MS(R) = I Var(R) + Var(T*R) + Var + (I - 1) Cov1 - Cov2 - (I - 1) Cov3."""
     fom = np.asarray(fom, dtype=float)
     readers, modalities = fom.shape
     ms_t, ms_r, ms_tr, ms_r_each = _means(fom)
-    var, cov1, cov2, cov3, var_each, cov2_each = _covariance_averages(np.asarray(covariance, dtype=float))
+    var, cov1, cov2, cov3, var_each, cov2_each = _covariance_averages(_summary(covariance))
     var_tr = ms_tr - var + cov1 + cov2 - cov3
     var_r = (ms_r - var_tr - var - (modalities - 1) * cov1 + cov2 + (modalities - 1) * cov3) / modalities
     return VarianceComponents(
@@ -279,30 +280,35 @@ def _global_terms(c: VarianceComponents, readers: int) -> dict[str, float]:
     }
 
 
-def _pair_terms(fom: np.ndarray, covariance: np.ndarray, i: int, j: int, pairwise: str,
+def _pair_terms(fom: np.ndarray, covariance: CovarianceSummary, i: int, j: int, pairwise: str,
                 global_c: VarianceComponents) -> tuple[VarianceComponents, dict[str, float]]:
     if pairwise == "separate" and fom.shape[1] > 2:
         index = [i, j]
-        c = variance_components(fom[:, index], covariance[:, index][:, :, :, index])
+        c = variance_components(fom[:, index], covariance.subset(index))
     else:
         c = global_c
     return c, _global_terms(c, fom.shape[0])
 
 
-def or_analysis(fom: np.ndarray, covariance: np.ndarray, *, readers: list[str] | None = None,
+def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, readers: list[str] | None = None,
                 modalities: list[str] | None = None, alpha: float = 0.05, pairwise: str = "global") -> OrResult:
-    """The full OR analysis of figures ``fom`` (R, M) with covariance ``covariance`` (R, M, R, M).
+    """The full OR analysis of figures ``fom`` (R, M) with covariance ``covariance`` (R, M, R, M), or its
+    ``CovarianceSummary`` (all the analysis uses; ``fom.jackknife_summary`` computes it without the full matrix).
 
     With one reader only FRRC is possible (``rrrc`` and ``rrfc`` are None). Every pair (i < j) of modalities gets
     a difference ``modality i - modality j``. ``pairwise`` is "global" (the error term of all modalities, as the
     reference software) or "separate" (each pair analysed on its own)."""
     fom = np.asarray(fom, dtype=float)
-    covariance = np.asarray(covariance, dtype=float)
     n_readers, n_modalities = fom.shape
     if n_modalities < 2:
         raise ValueError("The OR analysis compares modalities: it needs at least two.")
-    if covariance.shape != (n_readers, n_modalities, n_readers, n_modalities):
-        raise ValueError(f"covariance has shape {covariance.shape}, expected {(*fom.shape, *fom.shape)}.")
+    if not isinstance(covariance, CovarianceSummary):
+        covariance = np.asarray(covariance, dtype=float)
+        if covariance.shape != (n_readers, n_modalities, n_readers, n_modalities):
+            raise ValueError(f"covariance has shape {covariance.shape}, expected {(*fom.shape, *fom.shape)}.")
+    covariance = _summary(covariance)
+    if covariance.same_reader.shape != (n_readers, n_modalities, n_modalities):
+        raise ValueError("The covariance summary does not match the figures' readers and modalities.")
     if not np.all(np.isfinite(fom)):
         raise ValueError("Every reader needs a figure of merit in every modality.")
     if pairwise not in ("global", "separate"):
@@ -345,7 +351,8 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray, *, readers: list[str] |
     reader_differences = []
     for i, j in pairs:
         for r in range(n_readers):
-            var_diff = covariance[r, i, r, i] + covariance[r, j, r, j] - 2 * covariance[r, i, r, j]
+            own = covariance.same_reader[r]
+            var_diff = own[i, i] + own[j, j] - 2 * own[i, j]
             reader_differences.append(_difference(modalities, i, j, fom[r, i] - fom[r, j],
                                                   np.sqrt(max(var_diff, 0.0)), None, alpha, reader=readers[r]))
 

@@ -158,7 +158,7 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
         if not keep.all():
             notes.append("Left out of the called-real analysis (no vote on some source yet): "
                          + ", ".join(label for label, kept in zip(labels, keep, strict=True) if not kept) + ".")
-        covariance = fom.jackknife_covariance(fom.rate_jackknife(values[keep]))
+        covariance = fom.jackknife_summary(fom.rate_jackknife(values[keep]), fom.in_modality(values[keep]))
         called_real_result = or_analysis(rates[keep], covariance, readers=_kept(labels, keep), modalities=sources,
                                          alpha=alpha, pairwise=pairwise)
         called_real_note = "Share of each source's images called real, per reader; sources share no image."
@@ -182,7 +182,7 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
                 notes.append("Left out of the AUC analysis (no rated real image or no rated image of some generator "
                              "yet): " + ", ".join(label for label, kept in zip(labels, keep_auc, strict=True)
                                                   if not kept) + ".")
-            covariance = fom.jackknife_covariance(loo[keep_auc])
+            covariance = fom.jackknife_summary(loo[keep_auc], fom.in_modality(scores[keep_auc]))
             auc_result = or_analysis(areas[keep_auc], covariance, readers=_kept(labels, keep_auc),
                                      modalities=[sources[g] for g in generators], alpha=alpha, pairwise=pairwise)
             auc_note = ("AUC of telling each generator's images from the real ones, from answer plus confidence "
