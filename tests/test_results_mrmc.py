@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from readerstudy.results.services import build_statistics, study_results
+from readerstudy.results.statistics import wilson_interval
 from readerstudy.studies.models import Case
 from tests.factories import cast_votes_fast, create_cases_fast, create_reader, create_study
 from tests.test_table1_paper import paper_study  # noqa: F401  (the paper's two-reader study)
@@ -106,14 +107,20 @@ def test_the_pooled_intervals_come_from_the_mrmc_analysis_not_from_votes_taken_a
     study = build_study(readers=4)
     report = build_statistics(study)
     pooled = {(row["finding"], row["source"]): row for row in report["called_real_pooled"]}
-    wilson = {(cell["finding"], cell["source"]): cell for cell in report["called_real"] if cell["reader"] == "Pooled"}
     lead = {row["modality"]: row for row in report["comparisons"]["called_real"]}
     for source, row in lead.items():
         assert pooled[("All", source)]["ci_low"] == pytest.approx(row["ci_low"])
         assert pooled[("All", source)]["analysis"] == "RRRC"
-    # readers differ little here, yet pooling their votes as independent would claim a narrower interval somewhere
-    assert any(pooled[key]["ci_high"] - pooled[key]["ci_low"] != pytest.approx(cell["ci_high"] - cell["ci_low"])
-               for key, cell in wilson.items() if key in pooled)
+    for cell in report["called_real"]:
+        if cell["reader"] == "Pooled" and cell["n"]:
+            assert cell["interval"] == "MRMC RRRC"
+            assert cell["ci_low"] == pooled[(cell["finding"], cell["source"])]["ci_low"]
+            wilson_low, _ = wilson_interval(cell["called_real"], cell["n"])
+            assert cell["ci_low"] != pytest.approx(float(wilson_low))
+    for cell in report["detection"]:
+        if cell["reader"] == "Pooled" and cell["n"]:
+            assert cell["interval"] == "readers and cases resampled"
+            assert cell["accuracy_ci_low"] <= cell["accuracy"] <= cell["accuracy_ci_high"]
 
 
 def test_the_markdown_report_and_the_json_report_lead_with_the_same_comparisons(db, staff_api, capsys):

@@ -16,7 +16,7 @@ from . import selectors, statistics
 from .mrmc.or_analysis import json_ready
 from .mrmc.study import study_mrmc_from_votes
 from .planning import plan
-from .pooled import called_real_by_finding
+from .pooled import called_real_by_finding, pooled_accuracy
 from .statistics import ALL, study_statistics
 from .summary import lead_comparisons, summary_sentences
 from .table1 import Table1, assemble_table1
@@ -43,6 +43,7 @@ def build_statistics(study: Study) -> dict:
     labels = layout.labels
     report = {"study": study.slug, **study_statistics(votes, labels),
               "called_real_pooled": called_real_by_finding(votes, labels)}
+    _pooled_intervals(report, votes, labels)
     analysis = study_mrmc_from_votes(votes, labels)
     mrmc = analysis.as_dict()
     comparisons = lead_comparisons(mrmc, [labels.sources[s] for s in labels.real_sources])
@@ -51,6 +52,23 @@ def build_statistics(study: Study) -> dict:
              if entry is not None]
     return {"study": study.slug, "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
             "mrmc": mrmc, "power": json_ready(power), **report}
+
+
+def _pooled_intervals(report: dict, votes, labels) -> None:
+    """The pooled rows' intervals that count readers and cases (the votes are not independent): the called-real
+    rates' from the MRMC analysis (``called_real_pooled``), the accuracies' from the reader-and-case bootstrap. Each
+    pooled cell says which (``interval``); a cell without one keeps none rather than a Wilson interval."""
+    rates = {(row["finding"], row["source"]): row for row in report["called_real_pooled"]}
+    for cell in report["called_real"]:
+        if cell["reader"] == statistics.POOLED:
+            pooled = rates.get((cell["finding"], cell["source"]))
+            cell.update(ci_low=pooled and pooled["ci_low"], ci_high=pooled and pooled["ci_high"],
+                        interval=f"MRMC {pooled['analysis']}" if pooled else None)
+    accuracy = pooled_accuracy(votes, labels)
+    for cell in report["detection"]:
+        if cell["reader"] == statistics.POOLED:
+            _, low, high = accuracy.get((cell["finding"], cell["generator"]), (None, None, None))
+            cell.update(accuracy_ci_low=low, accuracy_ci_high=high, interval="readers and cases resampled")
 
 
 @dataclass(frozen=True)
@@ -184,13 +202,18 @@ def results_page_context(study: Study) -> dict:
 
 
 def protocol_results(study: Study) -> dict:
-    """The study protocol's own results: intra-reader agreement on repeats, cue tallies, exposure thresholds (each
-    only when the study has the data)."""
+    """The study protocol's own results: intra-reader agreement on repeats (each reader's kappa and the readers' mean,
+    with intervals), cue tallies, exposure thresholds (only from enough reversals, with intervals); each only when the
+    study has the data."""
     from readerstudy.protocol import selectors as protocol_selectors
+    from readerstudy.protocol.staircase import MIN_REVERSALS
 
     shown = protocol_selectors.study_has_protocol_results(study)
+    intra = protocol_selectors.intra_reader_summary(study) if shown["repeats"] else {"rows": [], "mean": None}
     return {
-        "intra_reader": protocol_selectors.intra_reader_agreement(study) if shown["repeats"] else [],
+        "intra_reader": intra["rows"],
+        "intra_reader_mean": intra["mean"],
         "cue_tallies": protocol_selectors.cue_tallies(study) if shown["reasons"] else None,
         "exposure_thresholds": protocol_selectors.exposure_thresholds(study) if shown["staircases"] else [],
+        "min_reversals": MIN_REVERSALS,
     }
