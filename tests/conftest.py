@@ -16,6 +16,15 @@ def _private_media(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: rolled-back tests reuse primary keys, so a key such as the results'
+    (study id and vote counts) could otherwise find another test's entry."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager_by_default():
     from readerstudy.celery import app

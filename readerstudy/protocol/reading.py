@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from readerstudy.studies import reading_sql
 from readerstudy.studies.models import Answer, Case, Membership, Study, Vote
-from readerstudy.studies.services import membership_touch
+from readerstudy.studies.services import ensure_confidence, membership_touch
 
 from . import services
 from .models import (
@@ -260,6 +260,7 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
                 confidence: int | None, time_ms: int | None) -> SlotAnswer:
     """A repeat's answer, with the same rules as a first showing's: same again is 200, a change 409 unless allowed."""
     study = membership.study
+    ensure_confidence(study, confidence)
     existing = RepeatVote.objects.filter(slot=slot).first()
     if existing is None:
         source = slot.case.source
@@ -293,6 +294,7 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
 def practice_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProtocol, *, answer: str,
                   confidence: int | None, time_ms: int | None) -> SlotAnswer:
     """A practice answer (the first one stands); the truth comes back only when the study gives practice feedback."""
+    ensure_confidence(membership.study, confidence)
     try:
         with transaction.atomic():
             vote, created = PracticeVote.objects.get_or_create(

@@ -1,5 +1,7 @@
 """The results chart, drawn server-side with matplotlib's Agg backend: per finding, the rate at which each source's
-images were called real, with Wilson 95% intervals; one panel for all readers pooled, then one per reader."""
+images were called real; one panel for all readers (with the MRMC analysis's intervals, which count readers and
+cases, when given), then one per reader (Wilson 95% intervals). ``readers=False`` draws the first panel alone: the
+results page's headline chart."""
 from __future__ import annotations
 
 import io
@@ -20,16 +22,21 @@ PALETTE = ["#4d4d4d", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8
 
 
 def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_real: np.ndarray,
-                votes: np.ndarray) -> None:
-    """One grouped bar chart: ``called_real`` and ``votes`` are (groups, sources)."""
+                votes: np.ndarray, intervals: np.ndarray | None = None) -> None:
+    """One grouped bar chart: ``called_real`` and ``votes`` are (groups, sources); ``intervals`` (3, groups, sources),
+    rate, low and high, replaces the counts' rate and Wilson interval where given (nan: no bar)."""
     rate = np.divide(called_real, votes, out=np.full(called_real.shape, np.nan), where=votes > 0)
     low, high = wilson_interval(called_real, votes)
+    if intervals is not None:
+        rate, low, high = intervals
     width = 0.8 / max(len(sources), 1)
     x = np.arange(len(groups))
     for s, source in enumerate(sources):
         offset = x - 0.4 + width * (s + 0.5)
         heights = np.nan_to_num(rate[:, s])
-        errors = np.vstack([np.nan_to_num(rate[:, s] - low[:, s]), np.nan_to_num(high[:, s] - rate[:, s])])
+        # clipped at 0: Wilson's bound at a rate of 0 or 1 can sit a rounding error beyond it, which matplotlib refuses
+        errors = np.clip(np.vstack([np.nan_to_num(rate[:, s] - low[:, s]), np.nan_to_num(high[:, s] - rate[:, s])]),
+                         0, None)
         axes.bar(offset, heights, width, yerr=errors, capsize=2, label=source, color=PALETTE[s % len(PALETTE)],
                  error_kw={"elinewidth": 0.8})
     axes.axhline(0.5, color="#999999", linewidth=0.8, linestyle="--")
@@ -39,30 +46,53 @@ def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_
     axes.set_title(title, fontsize=10)
 
 
-def results_figure(table: Table1) -> Figure:
-    """The pooled panel and one panel per reader, from Table 1's counts (which carry each cell's votes too)."""
+def pooled_intervals_array(table: Table1, rows: list[dict]) -> np.ndarray:
+    """``rows`` (finding, source, rate, ci_low, ci_high), as the statistics report's ``called_real_pooled``, as an
+    array (3, findings + all, sources) in the chart's order; nan where a cell has none."""
+    groups = [*table.findings, ALL]
+    out = np.full((3, len(groups), len(table.sources)), np.nan)
+    where = {(finding, source): (g, s) for g, finding in enumerate(groups) for s, source in enumerate(table.sources)}
+    for row in rows:
+        if (row["finding"], row["source"]) in where:
+            g, s = where[(row["finding"], row["source"])]
+            out[:, g, s] = [np.nan if row[key] is None else row[key] for key in ("rate", "ci_low", "ci_high")]
+    return out
+
+
+def results_figure(table: Table1, pooled: list[dict] | None = None, readers: bool = True) -> Figure:
+    """The pooled panel and (``readers``) one panel per reader, from Table 1's counts (which carry each cell's votes
+    too); ``pooled`` gives the first panel's rates and intervals (``pooled_intervals_array``)."""
     called_real = np.asarray(table.called_real, dtype=float)  # (findings + total, sources, readers)
     votes = np.asarray(table.votes, dtype=float)
     groups = [*table.findings, ALL]
-    panels = [(POOLED, called_real.sum(axis=2), votes.sum(axis=2))]
-    panels += [(reader, called_real[:, :, r], votes[:, :, r]) for r, reader in enumerate(table.readers)]
-    rows = -(-len(panels) // PANEL_COLUMNS)
-    figure = Figure(figsize=(6.0 * PANEL_COLUMNS, 3.4 * rows + 1.0), layout="constrained")
-    figure.suptitle(f"{table.study}: images called real, by finding and source (95% Wilson intervals)", fontsize=11)
+    intervals = None if pooled is None else pooled_intervals_array(table, pooled)
+    first = "All readers" + (" (reader-averaged)" if pooled is not None and readers else "")
+    panels = [(POOLED if readers and pooled is None else first, called_real.sum(axis=2), votes.sum(axis=2))]
+    if readers:
+        panels += [(reader, called_real[:, :, r], votes[:, :, r]) for r, reader in enumerate(table.readers)]
+    columns = PANEL_COLUMNS if len(panels) > 1 else 1
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(6.0 * columns + (2.0 if columns == 1 else 0), 3.4 * rows + 1.0), layout="constrained")
+    if not readers:
+        kind = "averaged over readers, MRMC 95% intervals" if pooled is not None else "95% Wilson intervals"
+    else:
+        kind = "95% intervals: first panel MRMC, readers Wilson" if pooled is not None else "95% Wilson intervals"
+    figure.suptitle(f"{table.study}: images called real, by finding and source ({kind})", fontsize=11)
     for index, (title, real, total) in enumerate(panels):
-        axes = figure.add_subplot(rows, PANEL_COLUMNS, index + 1)
+        axes = figure.add_subplot(rows, columns, index + 1)
         shape = (len(groups), len(table.sources))
-        _draw_panel(axes, title, groups, table.sources, real.reshape(shape), total.reshape(shape))
+        _draw_panel(axes, title, groups, table.sources, real.reshape(shape), total.reshape(shape),
+                    intervals if index == 0 else None)
         if index == 0 and table.sources:
             figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncol=len(table.sources),
                           fontsize=8, frameon=False)
     return figure
 
 
-def render(table: Table1, image_format: str) -> bytes:
+def render(table: Table1, image_format: str, pooled: list[dict] | None = None, readers: bool = True) -> bytes:
     if image_format not in FORMATS:
         raise ValueError(f"Unknown chart format {image_format!r}: choose one of {', '.join(FORMATS)}.")
-    figure = results_figure(table)
+    figure = results_figure(table, pooled, readers)
     buffer = io.BytesIO()
     figure.savefig(buffer, format=image_format, dpi=110)
     return buffer.getvalue()

@@ -1,7 +1,8 @@
-"""The results page and its chart, for study admins (staff) only; anyone else gets 404, anonymous users the login."""
+"""The results page and its charts, for study admins (staff) only; anyone else gets 404, anonymous users the login."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -17,11 +18,20 @@ def results(request, slug: str):
 
 
 @login_required
-def results_chart(request, slug: str, image_format: str):
+def results_chart(request, slug: str, image_format: str, headline: bool = False):
+    """The chart (the pooled panel and one per reader), or with ``headline`` the pooled panel alone; either drawn
+    once per state of the study's votes and then served from the cache."""
     study = study_for_staff(request.user, slug)
-    image = charts.render(services.build_table1(study), image_format)
+    results = services.study_results(study)
+    key = f"study-chart:{results.version}:{image_format}:{'headline' if headline else 'full'}"
+    image = cache.get(key)
+    if image is None:
+        image = charts.render(results.table, image_format, pooled=results.report["called_real_pooled"],
+                              readers=not headline)
+        cache.set(key, image, services.RESULTS_CACHE_SECONDS)
     response = HttpResponse(image, content_type=charts.FORMATS[image_format])
     disposition = "attachment" if request.GET.get("download") else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{study.slug}-called-real.{image_format}"'
+    name = "headline" if headline else "called-real"
+    response["Content-Disposition"] = f'{disposition}; filename="{study.slug}-{name}.{image_format}"'
     response["Cache-Control"] = "no-store"
     return response

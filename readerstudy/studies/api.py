@@ -227,7 +227,7 @@ class StudyVotesApi(APIView):
             return self._cast(membership, serializer.validated_data)
         except services.StudyStateError as exc:
             return _error(str(exc), exc.field, 409)
-        except reading.ReasonError as exc:
+        except (reading.ReasonError, services.ConfidenceRequired) as exc:
             return _error(str(exc), exc.field, 400)
         except services.CaseNotInStudy:
             return _error("No such case in this study.", "case", 400)
