@@ -22,6 +22,7 @@ from readerstudy.protocol.services import protocol_for
 from readerstudy.studies.models import Case, Membership, Study, Vote
 
 from .export import iso_utc, neutralise
+from .selectors import excluded_cases
 
 
 def fake_score(answer: str, confidence: int | None) -> int:
@@ -32,11 +33,11 @@ def fake_score(answer: str, confidence: int | None) -> int:
 
 
 def imrmc_text(study: Study) -> str:
-    cases = list(Case.objects.filter(study=study).select_related("source").order_by("pk"))
+    cases = list(Case.objects.filter(study=study).included().select_related("source").order_by("pk"))
     number = {case.pk: index for index, case in enumerate(cases, start=1)}
     generators = sorted({case.source.name for case in cases if not case.source.is_real})
     readers = list(Membership.objects.filter(study=study).order_by("number"))
-    votes = list(Vote.objects.filter(membership__study=study, case__study=study)
+    votes = list(Vote.objects.filter(membership__study=study, case__study=study, case__excluded_at__isnull=True)
                  .values_list("membership__number", "case_id", "answer", "confidence")
                  .order_by("membership__number", "case_id"))
     source_of = {case.pk: case.source for case in cases}
@@ -46,6 +47,10 @@ def imrmc_text(study: Study) -> str:
     out.write("Modalities: one per generator (its images plus every real image).\n")
     out.write("Scores: 1-10 fake-score (answer and confidence) when confidence was asked, else fake=1 real=0.\n")
     out.write("Case ids: " + " ".join(f"{number[case.pk]}={case.public_id}" for case in cases) + "\n")
+    excluded = excluded_cases(study)
+    out.write(f"Excluded cases (not in this file): {len(excluded)}"
+              + "".join(f"; {row['case']} ({row['finding']}, {row['source']}): {_one_line(row['reason'])}"
+                        for row in excluded) + "\n")
     out.write(f"NR: {len(readers)}\n")
     out.write(f"N0: {sum(1 for case in cases if case.source.is_real)}\n")
     out.write(f"N1: {sum(1 for case in cases if not case.source.is_real)}\n")
@@ -78,13 +83,13 @@ def long_rows(study: Study) -> Iterator[list]:
                                                                              "segment")}
     reasons = {vote_id: (cues, note) for vote_id, cues, note in FakeReason.objects.filter(
         vote__membership__study=study).values_list("vote_id", "cues", "note")}
-    first = (Vote.objects.filter(membership__study=study, case__study=study)
+    first = (Vote.objects.filter(membership__study=study, case__study=study, case__excluded_at__isnull=True)
              .select_related("membership", "case__finding", "case__source").order_by("membership__number", "position"))
     for vote in first.iterator(chunk_size=2000):
         block, segment = blocks.get((vote.membership_id, vote.case_id), (None, None))
         cues, note = reasons.get(vote.pk, ([], ""))
         yield _long_row(study, vote, vote.case, "first", vote.position, block, segment, design, cues, note)
-    repeats = (RepeatVote.objects.filter(membership__study=study)
+    repeats = (RepeatVote.objects.filter(membership__study=study, case__excluded_at__isnull=True)
                .select_related("membership", "case__finding", "case__source", "slot").order_by("membership__number"))
     for vote in repeats.iterator(chunk_size=2000):
         yield _long_row(study, vote, vote.case, "repeat", vote.slot.position, vote.slot.block, vote.slot.segment,
@@ -103,6 +108,12 @@ def _long_row(study, vote, case, showing, position, block, segment, design, cues
         design["repeat_percent"], design["practice_count"], design["show_finding"], design["ask_confidence"],
         iso_utc(vote.created_at), neutralise(";".join(cues)), neutralise(note),
     ]
+
+
+def _one_line(text: str) -> str:
+    """A reason on the iMRMC description line: one line, and no ':' that a reader of the format could take for a
+    key."""
+    return " ".join(text.split()).replace(":", ";")
 
 
 def _na(value) -> object:

@@ -9,21 +9,24 @@ from .table1 import Table1, assemble_table1
 
 
 def build_table1(study: Study) -> Table1:
-    """Table 1 from the votes: 4 queries (findings, sources, readers, one grouped count) whatever the study's size."""
+    """Table 1 from the votes: 5 queries (findings, sources, readers, one grouped count, the excluded cases) whatever
+    the study's size."""
     layout = selectors.study_layout(study)
     labels = layout.labels
     return assemble_table1(
         study=study.slug, readers=labels.readers, reader_ids=layout.reader_ids, findings=layout.finding_names,
         finding_ids=layout.finding_ids, sources=layout.source_names, source_ids=layout.source_ids,
-        counts=selectors.table1_counts(study),
+        counts=selectors.table1_counts(study), excluded_cases=selectors.excluded_cases(study),
     )
 
 
 def build_statistics(study: Study) -> dict:
-    """Every statistic beyond Table 1: 5 queries (the layout, the cases and the votes as arrays), the rest is numpy."""
+    """Every statistic beyond Table 1: 6 queries (the layout, the cases and the votes as arrays, the excluded cases),
+    the rest is numpy."""
     layout = selectors.study_layout(study)
     votes = selectors.vote_arrays(study, layout)
-    return {"study": study.slug, **study_statistics(votes, layout.labels)}
+    return {"study": study.slug, **study_statistics(votes, layout.labels),
+            "excluded_cases": selectors.excluded_cases(study)}
 
 
 def build_own_score(membership: Membership) -> dict:
