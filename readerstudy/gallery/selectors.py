@@ -1,6 +1,6 @@
 """Reads for the case gallery: a page of the study's cases by finding x source, and one case with its provenance.
 
-The gallery page costs three queries however large the study: the findings and sources, the count per cell, and the
+The gallery page costs four queries however large the study: the findings, the sources, the count per cell, and the
 page's cases (a window function numbers each cell's cases, so every cell's slice comes from one statement).
 """
 from __future__ import annotations
