@@ -8,6 +8,7 @@ from django.db.models import Count
 from readerstudy.studies.models import Case, Finding, Source, Study
 
 from .models import Batch
+from .quality import QualityTable, quality_table
 
 # The paper's design: 6 findings x 4 sources (Real, StarGAN, Pix2Pix, Pix2Pix-N) x 25 images = 600 cases.
 PAPER_FINDINGS, PAPER_SOURCES, PAPER_PER_CELL = 6, 4, 25
@@ -72,6 +73,12 @@ def study_composition(study: Study) -> Composition:
     total = sum(counts.values())
     return Composition(findings=findings, sources=sources, rows=rows, column_totals=column_totals, total=total,
                        warnings=_design_warnings(findings, sources, counts, total))
+
+
+def batch_quality(batch: Batch) -> QualityTable | None:
+    """The batch audit's findings x sources quality table, rows and columns in the study's order."""
+    return quality_table(batch.audit, finding_order=list(Finding.objects.values_list("name", flat=True)),
+                         source_order=list(Source.objects.values_list("name", flat=True)))
 
 
 def batches_of(study: Study):

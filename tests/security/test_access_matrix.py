@@ -77,6 +77,13 @@ ROWS = [
         (LOGIN, 404, 404, 200)),
     Row("studies/<slug:slug>/batches/<int:batch_id>/delete/", "post",
         "/studies/draft-study/batches/{draft_batch}/delete/", (LOGIN, 404, 404, 302)),
+    Row("studies/<slug:slug>/batches/<int:batch_id>/audit/", "get", f"/studies/{S}/batches/{{batch}}/audit/",
+        STAFF_ONLY_PAGE),
+    # The quality figure needs per-image values in the batch's audit: the world's batch has them.
+    Row("studies/<slug:slug>/batches/<int:batch_id>/quality.png", "get", f"/studies/{S}/batches/{{batch}}/quality.png",
+        STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/batches/<int:batch_id>/quality.svg", "get", f"/studies/{S}/batches/{{batch}}/quality.svg",
+        STAFF_ONLY_PAGE),
     Row("api/studies/<slug:slug>/batches/", "get", f"/api/studies/{S}/batches/", (API_DENIED, 404, 404, 200)),
     Row("api/studies/<slug:slug>/batches/<int:batch_id>/", "get", f"/api/studies/{S}/batches/{{batch}}/",
         (API_DENIED, 404, 404, 200)),
@@ -148,7 +155,8 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     draft = study_factory("draft-study")
     draft_case = case_factory(draft, source="real")
     case_factory(draft, source="stargan")
-    batch = Batch.objects.create(study=study, zip_sha256="a" * 64, status=Batch.Status.DONE)
+    batch = Batch.objects.create(study=study, zip_sha256="a" * 64, status=Batch.Status.DONE, audit={"images": [
+        {"filename": "a.png", "finding": "Effusion", "source": "Pix2Pix", "ssim": 0.7, "psnr": 25.0}]})
     draft_batch = Batch.objects.create(study=draft, zip_sha256="b" * 64, status=Batch.Status.DONE)
     job = GenerationJob.objects.create(study=study, data_dir="/nowhere", checkpoints={}, status="done")
     users = {
