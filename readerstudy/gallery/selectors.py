@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
+from django.http import Http404
 
 from readerstudy.batches.models import Batch
 from readerstudy.studies.models import Case, Finding, Source, Study
@@ -147,6 +148,14 @@ def case_for_staff(study: Study, public_id: str) -> Case:
 
     return get_object_or_404(
         Case.objects.select_related("finding", "source", "batch", "excluded_by"), study=study, public_id=public_id)
+
+
+def case_image_for_staff(study: Study, public_id: str) -> tuple[str, str]:
+    """(stored file name, pixel hash) of the study's case with this public id, or 404: all a thumbnail needs."""
+    found = Case.objects.filter(study=study, public_id=public_id).values_list("image", "pixel_sha256").first()
+    if found is None:
+        raise Http404("No such case.")
+    return found
 
 
 @dataclass(frozen=True)

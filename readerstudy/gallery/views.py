@@ -4,6 +4,8 @@ Every view finds the study through ``study_for_staff`` (404 for anyone else); th
 """
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
@@ -12,13 +14,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from readerstudy.protocol.services import protocol_for
-from readerstudy.studies.models import Answer
+from readerstudy.studies.models import Answer, Case
 from readerstudy.studies.selectors import study_for_staff
 
 from . import preview as previews
 from . import selectors, services, thumbnails
 
 THUMBNAIL_MAX_AGE_S = 3600
+CASE_IMAGE_STORAGE = Case._meta.get_field("image").storage
 
 
 @login_required
@@ -28,6 +31,7 @@ def gallery(request, slug: str):
     page = selectors.gallery_page(study, selectors.GalleryFilter.from_query(request.GET))
     return render(request, "gallery/gallery.html", {
         "study": study, "gallery": page, "can_exclude": study.status == study.Status.DRAFT,
+        "back": quote(page.filter.query_for(), safe=""),  # where a case's page leads back to
     })
 
 
@@ -48,9 +52,9 @@ def case_detail(request, slug: str, public_id: str):
 @require_GET
 def case_thumbnail(request, slug: str, public_id: str):
     study = study_for_staff(request.user, slug)
-    case = selectors.case_for_staff(study, public_id)
+    name, pixel_sha256 = selectors.case_image_for_staff(study, public_id)
     try:
-        png = thumbnails.case_thumbnail(case.image.storage, case.image.name, case.pixel_sha256)
+        png = thumbnails.case_thumbnail(CASE_IMAGE_STORAGE, name, pixel_sha256)
     except FileNotFoundError:
         raise Http404("No such image.") from None
     response = HttpResponse(png, content_type="image/png")
