@@ -184,3 +184,12 @@ def test_the_exports_leave_an_excluded_case_out_and_name_it_in_their_metadata(vo
     assert len(votes_csv.strip().splitlines()) == 1 + 6
     table1 = json.loads(staff_api.get("/api/studies/paper/table1/").content)
     assert [c["case"] for c in table1["excluded_cases"]] == [excluded.public_id]
+
+
+def test_the_batch_page_composition_counts_the_cases_readers_read_and_says_how_many_are_excluded(draft, staff_user):
+    case_exclude(case=bad_case(draft), actor=staff_user, reason="blank")
+    client = Client()
+    client.force_login(staff_user)
+    html = client.get("/studies/paper/batches/").content.decode()
+    assert '<td class="num total" id="composition-total">3</td>' in html
+    assert "1 excluded case not counted" in html

@@ -11,12 +11,6 @@ import io
 import math
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.figure import Figure  # noqa: E402  (a Figure of its own, not pyplot's shared state: thread-safe)
-
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 METRICS = (("ssim", "SSIM", ""), ("psnr", "PSNR", "dB"))
 
@@ -136,9 +130,16 @@ def quality_table(audit: dict, finding_order: list[str] = (), source_order: list
                         values={key: values[key] for key in measured if key in values})
 
 
-def quality_figure(table: QualityTable, title: str) -> Figure:
+def quality_figure(table: QualityTable, title: str):
     """Small multiples: one row per metric (SSIM, PSNR), one column per source; in each panel a box plot of the
-    per-image values by finding, the points over it. Rows share their y axis, so sources compare at a glance."""
+    per-image values by finding, the points over it. Rows share their y axis, so sources compare at a glance.
+
+    matplotlib is imported here, not with the module: the batch page's table needs none of it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure  # a Figure of its own, not pyplot's shared state: thread-safe
+
     columns = max(len(table.sources), 1)
     figure = Figure(figsize=(2.6 * columns + 0.8, 2.3 * len(METRICS) + 1.1), layout="constrained")
     figure.suptitle(title, fontsize=10)

@@ -24,6 +24,7 @@ class Composition:
     column_totals: list[int]
     total: int
     warnings: list[str] = field(default_factory=list)
+    excluded: int = 0  # cases an admin excluded: not read, so not counted in the table
 
     def count(self, finding_slug: str, source_slug: str) -> int:
         for finding, cells, _ in self.rows:
@@ -56,10 +57,11 @@ def _design_warnings(findings, sources, counts: dict, total: int) -> list[str]:
 
 
 def study_composition(study: Study) -> Composition:
-    """The study's table of cases by finding x source (its configured rows plus any row a case uses)."""
+    """The study's table of cases by finding x source (its configured rows plus any row a case uses); excluded cases
+    are left out of the counts (readers never see them) and counted apart."""
     counts = {
         (row["finding"], row["source"]): row["n"]
-        for row in Case.objects.filter(study=study).values("finding", "source").annotate(n=Count("pk"))
+        for row in Case.objects.filter(study=study).included().values("finding", "source").annotate(n=Count("pk"))
     }
     finding_ids = set(study.findings.values_list("pk", flat=True)) | {f for f, _ in counts}
     source_ids = set(study.sources.values_list("pk", flat=True)) | {s for _, s in counts}
@@ -72,7 +74,8 @@ def study_composition(study: Study) -> Composition:
     column_totals = [sum(counts.get((finding.pk, source.pk), 0) for finding in findings) for source in sources]
     total = sum(counts.values())
     return Composition(findings=findings, sources=sources, rows=rows, column_totals=column_totals, total=total,
-                       warnings=_design_warnings(findings, sources, counts, total))
+                       warnings=_design_warnings(findings, sources, counts, total),
+                       excluded=Case.objects.filter(study=study).excluded().count())
 
 
 def batch_quality(batch: Batch) -> QualityTable | None:
