@@ -118,3 +118,10 @@ def test_only_the_study_admin_sees_the_quality_figure_and_the_records(batch, rea
             client.force_login(users[actor])
         outcomes.append(access_outcome(client.get(f"/studies/paper/batches/{batch.pk}/{suffix}")))
     assert outcomes == [LOGIN, 404, 404, 200]
+
+
+def test_images_without_a_box_to_check_do_not_count_as_failed_box_checks(admin, batch):
+    html = admin.get(f"/studies/paper/batches/{batch.pk}/").content.decode()
+    box_line = re.search(r'<li class="(\w+)" id="audit-box">Box region identical to the real image:\s+(\d+) of (\d+)',
+                         html)
+    assert box_line.groups() == ("error", "3", "4")  # 4 checked (Pix2Pix x3, Pix2Pix-N), one differs; StarGAN none

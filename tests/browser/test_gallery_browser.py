@@ -144,3 +144,36 @@ def test_a_reader_sees_the_study_image_at_a_whole_number_zoom_with_crisp_pixels(
     width, rendering = integer_zoom(page)
     assert (width % STUDY_PX, rendering) == (0, "pixelated") and width >= 2 * STUDY_PX
     page.screenshot(path=str(SCREENSHOTS / f"reading-zoom-{device}.png"))
+
+
+def paper_audit() -> dict:
+    """A verification set's audit: 25 records per finding and generator, with SSIM/PSNR spread like the demo's."""
+    records = []
+    for f, finding in enumerate(["Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Pneumonia",
+                                 "Pneumothorax"]):
+        for s, source in enumerate(["StarGAN", "Pix2Pix", "Pix2Pix-N"]):
+            for i in range(25):
+                wobble = ((i * 7 + f * 3 + s) % 25) / 25
+                records.append({"filename": f"{finding.lower()}_{source.lower()}_{i:03d}.png", "finding": finding,
+                                "source": source, "ssim": round(0.45 + 0.1 * s + 0.2 * wobble, 4),
+                                "psnr": round(18 + 3 * s + 6 * wobble, 2),
+                                "box_identical": True if source != "StarGAN" else None})
+    return {"seed": 0, "images": records}
+
+
+@pytest.mark.parametrize("device", WIDTHS)
+def test_the_batch_audit_reads_at_a_glance_without_overflowing(page, live_server, study, device):
+    batch = Batch.objects.get(study=study)
+    batch.audit = paper_audit()
+    batch.save()
+    log_in(page, live_server, WIDTHS[device])
+    page.goto(live_server.url + f"/studies/paper/batches/{batch.pk}/")
+    assert page.locator("#audit-quality tbody tr").count() == 6
+    headers = [text.strip() for text in page.locator("#audit-quality thead th").all_text_contents()]
+    assert headers == ["Finding", "StarGAN", "Pix2Pix", "Pix2Pix-N"]
+    page.locator("#audit-figure").scroll_into_view_if_needed()
+    wait_until(page, "document.getElementById('audit-figure').naturalWidth > 0")
+    assert overflow(page) == 0
+    table = page.locator("#audit-quality").bounding_box()
+    assert table["x"] + table["width"] <= WIDTHS[device]["width"]
+    page.screenshot(path=str(SCREENSHOTS / f"batch-audit-{device}.png"), full_page=True)
