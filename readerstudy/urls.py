@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("readerstudy.results.urls")),
     path("", include("readerstudy.jobs.urls")),
     path("", include("readerstudy.protocol.urls")),
+    path("", include("readerstudy.gallery.urls")),
 ]
 
 handler404 = "readerstudy.errors.not_found"  # JSON under /api/, HTML elsewhere

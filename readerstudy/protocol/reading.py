@@ -152,7 +152,7 @@ def reading_state(membership: Membership) -> ReadingState:
 
 def generator_ids(study_id: int) -> list[int]:
     """The generators the study's cases come from, in a fixed order."""
-    return sorted(set(Case.objects.filter(study_id=study_id, source__is_real=False)
+    return sorted(set(Case.objects.filter(study_id=study_id, source__is_real=False).included()
                       .values_list("source_id", flat=True)))
 
 

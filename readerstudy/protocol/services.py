@@ -109,7 +109,7 @@ def _as_decimal(value, field: str) -> Decimal:
 
 def validate_protocol(study: Study, protocol: StudyProtocol) -> None:
     """Refuse settings that cannot be satisfied, naming the field and saying why."""
-    n_cases = Case.objects.filter(study=study).count()
+    n_cases = Case.objects.filter(study=study).included().count()
     if protocol.block_size < 0:
         raise ProtocolError("The block size cannot be negative.", "block_size")
     if protocol.block_size and n_cases and protocol.block_size > n_cases:
@@ -246,7 +246,7 @@ def study_transition(study: Study, actor, to: str) -> Study:
 # --- each reader's frozen sequence ------------------------------------------------------------------------------
 
 def case_keys(study_id: int, only: set[int] | None = None) -> list[derive.CaseKey]:
-    rows = Case.objects.filter(study_id=study_id).order_by("pk").values_list("pk", "source_id", "finding_id")
+    rows = Case.objects.filter(study_id=study_id).included().order_by("pk").values_list("pk", "source_id", "finding_id")
     return [derive.CaseKey(pk, source, finding) for pk, source, finding in rows if only is None or pk in only]
 
 
@@ -285,7 +285,7 @@ def freeze_sequence(membership: Membership) -> None:
         except IntegrityError:
             pass  # a concurrent request stored the same order first
         return
-    missing = set(Case.objects.filter(study_id=membership.study_id).values_list("pk", flat=True)) - known
+    missing = set(Case.objects.filter(study_id=membership.study_id).included().values_list("pk", flat=True)) - known
     if missing:
         _append_segment(membership, sorted(missing))
 

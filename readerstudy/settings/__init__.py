@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "readerstudy.results",
     "readerstudy.jobs",
     "readerstudy.protocol",
+    "readerstudy.gallery",
 ]
 
 MIDDLEWARE = [

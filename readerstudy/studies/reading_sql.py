@@ -88,6 +88,7 @@ def _sql() -> dict[str, str]:
     case, slot, source, member = Case, SequenceSlot, Source, Membership
     slots, cases = _table(slot), _table(case)
     first_showing = (f"{_column(slot, 'phase')} = '{Phase.STUDY.value}' AND NOT {_column(slot, 'is_repeat')}")
+    included = f"{_column(case, 'excluded_at')} IS NULL"  # an excluded case is never read, voted on or served
     membership, study, protocol = _membership_rows()
     return {
         "membership": (
@@ -99,7 +100,7 @@ def _sql() -> dict[str, str]:
         ),
         "fingerprint": (
             f"SELECT COUNT(*), MAX({_column(slot, 'id')}), "
-            f"(SELECT COUNT(*) FROM {cases} WHERE {_column(case, 'study')} = %s) "
+            f"(SELECT COUNT(*) FROM {cases} WHERE {_column(case, 'study')} = %s AND {included}) "
             f"FROM {slots} WHERE {_column(slot, 'membership')} = %s"
         ),
         "case_for_vote": (
@@ -108,11 +109,11 @@ def _sql() -> dict[str, str]:
             f"(SELECT {_column(slot, 'position')} FROM {slots} WHERE {_column(slot, 'membership')} = %s "
             f"AND {_column(slot, 'case')} = c.{_column(case, 'id')} AND {first_showing} LIMIT 1) "
             f"FROM {cases} c JOIN {_table(source)} s ON s.{_column(source, 'id')} = c.{_column(case, 'source')} "
-            f"WHERE c.{_column(case, 'study')} = %s AND c.{_column(case, 'public_id')} = %s"
+            f"WHERE c.{_column(case, 'study')} = %s AND c.{_column(case, 'public_id')} = %s AND c.{included}"
         ),
         "image_for_member": (
             f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
-            f"AND EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
+            f"AND c.{included} AND EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
             f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s)"
         ),
         "voted_cases": (
@@ -178,8 +179,8 @@ def membership_in(slug: str, user_id: int) -> Membership | None:
 
 
 def sequence_fingerprint(membership_id: int, study_id: int) -> tuple[int, int | None, int]:
-    """(the reader's stored slots, their largest id, the study's cases): what tells whether a reader's cached
-    sequence is current and whether cases were added since it was frozen."""
+    """(the reader's stored slots, their largest id, the study's cases but the excluded ones): what tells whether a
+    reader's cached sequence is current and whether cases were added since it was frozen."""
     count, top, cases = _one("fingerprint", [study_id, membership_id])
     return count, top, cases
 

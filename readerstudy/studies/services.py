@@ -110,7 +110,7 @@ def study_open(study: Study) -> Study:
     them with, is refused with a clear message."""
     if study.status == Study.Status.OPEN:
         return study
-    cases = Case.objects.filter(study=study)
+    cases = Case.objects.filter(study=study).included()
     if not cases.exists():
         raise StudyStateError("The study has no cases yet: import images before opening it.", field="cases")
     if cases.filter(source__is_real=False).exists() and not cases.filter(source__is_real=True).exists():
