@@ -72,26 +72,24 @@ def _image_user(request):
 
 
 def _stored_image_for(user, token: str):
-    """The (storage, file name) behind an image token: a case's (for members of its study and staff), or a repeat's or
-    practice image's (for the reader whose slot it is, and staff). None for anything else."""
-    from readerstudy.protocol.models import SequenceSlot
+    """The (storage, file name) behind an image token: a showing's (for the reader it was issued to, and staff), or
+    a case's own token (staff only: readers are only ever given showing tokens). None for anything else."""
+    from readerstudy.protocol import showings
 
-    name = reading_sql.image_name(token, user.pk, is_staff=user.is_staff)
-    if name is not None:
-        return CASE_IMAGE_STORAGE, name
-    slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image")
-    if not user.is_staff:
-        slots = slots.filter(membership__user=user)
-    slot = slots.first()
-    if slot is None:
+    if user.is_staff:
+        name = reading_sql.image_name(token, user.pk, is_staff=True)
+        if name is not None:
+            return CASE_IMAGE_STORAGE, name
+    found = showings.fetched_image(user, token)
+    if found is None:
         return None
-    stored = slot.case.image if slot.case_id else slot.practice_image.image
-    return stored.storage, stored.name
+    name, is_practice = found
+    return (showings.PRACTICE_IMAGE_STORAGE if is_practice else CASE_IMAGE_STORAGE), name
 
 
 @require_GET
 def case_image(request, token: str):
-    """A case's image for members of its study (and staff). Everything else is 404, never a hint."""
+    """The image of a showing for the reader it was issued to (and staff). Everything else is 404, never a hint."""
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")
