@@ -59,9 +59,12 @@ def test_next_reports_position_total_and_an_image_to_prefetch(study, reader_fact
     walk(client, 3)
     body = client.get("/api/studies/paper/next/").json()
     assert (body["position"], body["total"], body["answered"]) == (4, 12, 3)
-    following = study.cases.get(pk=reader_sequence(membership)[4])
-    assert body["prefetch_image_url"] == f"/i/{following.image_token}.png"
     assert "finding" not in body
+    following = study.cases.get(pk=reader_sequence(membership)[4])
+    client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real"}, format="json")
+    shown_next = client.get("/api/studies/paper/next/").json()
+    assert shown_next["case"] == following.public_id
+    assert shown_next["image_url"] == body["prefetch_image_url"]  # the prefetched copy is the one shown
 
 
 def test_next_names_the_finding_only_when_the_study_shows_it(study, reader_factory):
