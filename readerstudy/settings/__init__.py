@@ -92,6 +92,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "readerstudy.studies.tokens.RotateApiTokensOnPasswordChange"},  # a hook on every password change
 ]
 # django-axes sees every authenticate() call (login page, admin login, API token): 5 failures for one username from
 # one address lock that pair out for AXES_COOLOFF_MINUTES; a success resets the count. State lives in the database,
@@ -104,7 +105,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None  # proxies in front of gunicorn
+# Client addresses (axes, DRF's throttles): PROXY_COUNT is the number of proxies in front of gunicorn that set
+# X-Forwarded-For (deploy/nginx.conf: one, which overwrites the header with the address it saw, so a client cannot
+# plant one). With none, only REMOTE_ADDR counts: a header from the client is never believed. django-ipware counts
+# the proxies *listed in* the header, i.e. all but the one talking to gunicorn.
+PROXY_COUNT = env.int("PROXY_COUNT", default=env.int("AXES_IPWARE_PROXY_COUNT", default=0))
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if PROXY_COUNT else ("REMOTE_ADDR",)
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1 if PROXY_COUNT else None
+# API tokens: expire after API_TOKEN_TTL_HOURS (and are deleted at logout and on a password change); anonymous
+# requests for a token are limited per client address across usernames.
+API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
+API_TOKEN_REQUEST_RATE = env.str("API_TOKEN_REQUEST_RATE", default="20/min")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -129,8 +140,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "readerstudy.studies.tokens.ExpiringTokenAuthentication",
     ],
+    "NUM_PROXIES": PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "readerstudy.studies.schema.AutoSchema",  # nested InputSerializers get distinct names
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.protocol.services import protocol_for
@@ -14,6 +13,7 @@ from readerstudy.protocol.services import protocol_for
 from . import reading_sql, selectors
 from .blinding import BlindedImageCache
 from .models import Case
+from .tokens import ExpiringTokenAuthentication
 
 IMAGE_MAX_AGE_S = 3600
 blinded_images = BlindedImageCache(max_bytes=settings.BLINDED_IMAGE_CACHE_BYTES)
@@ -65,7 +65,7 @@ def _image_user(request):
     if request.user.is_authenticated:
         return request.user
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = ExpiringTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None
     return found[0] if found else None
