@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from readerstudy.text import control_character_in
+
 from .archive import PROVENANCE_NAME, ArchiveLimits, ArchiveRejected, open_archive, read_member
 from .manifest import MANIFEST_NAME, ManifestRow, RowError, parse_manifest
 from .normalise import ImageRejected, box_after_normalisation, normalise_image
@@ -67,6 +69,10 @@ def _read_provenance(listing, errors: list[RowError]) -> dict:
         return {}
     if not isinstance(audit, dict):
         errors.append(RowError("must hold a JSON object", PROVENANCE_NAME))
+        return {}
+    character = control_character_in(audit)
+    if character:
+        errors.append(RowError(f"contains a control character ({character}), which is not allowed", PROVENANCE_NAME))
         return {}
     return audit
 

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "readerstudy.studies.middleware.AnonymousBodyLimitMiddleware",  # before anything reads the body (CSRF does)
+    "readerstudy.studies.middleware.ControlCharacterMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its 429 response
@@ -134,8 +136,9 @@ MEDIA_URL = "/media-not-served/"
 # Per-process cache of the uncompressed images readers receive (readerstudy.studies.blinding): 64 MiB hold ~1,300
 # 224x224 images, two full 600-image studies.
 BLINDED_IMAGE_CACHE_BYTES = env.int("BLINDED_IMAGE_CACHE_BYTES", default=64 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploaded files are spooled to a temporary file
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880  # non-file body parts; a larger form or JSON body is refused
+ANONYMOUS_MAX_BODY_BYTES = env.int("ANONYMOUS_MAX_BODY_BYTES", default=64 * 1024)  # login and token requests
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
