@@ -1,5 +1,6 @@
-"""Control characters at the edges: found (to refuse input with a clear message) or scrubbed (to record a failure
-whose own message quotes the bad input). A pure module: the batch parser, which is fuzzed without Django, uses it.
+"""Text at the edges: control characters found (to refuse input with a clear message) or scrubbed (to record a
+failure whose own message quotes the bad input), and spreadsheet cells neutralised. A pure module: the batch parser,
+which is fuzzed without Django, uses it, and so does every CSV export.
 
 PostgreSQL cannot store NUL in text or JSON at all, and no field of this project has a use for the other C0 controls
 but tab, line feed and carriage return (free text and CSV keep those).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_OR_LINE = re.compile(r"[\x00-\x1f\x7f]")  # for one-line values: names, paths, tokens
 
@@ -44,3 +46,9 @@ def scrubbed(value):
     if isinstance(value, (list, tuple)):
         return [scrubbed(item) for item in value]
     return value
+
+
+def neutralise(cell: object) -> str:
+    """A cell as text that a spreadsheet will not evaluate: anything starting like a formula gets a leading quote."""
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

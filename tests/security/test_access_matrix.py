@@ -146,7 +146,8 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     }
     # Readers are given image tokens per showing: the one the reader is shown now.
     shown = client_for({"users": users}, "reader").get(f"/api/studies/{S}/next/").json()["image_url"]
-    fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk, "draft_batch": draft_batch.pk, "job": job.pk}
+    fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk,
+            "draft_batch": draft_batch.pk, "job": job.pk}
     return {"study": study, "cases": cases, "users": users, "fill": fill}
 
 
