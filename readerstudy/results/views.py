@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from readerstudy.studies.selectors import study_for_staff
@@ -19,7 +19,10 @@ def results(request, slug: str):
 @login_required
 def results_chart(request, slug: str, image_format: str):
     study = study_for_staff(request.user, slug)
-    image = charts.render(services.build_table1(study), image_format)
+    try:
+        image = charts.render(services.build_table1(study), image_format, page=int(request.GET.get("page", "1")))
+    except ValueError:
+        raise Http404("No such chart page.") from None
     response = HttpResponse(image, content_type=charts.FORMATS[image_format])
     disposition = "attachment" if request.GET.get("download") else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{study.slug}-called-real.{image_format}"'
