@@ -52,7 +52,7 @@ def import_settings_for(study: Study) -> ImportSettings:
         max_compression_ratio=settings.BATCH_MAX_COMPRESSION_RATIO,
     )
     return ImportSettings(limits=limits, max_image_pixels=settings.BATCH_MAX_IMAGE_PIXELS,
-                          crop_margin=study.crop_margin)
+                          crop_margin=study.crop_margin, max_batch_pixels=settings.BATCH_MAX_BATCH_PIXELS)
 
 
 def _require_draft(study: Study, action: str) -> None:

@@ -168,7 +168,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+# With a broker an import never runs inside a web request (no override: a 62 s import once held a web thread).
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
 CELERY_TASK_ACKS_LATE = True
@@ -189,6 +190,9 @@ BATCH_MAX_MEMBERS = env.int("BATCH_MAX_MEMBERS", default=5000)
 BATCH_MAX_UNCOMPRESSED_BYTES = env.int("BATCH_MAX_UNCOMPRESSED_BYTES", default=4 * 1024 * 1024 * 1024)
 BATCH_MAX_COMPRESSION_RATIO = env.int("BATCH_MAX_COMPRESSION_RATIO", default=100)
 BATCH_MAX_IMAGE_PIXELS = env.int("BATCH_MAX_IMAGE_PIXELS", default=4096 * 4096)
+# Without a broker (the embedded default) an import runs inside the upload request: its decoded pixels are capped
+# (about 250 images of 1024x1024; 0: no cap, as with a worker).
+BATCH_MAX_BATCH_PIXELS = env.int("BATCH_MAX_BATCH_PIXELS", default=0 if CELERY_BROKER_URL else 256 * 1024 * 1024)
 
 # With a shared cache (CACHE_URL=redis://..., the Redis that already serves as Celery's broker will do), sessions
 # are read from it in front of the database (cached_db): a cache read instead of a query on every request a reader's
