@@ -139,3 +139,13 @@ def test_the_reading_page_sends_a_finished_reader_to_the_finish_page(study, read
     response = browser.get("/studies/paper/read/")
     assert response.status_code == 302 and response.url == "/studies/paper/finished/"
     assert b"All done" in browser.get("/studies/paper/finished/").content
+
+
+def test_a_study_that_hides_progress_does_not_send_it(study, reader_factory):
+    study.show_progress = False
+    study.save()
+    client = api_for(reader_factory(study).user)
+    walk(client, 2)
+    body = client.get("/api/studies/paper/next/").json()
+    assert not {"position", "total", "answered"} & set(body)
+    assert client.get("/api/studies/paper/progress/").json() == {"done": False}

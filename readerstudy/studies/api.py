@@ -61,8 +61,8 @@ class CaseSerializer(serializers.Serializer):
 
 
 class ProgressSerializer(serializers.Serializer):
-    answered = serializers.IntegerField()
-    total = serializers.IntegerField()
+    answered = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
+    total = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
     done = serializers.BooleanField()
 
 
@@ -205,7 +205,10 @@ class StudyProgressApi(APIView):
     @extend_schema(responses=ProgressSerializer)
     def get(self, request, slug: str):
         membership = _reading_membership(request, slug)
-        return Response(selectors.study_progress(membership))
+        progress = selectors.study_progress(membership)
+        if not membership.study.show_progress:
+            progress = {"done": progress["done"]}  # hidden from the reader: not merely in the page
+        return Response(progress)
 
 
 class StudyVotesApi(APIView):
