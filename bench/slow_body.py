@@ -1,7 +1,7 @@
 """The probe's slow-body attack: 8 connections each send a login POST's headers and then trickle its body a byte a
 second, while a reader asks for its next image. Run against gunicorn alone (the control: with 8 threads, as the
-probe's deployment had, every thread waits on a body and the reader times out) and through nginx (deploy/nginx.conf: nginx holds the bodies,
-gunicorn never sees them, the reader is answered at once).
+probe's deployment had, every thread waits on a body and the reader times out) and through nginx
+(deploy/nginx.conf: nginx holds the bodies, gunicorn never sees them, the reader is answered at once).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/slow_body .venv/bin/python bench/slow_body.py \
         --port 8175 --nginx-port 8176
