@@ -38,9 +38,15 @@ def image_url(token: str) -> str:
 
 
 def showing_urls(membership: Membership, shown_slot: int, exposure_ms: int | None,
-                 prefetch_slot: int | None) -> tuple[str, str | None]:
-    """(URL of the image shown now, URL of the one to prefetch): tokens of live showings reused, others issued."""
+                 prefetch_slot: int | None, *, revisit: bool = False) -> tuple[str, str | None]:
+    """(URL of the image shown now, URL of the one to prefetch): tokens of live showings reused, others issued. Going
+    back to an answered image (``revisit``) is a showing of its own, issued after the answer, so fetching it is not
+    taken for a fetch after answering."""
     now = timezone.now()
+    if revisit:
+        again = ImageShowing.objects.create(membership=membership, slot_id=shown_slot, issued_at=now, shown_at=now,
+                                            expires_at=_expiry(now, exposure_ms))
+        return image_url(again.token), None
     slots = [shown_slot] + ([prefetch_slot] if prefetch_slot is not None and prefetch_slot != shown_slot else [])
     latest: dict[int, ImageShowing] = {}
     for showing in ImageShowing.objects.filter(membership=membership, slot_id__in=slots).order_by("-pk"):

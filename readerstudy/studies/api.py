@@ -103,7 +103,8 @@ def _slot_payload(membership, state, index: int, practice: bool = False, revisit
                                                              case.source.is_real)
             exposure = reading.exposure_for(membership, protocol, track)
     url, prefetch_url = showings.showing_urls(membership, slot.pk, exposure,
-                                              following.pk if following is not None else None)
+                                              following.pk if following is not None else None,
+                                              revisit=revisit_vote is not None)
     shown = slots if practice else state.sequence
     payload = {"case": _shown_case_id(slot), "image_url": url, "prefetch_image_url": prefetch_url}
     if practice or study.show_progress:

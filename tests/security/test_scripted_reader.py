@@ -193,3 +193,27 @@ def test_a_timed_image_expires_after_its_exposure_and_a_late_fetch_is_audited(fi
         assert client.get(body["image_url"]).status_code == 404
     entry = AuditEntry.objects.get(action="image_fetch")
     assert "after its exposure" in entry.new_value
+
+
+def test_fetching_an_image_after_answering_it_is_audited_once(fixed_study):
+    """Nothing in the reading page fetches an answered image again (the browser has it): a script that does is
+    written to the audit trail, once per showing, where the admin sees it."""
+    client = fixed_study(False)
+    body = client.get("/api/studies/paper/next/").json()
+    assert client.get(body["image_url"]).status_code == 200
+    client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real"}, format="json")
+    assert not AuditEntry.objects.filter(action="image_fetch").exists()
+    for _ in range(3):
+        client.get(body["image_url"])
+    entry = AuditEntry.objects.get(action="image_fetch")
+    assert entry.new_value == "image fetched after it was answered" and entry.old_value == "study position 1"
+
+
+def test_going_back_to_an_answered_image_is_a_showing_of_its_own_and_not_audited(fixed_study):
+    client = fixed_study(True)
+    body = client.get("/api/studies/paper/next/").json()
+    client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real"}, format="json")
+    back = client.get("/api/studies/paper/sequence/1/").json()
+    assert back["image_url"] != body["image_url"] and back["prefetch_image_url"] is None
+    assert client.get(back["image_url"]).status_code == 200
+    assert not AuditEntry.objects.filter(action="image_fetch").exists()
