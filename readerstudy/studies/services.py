@@ -203,7 +203,7 @@ def vote_cast(
     protocol = protocol_for(study)
     reasons = reading.checked_cues(study, protocol, answer, cues, note)
 
-    track = reading.case_track(membership, protocol, case.source_id, is_real, position)
+    track = reading.case_track(membership, protocol, case.pk, case.source_id, is_real)
     try:
         with transaction.atomic():
             vote = Vote.objects.create(

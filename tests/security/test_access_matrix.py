@@ -67,8 +67,9 @@ ROWS = [
     Row("api/studies/<slug:slug>/next/", "get", f"/api/studies/{S}/next/", (API_DENIED, 200, 404, 404)),
     Row("api/studies/<slug:slug>/votes/", "post", f"/api/studies/{S}/votes/", (API_DENIED, 201, 404, 404), "VOTE"),
     Row("api/studies/<slug:slug>/progress/", "get", f"/api/studies/{S}/progress/", (API_DENIED, 200, 404, 404)),
+    # Going back: refused where the study does not allow it (this one), and ahead of the reader in any study.
     Row("api/studies/<slug:slug>/sequence/<int:position>/", "get", f"/api/studies/{S}/sequence/1/",
-        (API_DENIED, 200, 404, 404)),
+        (API_DENIED, 403, 404, 404)),
     Row("api/studies/<slug:slug>/readers/", "post", f"/api/studies/{S}/readers/", (API_DENIED, 404, 404, 201),
         {"username": "newbie"}),
     Row("api/studies/<slug:slug>/open/", "post", "/api/studies/draft-study/open/", (API_DENIED, 404, 404, 200)),
@@ -170,8 +171,11 @@ def world(study_factory, reader_factory, case_factory, staff_user):
         "outsider": reader_factory(other, username="outsider").user,
         "staff": staff_user,
     }
-    fill = {"token": cases[0].image_token, "batch": batch.pk, "draft_batch": draft_batch.pk, "job": job.pk,
-            "case": cases[0].public_id, "draft_case": draft_case.public_id}
+    # Readers are given image tokens per showing: the one the reader is shown now.
+    shown = client_for({"users": users}, "reader").get(f"/api/studies/{S}/next/").json()["image_url"]
+    fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk,
+            "draft_batch": draft_batch.pk, "job": job.pk, "case": cases[0].public_id,
+            "draft_case": draft_case.public_id}
     return {"study": study, "cases": cases, "users": users, "fill": fill}
 
 
