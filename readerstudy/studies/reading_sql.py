@@ -18,7 +18,7 @@ from functools import cache
 
 from django.db import connection
 
-from .models import Case, Membership, Source, Study, Vote
+from .models import Case, Membership, Source, Study, StudyAdministrator, Vote
 
 
 @dataclass(frozen=True)
@@ -118,8 +118,14 @@ def _sql() -> dict[str, str]:
         "voted_cases": (
             f"SELECT {_column(Vote, 'case')} FROM {_table(Vote)} WHERE {_column(Vote, 'membership')} = %s"
         ),
-        "image_for_staff": (
-            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s"
+        # A staff account's lookup: the case's study has the user as a member or as an admin, or the user is a
+        # superuser (who is then audited by the caller). Still one statement.
+        "image_for_admin": (
+            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
+            f"AND (EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
+            f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s) "
+            f"OR EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE a.{_column(StudyAdministrator, 'study')} "
+            f"= c.{_column(case, 'study')} AND a.{_column(StudyAdministrator, 'user')} = %s))"
         ),
     }
 
@@ -197,8 +203,11 @@ def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForV
     return CaseForVote(*row) if row else None
 
 
-def image_name(token: str, user_id: int, *, is_staff: bool) -> str | None:
-    """The stored file name of the case behind an image token, if the user may see it (staff, or a member of the
-    case's study); None otherwise."""
-    row = _one("image_for_staff", [token]) if is_staff else _one("image_for_member", [token, user_id])
+def image_name(token: str, user_id: int, *, as_admin: bool = False) -> str | None:
+    """The stored file name of the case behind an image token, if the user is a member of the case's study (or, with
+    ``as_admin``, for staff accounts, one of its admins); None otherwise. One statement either way."""
+    if as_admin:
+        row = _one("image_for_admin", [token, user_id, user_id])
+    else:
+        row = _one("image_for_member", [token, user_id])
     return row[0] if row else None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -14,6 +15,8 @@ from readerstudy.protocol.services import protocol_for
 from . import reading_sql, selectors
 from .blinding import BlindedImageCache
 from .models import Case
+from .operator import operator_access
+from .permissions import caller_is_admin, may_administer
 
 IMAGE_MAX_AGE_S = 3600
 blinded_images = BlindedImageCache(max_bytes=settings.BLINDED_IMAGE_CACHE_BYTES)
@@ -23,8 +26,8 @@ CASE_IMAGE_STORAGE = Case._meta.get_field("image").storage
 @login_required
 def home(request):
     context = {"memberships": selectors.reader_memberships_with_progress(request.user)}
-    if request.user.is_staff:
-        context["all_studies"] = selectors.staff_studies()
+    if may_administer(request.user):
+        context["all_studies"] = selectors.staff_studies(request.user)
     return render(request, "studies/home.html", context)
 
 
@@ -72,21 +75,47 @@ def _image_user(request):
 
 
 def _stored_image_for(user, token: str):
-    """The (storage, file name) behind an image token: a case's (for members of its study and staff), or a repeat's or
-    practice image's (for the reader whose slot it is, and staff). None for anything else."""
+    """The (storage, file name) behind an image token: a case's (for members of its study and its admins), or a
+    repeat's or practice image's (for the reader whose slot it is, and the study's admins). None for anything else.
+
+    A reader's lookup is the membership statement as ever; a staff account's is one statement that also accepts the
+    study's admins. A superuser reaches any image, audited outside their own studies."""
     from readerstudy.protocol.models import SequenceSlot
 
-    name = reading_sql.image_name(token, user.pk, is_staff=user.is_staff)
+    staff = may_administer(user)
+    name = reading_sql.image_name(token, user.pk, as_admin=staff)
     if name is not None:
         return CASE_IMAGE_STORAGE, name
-    slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image")
-    if not user.is_staff:
-        slots = slots.filter(membership__user=user)
+    slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image", "membership")
+    if not user.is_superuser:
+        own = Q(membership__user=user)
+        slots = slots.filter(own | Q(membership__study__administrators__user=user) if staff else own)
     slot = slots.first()
     if slot is None:
-        return None
+        return _operator_case_image(user, token)
+    if user.is_superuser and slot.membership.user_id != user.pk:
+        _audit_if_outside(user, slot.membership.study_id)
     stored = slot.case.image if slot.case_id else slot.practice_image.image
     return stored.storage, stored.name
+
+
+def _operator_case_image(user, token: str):
+    """A superuser's look at a case image of a study they neither read in nor administer: served, and audited."""
+    if not user.is_superuser:
+        return None
+    case = Case.objects.filter(image_token=token).select_related("study").first()
+    if case is None:
+        return None
+    operator_access(user, case.study)
+    return CASE_IMAGE_STORAGE, case.image.name
+
+
+def _audit_if_outside(user, study_id: int) -> None:
+    from .models import Study
+
+    study = Study.objects.annotate(caller_is_admin=caller_is_admin(user)).get(pk=study_id)
+    if not study.caller_is_admin:
+        operator_access(user, study)
 
 
 @require_GET
