@@ -168,3 +168,17 @@ def test_create_study_makes_the_acting_user_its_admin(db):
     call_command("create_study", "gina-study", "--name", "Gina's", "--as", "gina")
     assert list(StudyAdministrator.objects.filter(study__slug="gina-study").values_list("user__username",
                                                                                         flat=True)) == ["gina"]
+
+
+def test_the_readers_page_grants_and_removes_admins(two_groups):
+    alice, lung = two_groups["alice"], two_groups["lung"]
+    _user("hank")
+    client = _page(alice)
+    client.post("/studies/lung/readers/", {"action": "grant_admin", "username": "hank"})
+    page = client.get("/studies/lung/readers/").content.decode()
+    assert 'data-admin="hank"' in page and 'data-admin="alice"' in page
+    client.post("/studies/lung/readers/", {"action": "revoke_admin", "username": "hank"})
+    refused = client.post("/studies/lung/readers/", {"action": "revoke_admin", "username": "alice"}, follow=True)
+    assert "last admin" in refused.content.decode()
+    assert list(StudyAdministrator.objects.filter(study=lung).values_list("user__username", flat=True)) == ["alice"]
+    assert [row[1] for row in _actions(lung)] == ["admin_granted", "admin_revoked"]

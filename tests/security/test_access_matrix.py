@@ -221,6 +221,16 @@ def test_the_admin_of_another_study_administers_their_own(world, row):
     assert response.status_code == 200, path
 
 
+OBJECT_ROWS = [row for row in ROWS if "{batch}" in row.path or "{job}" in row.path]
+
+
+@pytest.mark.parametrize("row", OBJECT_ROWS, ids=[row.path for row in OBJECT_ROWS])
+def test_an_object_of_this_study_through_the_other_studys_url_is_404(world, row):
+    """The admin of another study names their own study in the URL and this study's batch or job id: still 404."""
+    path = row.path.replace(f"/{S}/", "/other/").format(**world["fill"])
+    assert request(client_for(world, "other_admin"), row, world, path).status_code == 404, path
+
+
 def admin_paths() -> list[str]:
     """A concrete path for every admin route (object ids filled with 1, other parts with a plausible value)."""
     paths = []
