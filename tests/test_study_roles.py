@@ -182,3 +182,19 @@ def test_the_readers_page_grants_and_removes_admins(two_groups):
     assert "last admin" in refused.content.decode()
     assert list(StudyAdministrator.objects.filter(study=lung).values_list("user__username", flat=True)) == ["alice"]
     assert [row[1] for row in _actions(lung)] == ["admin_granted", "admin_revoked"]
+
+
+def test_the_drf_permission_checks_an_objects_study(two_groups):
+    from django.http import Http404
+    from rest_framework.test import APIRequestFactory
+
+    from readerstudy.batches.models import Batch
+    from readerstudy.studies.permissions import IsStudyAdmin
+
+    heart_batch = Batch.objects.create(study=two_groups["heart"], zip_sha256="d" * 64)
+    request = APIRequestFactory().get("/")
+    request.user = two_groups["alice"]
+    with pytest.raises(Http404):
+        IsStudyAdmin().has_object_permission(request, None, heart_batch)
+    request.user = two_groups["bob"]
+    assert IsStudyAdmin().has_object_permission(request, None, heart_batch)
