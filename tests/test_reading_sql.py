@@ -76,6 +76,7 @@ def test_an_image_is_found_for_members_and_the_studys_admins_only(study_factory,
     assert reading_sql.image_name(case.image_token, staff.pk, as_admin=True) == name
     assert reading_sql.image_name(case.image_token, member.pk, as_admin=True) == name  # a staff reader reads too
     assert reading_sql.image_name(case.image_token, other_admin.pk, as_admin=True) is None
+    assert reading_sql.image_name(case.image_token, other_admin.pk, is_staff=True) is None  # the older name
     assert reading_sql.image_name(case.image_token, outsider.pk) is None
     assert reading_sql.image_name("wrong-token", member.pk) is None
 

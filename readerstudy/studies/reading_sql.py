@@ -203,10 +203,13 @@ def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForV
     return CaseForVote(*row) if row else None
 
 
-def image_name(token: str, user_id: int, *, as_admin: bool = False) -> str | None:
+def image_name(token: str, user_id: int, *, as_admin: bool = False, is_staff: bool | None = None) -> str | None:
     """The stored file name of the case behind an image token, if the user is a member of the case's study (or, with
-    ``as_admin``, for staff accounts, one of its admins); None otherwise. One statement either way."""
-    if as_admin:
+    ``as_admin``, for staff accounts, one of its admins); None otherwise. One statement either way.
+
+    ``is_staff`` is the argument's name from before per-study roles, kept so that callers written against it are
+    per-study too: a staff account finds only the images of its own studies."""
+    if as_admin or is_staff:
         row = _one("image_for_admin", [token, user_id, user_id])
     else:
         row = _one("image_for_member", [token, user_id])
