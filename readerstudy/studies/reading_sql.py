@@ -118,8 +118,8 @@ def _sql() -> dict[str, str]:
         "voted_cases": (
             f"SELECT {_column(Vote, 'case')} FROM {_table(Vote)} WHERE {_column(Vote, 'membership')} = %s"
         ),
-        # A staff account's lookup: the case's study has the user as a member or as an admin, or the user is a
-        # superuser (who is then audited by the caller). Still one statement.
+        # A staff account's lookup, still one statement: the case's study has the user as a member or as an admin.
+        # (A superuser outside their studies is looked up by the image view afterwards, and audited.)
         "image_for_admin": (
             f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
             f"AND (EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "

@@ -120,7 +120,7 @@ def _audit_if_outside(user, study_id: int) -> None:
 
 @require_GET
 def case_image(request, token: str):
-    """A case's image for members of its study (and staff). Everything else is 404, never a hint."""
+    """A case's image for members of its study (and its admins). Everything else is 404, never a hint."""
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")
