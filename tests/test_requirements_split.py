@@ -13,7 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEV_ONLY = {"pytest", "pytest-django", "pytest-timeout", "playwright", "httpx", "hypothesis", "ruff", "schemathesis",
             "atheris", "time-machine"}
-DEV_MODULES = {"pytest", "pytest_django", "playwright", "httpx", "hypothesis", "ruff", "schemathesis", "atheris", "time_machine"}
+DEV_MODULES = {"pytest", "pytest_django", "playwright", "httpx", "hypothesis", "ruff", "schemathesis", "atheris",
+               "time_machine"}
 RUNTIME_PACKAGES = ("readerstudy", "training", "generation")
 
 
