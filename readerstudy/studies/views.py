@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.protocol.services import protocol_for
@@ -16,7 +14,8 @@ from . import reading_sql, selectors
 from .blinding import BlindedImageCache
 from .models import Case
 from .operator import operator_access
-from .permissions import caller_is_admin, may_administer
+from .permissions import may_administer
+from .tokens import ExpiringTokenAuthentication
 
 IMAGE_MAX_AGE_S = 3600
 blinded_images = BlindedImageCache(max_bytes=settings.BLINDED_IMAGE_CACHE_BYTES)
@@ -68,59 +67,44 @@ def _image_user(request):
     if request.user.is_authenticated:
         return request.user
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = ExpiringTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None
     return found[0] if found else None
 
 
 def _stored_image_for(user, token: str):
-    """The (storage, file name) behind an image token: a case's (for members of its study and its admins), or a
-    repeat's or practice image's (for the reader whose slot it is, and the study's admins). None for anything else.
+    """The (storage, file name) behind an image token: a showing's (for the reader it was issued to, and the study's
+    admins), or a case's own token (the study's admins only: readers are only ever given showing tokens). None for
+    anything else. A superuser reaches any image, audited outside the studies they administer."""
+    from readerstudy.protocol import showings
 
-    A reader's lookup is the membership statement as ever; a staff account's is one statement that also accepts the
-    study's admins. A superuser reaches any image, audited outside their own studies."""
-    from readerstudy.protocol.models import SequenceSlot
-
-    staff = may_administer(user)
-    name = reading_sql.image_name(token, user.pk, as_admin=staff)
-    if name is not None:
-        return CASE_IMAGE_STORAGE, name
-    slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image", "membership")
-    if not user.is_superuser:
-        own = Q(membership__user=user)
-        slots = slots.filter(own | Q(membership__study__administrators__user=user) if staff else own)
-    slot = slots.first()
-    if slot is None:
-        return _operator_case_image(user, token)
-    if user.is_superuser and slot.membership.user_id != user.pk:
-        _audit_if_outside(user, slot.membership.study_id)
-    stored = slot.case.image if slot.case_id else slot.practice_image.image
-    return stored.storage, stored.name
-
-
-def _operator_case_image(user, token: str):
-    """A superuser's look at a case image of a study they neither read in nor administer: served, and audited."""
-    if not user.is_superuser:
+    if may_administer(user):
+        name = reading_sql.image_name(token, user.pk, as_admin=True)  # one statement: the case's study's admins
+        if name is not None:
+            return CASE_IMAGE_STORAGE, name
+        if user.is_superuser and (name := _operator_case_image(user, token)) is not None:
+            return CASE_IMAGE_STORAGE, name
+    found = showings.fetched_image(user, token)
+    if found is None:
         return None
+    name, is_practice = found
+    return (showings.PRACTICE_IMAGE_STORAGE if is_practice else CASE_IMAGE_STORAGE), name
+
+
+def _operator_case_image(user, token: str) -> str | None:
+    """A superuser's look at a case image (by the case's own token) of a study they do not administer: audited."""
     case = Case.objects.filter(image_token=token).select_related("study").first()
     if case is None:
         return None
     operator_access(user, case.study)
-    return CASE_IMAGE_STORAGE, case.image.name
-
-
-def _audit_if_outside(user, study_id: int) -> None:
-    from .models import Study
-
-    study = Study.objects.annotate(caller_is_admin=caller_is_admin(user)).get(pk=study_id)
-    if not study.caller_is_admin:
-        operator_access(user, study)
+    return case.image.name
 
 
 @require_GET
 def case_image(request, token: str):
-    """A case's image for members of its study (and its admins). Everything else is 404, never a hint."""
+    """The image of a showing for the reader it was issued to (and the study's admins). Everything else is 404, never
+    a hint."""
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")
