@@ -42,7 +42,7 @@ MATRIX = [
     ("get", "/studies/paper/finished/", None, (LOGIN, 302, 404, 404, 404)),
     ("get", "/studies/no-such-study/read/", None, (LOGIN, 404, 404, 404, 404)),
     ("get", "/accounts/password/", None, (LOGIN, 200, 200, 200, 200)),
-    ("get", "/admin/", None, (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),  # Django admin: superusers only
+    ("get", "/admin/", None, (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
     ("get", "/api/studies/", None, (DENIED_API, 200, 200, 200, 200)),
     ("post", "/api/studies/", {"slug": "new", "name": "New"}, (DENIED_API, 403, 403, 201, 201)),
     ("get", "/api/studies/paper/next/", None, (DENIED_API, 200, 404, 404, 404)),
