@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--crop-margin", type=float, default=DEFAULT_CROP_MARGIN,
                        help="fraction cut from each side at 256 px before the 224 px resize "
                        f"(default {DEFAULT_CROP_MARGIN})")
-    build.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    build.add_argument("--device", default="auto",
+                       help="auto (default: the GPU when one is visible, else the CPU, said in the log), cpu, cuda "
+                       "or cuda:N")
     build.add_argument("--batch-size", type=int, default=8, help="images per generator forward pass")
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
 

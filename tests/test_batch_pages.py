@@ -173,7 +173,11 @@ def test_the_batch_page_shows_the_generation_audit(client, study_factory, staff_
     client.force_login(staff_user)
     html = client.get(reverse("batch_detail", args=[study.slug, batch.pk])).content.decode()
     assert "identical to the real image:\n      1 of 2" in html and "largest absolute difference in a box: 3" in html
-    assert "pix2pix / atelectasis / psnr" in html and 'id="audit-images"' in html and "img_001.png" in html
+    assert 'id="audit-quality"' in html  # the summary as a findings x sources table, not a flat list of figures
+    assert "pix2pix / atelectasis / psnr" not in html and "PSNR <strong>27.5</strong>" in html
+    assert 'id="audit-images"' not in html  # the per-image records are behind a link
+    records = client.get(reverse("batch_audit_records", args=[study.slug, batch.pk])).content.decode()
+    assert 'id="audit-images"' in records and "img_001.png" in records
 
 
 def test_a_running_batch_page_polls_its_status_url(client, study_factory, staff_user):

@@ -36,6 +36,21 @@ class VoteConflict(Exception):
         self.vote = vote
 
 
+class ConfidenceRequired(ValueError):
+    """A study that asks for confidence got an answer without one (the AUC needs every rating)."""
+
+    field = "confidence"
+
+    def __init__(self) -> None:
+        super().__init__("This study asks for a confidence (1-5) with every answer; send `confidence` with the vote.")
+
+
+def ensure_confidence(study: Study, confidence: int | None) -> None:
+    """Refuse, before anything is stored, an answer without a confidence in a study that asks for one."""
+    if study.ask_confidence and confidence is None:
+        raise ConfidenceRequired()
+
+
 class CaseNotInStudy(Exception):
     """The case id does not name a case of the reader's study."""
 
@@ -95,7 +110,7 @@ def study_open(study: Study) -> Study:
     them with, is refused with a clear message."""
     if study.status == Study.Status.OPEN:
         return study
-    cases = Case.objects.filter(study=study)
+    cases = Case.objects.filter(study=study).included()
     if not cases.exists():
         raise StudyStateError("The study has no cases yet: import images before opening it.", field="cases")
     if cases.filter(source__is_real=False).exists() and not cases.filter(source__is_real=True).exists():
@@ -183,11 +198,12 @@ def vote_cast(
     _ensure_open(study)
     if answer not in Answer.values:
         raise ValueError(f"answer must be one of {Answer.values}")
+    ensure_confidence(study, confidence)
     case, is_real, position = _case_with_position(membership, case_public_id)
     protocol = protocol_for(study)
     reasons = reading.checked_cues(study, protocol, answer, cues, note)
 
-    track = reading.case_track(membership, protocol, case.source_id, is_real, position)
+    track = reading.case_track(membership, protocol, case.pk, case.source_id, is_real)
     try:
         with transaction.atomic():
             vote = Vote.objects.create(

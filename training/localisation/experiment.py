@@ -132,7 +132,11 @@ class LocalisationConfig:
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            if torch.cuda.is_available():
+                return torch.device("cuda")
+            log.warning("--device auto: no CUDA device is visible (torch.cuda.is_available() is False); "
+                        "training the detector on the CPU")
+            return torch.device("cpu")
         return torch.device(self.device)
 
     def to_json(self) -> dict:
@@ -291,17 +295,28 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
     return loss.detach()
 
 
-def _rng_state() -> dict:
+def _rng_state(device: torch.device) -> dict:
+    """The CPU generator's state and, on CUDA, the state of the one GPU this run uses (not of every visible GPU:
+    a run resumed where fewer GPUs are visible must still find its own)."""
     state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _set_rng_state(state: dict) -> None:
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    """Restore what :func:`_rng_state` saved. A GPU state is restored only onto a GPU; checkpoints of older versions
+    hold a list with one state per GPU that was visible, of which this run's GPU takes the first."""
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    saved = state.get("cuda")
+    if device.type != "cuda" or saved is None:
+        if saved is not None:
+            log.info("the checkpoint holds a GPU's RNG state; this run is on %s, so it is not restored", device)
+        return
+    if isinstance(saved, list | tuple):
+        saved = saved[0] if saved else None
+    if saved is not None:
+        torch.cuda.set_rng_state(saved, device)
 
 
 def _same_run(saved: dict, config: LocalisationConfig, path: Path) -> None:
@@ -335,7 +350,7 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        _set_rng_state(checkpoint["rng"])
+        _set_rng_state(checkpoint["rng"], device)
         start = int(checkpoint["step"])
         table2.truncate_metrics(out / "metrics.csv", start)
         _truncate_learning(out / "learning.csv", start)
@@ -363,7 +378,7 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
             append_learning(out / "learning.csv", done, float(np.mean(losses)), result)
             losses.clear()
             last_total = result.scores[TOTAL].cl
-            save_checkpoint(checkpoint_path, _checkpoint(model, optimizer, config, data, done))
+            save_checkpoint(checkpoint_path, _checkpoint(model, optimizer, config, data, done, device))
         bar.set_postfix(loss=f"{loss.item():.3f}", cl=f"{last_total:.3f}" if last_total is not None else "-")
     bar.close()
     plot_learning(out / "learning.csv", out / "learning_curve.png", f"{config.protocol}, {config.backbone}")
@@ -433,7 +448,7 @@ def plot_learning(csv_path: Path, png_path: Path, title: str) -> None:
 
 
 def _checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: LocalisationConfig,
-                data: RunData, step: int) -> dict:
+                data: RunData, step: int, device: torch.device) -> dict:
     return {
         "kind": "detector",
         "format_version": FORMAT_VERSION,
@@ -444,7 +459,7 @@ def _checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config
         "split_record": data.split_record,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "rng": _rng_state(),
+        "rng": _rng_state(device),
         "findings": list(config.findings),
         "backbone": config.backbone,
         "image_size": config.image_size,
