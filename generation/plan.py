@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GenerationError
+from .pipeline import DEFAULT_CROP_MARGIN
 from .selection import SOURCES, PlannedImage, SelectionInputs, plan_verification_set
 
 TABLE_COLUMNS = ("source", "finding", "origins", "seen", "unseen", "multi_label", "PA", "AP")
@@ -26,7 +27,7 @@ class PlanSettings:
     seed: int = 0
     pairing: str = "disjoint"
     allow_reuse: bool = False
-    crop_margin: float = 16 / 256
+    crop_margin: float = DEFAULT_CROP_MARGIN
     split_seed: int = 0
     test_fraction: float = 0.3
     split_by: str = "annotation"
