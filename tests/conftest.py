@@ -14,6 +14,9 @@ from tests import factories
 def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The token endpoint's per-address limit counts in the (per-process) cache across tests; the suite's many
+    # token requests all come from one test address. tests/security/test_lockout_and_tokens.py sets it back.
+    settings.API_TOKEN_REQUEST_RATE = "100000/min"
 
 
 @pytest.fixture(autouse=True)

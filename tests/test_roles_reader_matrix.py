@@ -42,7 +42,8 @@ MATRIX = [
     ("post", "/api/studies/", {"slug": "new", "name": "New"}, (DENIED_API, 403, 403, 201)),
     ("get", "/api/studies/paper/next/", None, (DENIED_API, 200, 404, 404)),
     ("get", "/api/studies/paper/progress/", None, (DENIED_API, 200, 404, 404)),
-    ("get", "/api/studies/paper/sequence/1/", None, (DENIED_API, 200, 404, 404)),
+    # Going back: this study does not allow it (and nothing is answered yet).
+    ("get", "/api/studies/paper/sequence/1/", None, (DENIED_API, 403, 404, 404)),
     ("post", "/api/studies/paper/votes/", "VOTE", (DENIED_API, 201, 404, 404)),
     ("post", "/api/studies/paper/readers/", {"username": "newbie"}, (DENIED_API, 404, 404, 201)),
     ("post", "/api/studies/paper/open/", None, (DENIED_API, 404, 404, 200)),
@@ -66,9 +67,20 @@ def test_role_matrix(world, actor_index, method, path, body, expected):
     assert got in wanted if isinstance(wanted, tuple) else got == wanted, (ACTORS[actor_index], path, got)
 
 
+def shown_image_url(world) -> str:
+    """The URL of the image the reader is shown now (tokens are issued per showing)."""
+    return client_for(world, "reader").get("/api/studies/paper/next/").json()["image_url"]
+
+
 @pytest.mark.parametrize(("actor", "expected"), [("anonymous", 404), ("reader", 200), ("outsider", 404),
                                                  ("staff", 200)])
-def test_image_of_a_case_is_served_to_members_and_staff_only(world, actor, expected):
+def test_the_image_of_a_showing_is_served_to_its_reader_and_staff_only(world, actor, expected):
+    assert client_for(world, actor).get(shown_image_url(world)).status_code == expected
+
+
+@pytest.mark.parametrize(("actor", "expected"), [("anonymous", 404), ("reader", 404), ("outsider", 404),
+                                                 ("staff", 200)])
+def test_a_cases_own_image_token_is_for_staff_only(world, actor, expected):
     token = world["cases"][0].image_token
     assert client_for(world, actor).get(f"/i/{token}.png").status_code == expected
 
@@ -82,10 +94,9 @@ def test_an_image_is_served_to_a_members_api_token(world):
     from rest_framework.authtoken.models import Token
 
     token = Token.objects.create(user=world["users"]["reader"])
-    response = Client().get(f"/i/{world['cases'][0].image_token}.png", HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert response.status_code == 200
-    assert Client().get(f"/i/{world['cases'][0].image_token}.png",
-                        HTTP_AUTHORIZATION="Token not-a-real-token").status_code == 404
+    url = shown_image_url(world)
+    assert Client().get(url, HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 200
+    assert Client().get(url, HTTP_AUTHORIZATION="Token not-a-real-token").status_code == 404
 
 
 def test_a_reader_lists_only_their_own_studies(world):

@@ -112,7 +112,7 @@ def _data(config: DemoConfig, workdir: Path, say: Say, reused: list[str]) -> Pat
 
 
 def _train(config: DemoConfig, kind: str, data_dir: Path, out: Path, say: Say, reused: list[str]) -> Path:
-    from training.checkpoints import CheckpointError, load_checkpoint
+    from training.checkpoints import CheckpointError, read_checkpoint_meta
     from training.config import make_config
     from training.runner import train
 
@@ -121,7 +121,7 @@ def _train(config: DemoConfig, kind: str, data_dir: Path, out: Path, say: Say, r
     checkpoint = out / "checkpoints" / "last.pt"
     if checkpoint.is_file():
         try:
-            saved = load_checkpoint(checkpoint, expected_kind=kind)
+            saved = read_checkpoint_meta(checkpoint, expected_kind=kind)
             same = {k: v for k, v in saved["config"].items() if k not in ("device", "out")} == {
                 k: v for k, v in train_config.to_dict().items() if k not in ("device", "out")}
         except CheckpointError:

@@ -118,7 +118,7 @@ def readers_overview(study: Study) -> list[dict]:
                            .annotate(n=Count("pk")))
     slot_counts = dict(SequenceSlot.objects.filter(membership__study=study, phase=Phase.STUDY)
                        .values_list("membership_id").annotate(n=Count("pk")))
-    n_cases = Case.objects.filter(study=study).count()
+    n_cases = Case.objects.filter(study=study).included().count()
     rows = []
     for member in members:
         answered = member.first_votes + repeat_counts.get(member.pk, 0)

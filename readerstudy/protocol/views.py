@@ -200,9 +200,14 @@ def invitation(request, token: str):
             form = SignupForm(request.POST)
             if not form.is_valid():
                 return render(request, "protocol/invitation.html", {"invitation": found, "form": form})
-            user = get_user_model().objects.create_user(form.cleaned_data["username"],
-                                                        password=form.cleaned_data["password"])
+            try:
+                user = services.invitation_sign_up(token, username=form.cleaned_data["username"],
+                                                   password=form.cleaned_data["password"])
+            except services.ProtocolError as exc:
+                messages.error(request, str(exc))
+                return redirect("login")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("home")
         try:
             services.invitation_accept(token, request.user)
         except services.ProtocolError as exc:

@@ -28,6 +28,7 @@ from readerstudy.protocol.services import protocol_for
 from readerstudy.studies.models import Case, Study, Vote
 
 from .export import iso_utc, neutralise
+from .selectors import excluded_cases
 
 
 def fake_score(answer: str, confidence: int | None) -> int:
@@ -54,8 +55,9 @@ class ImrmcExport:
 def imrmc_export(study: Study) -> ImrmcExport:
     """The study's first-showing votes as an iMRMC input file (one modality per generator, numeric ids with a key)."""
     binary = not study.ask_confidence
-    cases = {case.pk: case for case in Case.objects.filter(study=study).select_related("source").order_by("pk")}
-    votes = list(Vote.objects.filter(membership__study=study, case__study=study)
+    cases = {case.pk: case for case in Case.objects.filter(study=study).included().select_related("source")
+             .order_by("pk")}
+    votes = list(Vote.objects.filter(membership__study=study, case__study=study, case__excluded_at__isnull=True)
                  .values_list("membership__number", "case_id", "answer", "confidence")
                  .order_by("membership__number", "case_id"))
     unrated = [vote for vote in votes if vote[3] is None]
@@ -83,6 +85,10 @@ def imrmc_export(study: Study) -> ImrmcExport:
         out.write("Scores: 1-10 fake-score ('fake' with confidence c scores 5 + c, 'real' 6 - c).\n")
         if unrated:
             out.write(f"Left out: {len(unrated)} vote(s) without a confidence rating.\n")
+    excluded = excluded_cases(study)
+    out.write(f"Excluded cases (not in this file): {len(excluded)}"
+              + "".join(f"; {row['case']} ({row['finding']}, {row['source']}): {_one_line(row['reason'])}"
+                        for row in excluded) + "\n")
     for number, index in reader_id.items():
         out.write(f"Reader {index} = R{number}\n")
     for source in generators:
@@ -130,13 +136,13 @@ def long_rows(study: Study) -> Iterator[list]:
                                                                              "segment")}
     reasons = {vote_id: (cues, note) for vote_id, cues, note in FakeReason.objects.filter(
         vote__membership__study=study).values_list("vote_id", "cues", "note")}
-    first = (Vote.objects.filter(membership__study=study, case__study=study)
+    first = (Vote.objects.filter(membership__study=study, case__study=study, case__excluded_at__isnull=True)
              .select_related("membership", "case__finding", "case__source").order_by("membership__number", "position"))
     for vote in first.iterator(chunk_size=2000):
         block, segment = blocks.get((vote.membership_id, vote.case_id), (None, None))
         cues, note = reasons.get(vote.pk, ([], ""))
         yield _long_row(study, vote, vote.case, "first", vote.position, block, segment, design, cues, note)
-    repeats = (RepeatVote.objects.filter(membership__study=study)
+    repeats = (RepeatVote.objects.filter(membership__study=study, case__excluded_at__isnull=True)
                .select_related("membership", "case__finding", "case__source", "slot").order_by("membership__number"))
     for vote in repeats.iterator(chunk_size=2000):
         yield _long_row(study, vote, vote.case, "repeat", vote.slot.position, vote.slot.block, vote.slot.segment,
@@ -156,6 +162,12 @@ def _long_row(study, vote, case, showing, position, block, segment, design, cues
         design["repeat_percent"], design["practice_count"], design["show_finding"], design["ask_confidence"],
         iso_utc(vote.created_at), neutralise(";".join(cues)), neutralise(note),
     ]
+
+
+def _one_line(text: str) -> str:
+    """A reason on the iMRMC description line: one line, and no ':' that a reader of the format could take for a
+    key."""
+    return " ".join(text.split()).replace(":", ";")
 
 
 def _na(value) -> object:

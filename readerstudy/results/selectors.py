@@ -44,11 +44,12 @@ def study_layout(study: Study, memberships=None) -> StudyLayout:
     """Rows are the study's findings (and any finding its cases carry), columns its sources, Real first; readers are
     every member in pseudonym order, voted or not, so a reader with no votes shows zeros."""
     findings = list(
-        Finding.objects.filter(Q(studies=study) | Q(cases__study=study)).distinct().order_by("order", "name")
-        .values_list("pk", "name")
+        Finding.objects.filter(Q(studies=study) | Q(cases__study=study, cases__excluded_at__isnull=True)).distinct()
+        .order_by("order", "name").values_list("pk", "name")
     )
     sources = list(
-        Source.objects.filter(Q(studies=study) | Q(cases__study=study)).distinct().order_by("-is_real", "order", "name")
+        Source.objects.filter(Q(studies=study) | Q(cases__study=study, cases__excluded_at__isnull=True)).distinct()
+        .order_by("-is_real", "order", "name")
         .values_list("pk", "name", "is_real")
     )
     members = memberships if memberships is not None else Membership.objects.filter(study=study)
@@ -62,7 +63,8 @@ def study_layout(study: Study, memberships=None) -> StudyLayout:
 
 
 def study_votes(study: Study):
-    return Vote.objects.filter(case__study=study, membership__study=study)
+    """The votes the results count: on the study's own cases, by its own readers, never on an excluded case."""
+    return Vote.objects.filter(case__study=study, membership__study=study, case__excluded_at__isnull=True)
 
 
 def table1_counts(study: Study) -> list[dict]:
@@ -126,8 +128,9 @@ def _fetch_vote_columns(votes) -> list[np.ndarray]:
 
 
 def _case_columns(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The study's case ids with their finding and source ids (one query)."""
-    rows = np.array(list(study.cases.order_by("pk").values_list("pk", "finding_id", "source_id")),
+    """The study's case ids with their finding and source ids (one query); excluded cases are left out, so their
+    votes (there should be none: cases are excluded only in a draft) are dropped by ``vote_arrays``."""
+    rows = np.array(list(study.cases.included().order_by("pk").values_list("pk", "finding_id", "source_id")),
                     dtype=np.int64).reshape(-1, 3)
     return rows[:, 0], rows[:, 1], rows[:, 2]
 
@@ -178,6 +181,16 @@ def votes_for_export(study: Study, membership: Membership | None = None) -> Iter
         .values_list(*EXPORT_FIELDS)
         .iterator(chunk_size=2000)
     )
+
+
+def excluded_cases(study: Study) -> list[dict]:
+    """The study's excluded cases for the exports' metadata: id, finding, source, reason, when and by whom."""
+    rows = (study.cases.excluded().order_by("excluded_at", "pk")
+            .values_list("public_id", "finding__name", "source__name", "exclusion_reason", "excluded_at",
+                         "excluded_by__username"))
+    return [{"case": public_id, "finding": finding, "source": source, "reason": reason,
+             "excluded_at": excluded_at.isoformat().replace("+00:00", "Z"), "excluded_by": username or ""}
+            for public_id, finding, source, reason, excluded_at, username in rows]
 
 
 def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:

@@ -25,19 +25,20 @@ RESULTS_CACHE_SECONDS = 7 * 24 * 3600
 
 
 def build_table1(study: Study) -> Table1:
-    """Table 1 from the votes: 4 queries (findings, sources, readers, one grouped count) whatever the study's size."""
+    """Table 1 from the votes: 5 queries (findings, sources, readers, one grouped count, the excluded cases) whatever
+    the study's size."""
     layout = selectors.study_layout(study)
     labels = layout.labels
     return assemble_table1(
         study=study.slug, readers=labels.readers, reader_ids=layout.reader_ids, findings=layout.finding_names,
         finding_ids=layout.finding_ids, sources=layout.source_names, source_ids=layout.source_ids,
-        counts=selectors.table1_counts(study),
+        counts=selectors.table1_counts(study), excluded_cases=selectors.excluded_cases(study),
     )
 
 
 def build_statistics(study: Study) -> dict:
-    """Every statistic beyond Table 1, led by the MRMC comparisons and their summary in words: 5 queries (the layout,
-    the cases and the votes as arrays), the rest is numpy."""
+    """Every statistic beyond Table 1, led by the MRMC comparisons and their summary in words: 6 queries (the layout,
+    the cases and the votes as arrays, the excluded cases), the rest is numpy."""
     layout = selectors.study_layout(study)
     votes = selectors.vote_arrays(study, layout)
     labels = layout.labels
@@ -51,7 +52,8 @@ def build_statistics(study: Study) -> dict:
     power = [entry for entry in (plan(analysis.called_real, n_cases, "called_real"), plan(analysis.auc, n_cases, "auc"))
              if entry is not None]
     return {"study": study.slug, "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
-            "mrmc": mrmc, "power": json_ready(power), **report}
+            "mrmc": mrmc, "power": json_ready(power), **report,
+            "excluded_cases": selectors.excluded_cases(study)}
 
 
 def _pooled_intervals(report: dict, votes, labels) -> None:

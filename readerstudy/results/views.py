@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from readerstudy.studies.selectors import study_for_staff
@@ -20,15 +19,14 @@ def results(request, slug: str):
 @login_required
 def results_chart(request, slug: str, image_format: str, headline: bool = False):
     """The chart (the pooled panel and one per reader), or with ``headline`` the pooled panel alone; either drawn
-    once per state of the study's votes and then served from the cache."""
+    once per state of what it shows and then served from the cache (``charts.render``)."""
     study = study_for_staff(request.user, slug)
     results = services.study_results(study)
-    key = f"study-chart:{results.version}:{image_format}:{'headline' if headline else 'full'}"
-    image = cache.get(key)
-    if image is None:
+    try:
         image = charts.render(results.table, image_format, pooled=results.report["called_real_pooled"],
-                              readers=not headline)
-        cache.set(key, image, services.RESULTS_CACHE_SECONDS)
+                              readers=not headline, page=int(request.GET.get("page", "1")))
+    except ValueError:
+        raise Http404("No such chart page.") from None
     response = HttpResponse(image, content_type=charts.FORMATS[image_format])
     disposition = "attachment" if request.GET.get("download") else "inline"
     name = "headline" if headline else "called-real"

@@ -35,10 +35,12 @@ class StudyAdmin(admin.ModelAdmin):
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "study", "finding", "source", "batch", "created_at")
+    list_display = ("public_id", "study", "finding", "source", "batch", "created_at", "excluded_at")
     list_filter = ("study", "finding", "source")
     search_fields = ("public_id",)
-    readonly_fields = ("public_id", "image_token", "pixel_sha256", "provenance", "created_at")
+    # Exclusion goes through the case gallery (draft only, audited), never through a form here.
+    readonly_fields = ("public_id", "image_token", "pixel_sha256", "provenance", "created_at", "excluded_at",
+                       "exclusion_reason", "excluded_by")
 
 
 @admin.register(Membership)

@@ -69,7 +69,7 @@ def reader_memberships_with_progress(user) -> list[Membership]:
     frozen sequence's length once there is one, the number of cases before)."""
     from readerstudy.protocol.models import Phase, RepeatVote, SequenceSlot
 
-    total_cases = _count(Case.objects.filter(study=OuterRef("study")), "study")
+    total_cases = _count(Case.objects.filter(study=OuterRef("study")).included(), "study")
     total_slots = _count(SequenceSlot.objects.filter(membership=OuterRef("pk"), phase=Phase.STUDY), "membership")
     own_votes = _count(Vote.objects.filter(membership=OuterRef("pk")), "membership")
     repeat_votes = _count(RepeatVote.objects.filter(membership=OuterRef("pk")), "membership")

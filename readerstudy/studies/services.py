@@ -110,7 +110,7 @@ def study_open(study: Study) -> Study:
     them with, is refused with a clear message."""
     if study.status == Study.Status.OPEN:
         return study
-    cases = Case.objects.filter(study=study)
+    cases = Case.objects.filter(study=study).included()
     if not cases.exists():
         raise StudyStateError("The study has no cases yet: import images before opening it.", field="cases")
     if cases.filter(source__is_real=False).exists() and not cases.filter(source__is_real=True).exists():
@@ -203,7 +203,7 @@ def vote_cast(
     protocol = protocol_for(study)
     reasons = reading.checked_cues(study, protocol, answer, cues, note)
 
-    track = reading.case_track(membership, protocol, case.source_id, is_real, position)
+    track = reading.case_track(membership, protocol, case.pk, case.source_id, is_real)
     try:
         with transaction.atomic():
             vote = Vote.objects.create(

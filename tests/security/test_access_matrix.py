@@ -67,8 +67,9 @@ ROWS = [
     Row("api/studies/<slug:slug>/next/", "get", f"/api/studies/{S}/next/", (API_DENIED, 200, 404, 404)),
     Row("api/studies/<slug:slug>/votes/", "post", f"/api/studies/{S}/votes/", (API_DENIED, 201, 404, 404), "VOTE"),
     Row("api/studies/<slug:slug>/progress/", "get", f"/api/studies/{S}/progress/", (API_DENIED, 200, 404, 404)),
+    # Going back: refused where the study does not allow it (this one), and ahead of the reader in any study.
     Row("api/studies/<slug:slug>/sequence/<int:position>/", "get", f"/api/studies/{S}/sequence/1/",
-        (API_DENIED, 200, 404, 404)),
+        (API_DENIED, 403, 404, 404)),
     Row("api/studies/<slug:slug>/readers/", "post", f"/api/studies/{S}/readers/", (API_DENIED, 404, 404, 201),
         {"username": "newbie"}),
     Row("api/studies/<slug:slug>/open/", "post", "/api/studies/draft-study/open/", (API_DENIED, 404, 404, 200)),
@@ -77,6 +78,13 @@ ROWS = [
         (LOGIN, 404, 404, 200)),
     Row("studies/<slug:slug>/batches/<int:batch_id>/delete/", "post",
         "/studies/draft-study/batches/{draft_batch}/delete/", (LOGIN, 404, 404, 302)),
+    Row("studies/<slug:slug>/batches/<int:batch_id>/audit/", "get", f"/studies/{S}/batches/{{batch}}/audit/",
+        STAFF_ONLY_PAGE),
+    # The quality figure needs per-image values in the batch's audit: the world's batch has them.
+    Row("studies/<slug:slug>/batches/<int:batch_id>/quality.png", "get", f"/studies/{S}/batches/{{batch}}/quality.png",
+        STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/batches/<int:batch_id>/quality.svg", "get", f"/studies/{S}/batches/{{batch}}/quality.svg",
+        STAFF_ONLY_PAGE),
     Row("api/studies/<slug:slug>/batches/", "get", f"/api/studies/{S}/batches/", (API_DENIED, 404, 404, 200)),
     Row("api/studies/<slug:slug>/batches/<int:batch_id>/", "get", f"/api/studies/{S}/batches/{{batch}}/",
         (API_DENIED, 404, 404, 200)),
@@ -121,6 +129,20 @@ ROWS = [
         STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/export.imrmc", "get", f"/api/studies/{S}/export.imrmc", STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/export-long.csv", "get", f"/api/studies/{S}/export-long.csv", STAFF_ONLY_API),
+    # The case gallery and the preview as a reader (readerstudy/gallery): staff only.
+    Row("studies/<slug:slug>/cases/", "get", f"/studies/{S}/cases/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/cases/<str:public_id>/", "get", f"/studies/{S}/cases/{{case}}/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/cases/<str:public_id>/thumb.png", "get", f"/studies/{S}/cases/{{case}}/thumb.png",
+        STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/cases/<str:public_id>/exclude/", "post",
+        "/studies/draft-study/cases/{draft_case}/exclude/", (LOGIN, 404, 404, 302)),
+    Row("studies/<slug:slug>/cases/<str:public_id>/include/", "post",
+        "/studies/draft-study/cases/{draft_case}/include/", (LOGIN, 404, 404, 302)),
+    Row("studies/<slug:slug>/preview/", "get", f"/studies/{S}/preview/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/preview/next/", "get", f"/studies/{S}/preview/next/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/preview/sequence/<int:position>/", "get", f"/studies/{S}/preview/sequence/1/",
+        STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/preview/votes/", "post", f"/studies/{S}/preview/votes/", (LOGIN, 404, 404, 200), "VOTE"),
 ]
 # fmt: on
 
@@ -137,9 +159,10 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     other = study_factory("other", status="open")
     case_factory(other, source="real")
     draft = study_factory("draft-study")
-    case_factory(draft, source="real")
+    draft_case = case_factory(draft, source="real")
     case_factory(draft, source="stargan")
-    batch = Batch.objects.create(study=study, zip_sha256="a" * 64, status=Batch.Status.DONE)
+    batch = Batch.objects.create(study=study, zip_sha256="a" * 64, status=Batch.Status.DONE, audit={"images": [
+        {"filename": "a.png", "finding": "Effusion", "source": "Pix2Pix", "ssim": 0.7, "psnr": 25.0}]})
     draft_batch = Batch.objects.create(study=draft, zip_sha256="b" * 64, status=Batch.Status.DONE)
     job = GenerationJob.objects.create(study=study, data_dir="/nowhere", checkpoints={}, status="done")
     users = {
@@ -148,7 +171,11 @@ def world(study_factory, reader_factory, case_factory, staff_user):
         "outsider": reader_factory(other, username="outsider").user,
         "staff": staff_user,
     }
-    fill = {"token": cases[0].image_token, "batch": batch.pk, "draft_batch": draft_batch.pk, "job": job.pk}
+    # Readers are given image tokens per showing: the one the reader is shown now.
+    shown = client_for({"users": users}, "reader").get(f"/api/studies/{S}/next/").json()["image_url"]
+    fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk,
+            "draft_batch": draft_batch.pk, "job": job.pk, "case": cases[0].public_id,
+            "draft_case": draft_case.public_id}
     return {"study": study, "cases": cases, "users": users, "fill": fill}
 
 
