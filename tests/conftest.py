@@ -116,6 +116,14 @@ def staff_api(staff_user):
 
 @pytest.fixture
 def staff_user(db):
+    """The study admin: a staff account that administers every study the test makes, whether made before this
+    fixture (granted here) or after it (``factories.create_study``'s default admins), as every staff account does
+    after the upgrade to per-study roles. Tests about who administers what pass ``admins=`` explicitly."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user("admin", password="admin-pass-123", is_staff=True)
+    from readerstudy.studies.models import Study
+
+    user = get_user_model().objects.create_user("admin", password="admin-pass-123", is_staff=True)
+    for study in Study.objects.all():
+        factories.make_study_admin(study, user)
+    return user

@@ -1,4 +1,4 @@
-"""The protocol's REST API, for study admins (staff; anyone else gets 404): settings, lifecycle, audit trail,
+"""The protocol's REST API, for the study's admins (anyone else gets 404): settings, lifecycle, audit trail,
 sequences and their check, the cue list, the practice pool, invitations and resetting a reader."""
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from readerstudy.studies import reading_sql
 from readerstudy.studies.models import Membership
+from readerstudy.studies.permissions import may_administer
 
 from .models import ImageShowing, PracticeImage
 
@@ -80,18 +81,20 @@ def _as_shown(membership: Membership, slot_id: int, showing: ImageShowing | None
                                        expires_at=_expiry(now, exposure_ms))
 
 
-def fetched_image(user, token: str) -> tuple[str, bool] | None:
-    """(stored file name, whether it is a practice image) behind a showing token for its reader (or staff), or None
-    when there is none or its timed showing is over. A fetch outside the showing is audited."""
+def fetched_image(user, token: str) -> tuple[str, bool, int] | None:
+    """(stored file name, whether it is a practice image, the study's id) behind a showing token for its reader (or
+    the study's admins), or None when there is none or its timed showing is over. A reader's fetch outside the
+    showing is audited."""
     now = timezone.now()
-    found = reading_sql.showing_image(token, user.pk, is_staff=user.is_staff, now=now)
+    admin = may_administer(user)
+    found = reading_sql.showing_image(token, user.pk, as_admin=admin, is_superuser=user.is_superuser, now=now)
     if found is None:
         return None
-    if (found.expired or found.answered_since) and not user.is_staff:
+    if (found.expired or found.answered_since) and not admin:
         _audit_fetch_outside_showing(user, found, now)
     if found.expired:
         return None
-    return found.name, found.phase == "practice"
+    return found.name, found.phase == "practice", found.study_id
 
 
 def _audit_fetch_outside_showing(user, found: reading_sql.ShowingImage, now: datetime) -> None:

@@ -24,7 +24,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "readerstudy.admin_site.OperatorsAdminConfig",  # Django admin for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "readerstudy.studies.middleware.AnonymousBodyLimitMiddleware",  # before anything reads the body (CSRF does)
     "readerstudy.studies.middleware.ControlCharacterMiddleware",
+    "readerstudy.studies.operator.OperatorAccessMiddleware",  # a superuser outside their studies: audited, said
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its 429 response
@@ -100,7 +101,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes sees every authenticate() call (login page, admin login, API token): 5 failures for one username from
 # one address lock that pair out for AXES_COOLOFF_MINUTES; a success resets the count. State lives in the database,
 # so every gunicorn worker shares it.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "rules.permissions.ObjectPermissionBackend",  # per-study roles (readerstudy/studies/permissions.py)
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +17,8 @@ from readerstudy.protocol.models import Phase, RepeatVote
 from readerstudy.protocol.services import protocol_for
 
 from . import selectors, services
-from .models import Answer, Study, Vote
+from .models import Answer, Study, StudyAdministrator, Vote
+from .permissions import IsStudyAdmin, may_administer
 
 MAX_TIME_MS = 3_600_000  # an hour on one image is not a measurement; the database refuses more as well
 
@@ -126,7 +128,8 @@ def _reading_membership(request, slug: str):
 
 
 class StudyListApi(APIView):
-    """The caller's studies (staff: every study); staff create studies here."""
+    """The caller's studies: those they read in and those they administer (a superuser: every study). Staff create
+    studies here and become their first admin."""
 
     class InputSerializer(serializers.Serializer):
         slug = serializers.SlugField(max_length=64)
@@ -144,15 +147,12 @@ class StudyListApi(APIView):
 
     @extend_schema(responses=StudySerializer(many=True))
     def get(self, request):
-        studies = (
-            Study.objects.order_by("name") if request.user.is_staff else selectors.studies_for_reader(request.user)
-        )
-        return Response(StudySerializer(studies, many=True).data)
+        return Response(StudySerializer(selectors.studies_for_user(request.user), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: StudySerializer})
     def post(self, request):
-        if not request.user.is_staff:
-            raise PermissionDenied("Only study admins create studies.")
+        if not may_administer(request.user):
+            raise PermissionDenied("Only staff accounts create studies.")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         study = services.study_create(created_by=request.user, **serializer.validated_data)
@@ -328,3 +328,51 @@ class StudyOpenApi(APIView):
         except services.StudyStateError as exc:
             return _error(str(exc), exc.field, 409)
         return Response(StudySerializer(study).data)
+
+
+class StudyAdminSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    granted_by = serializers.CharField(source="granted_by.username", allow_null=True, default=None)
+    granted_at = serializers.DateTimeField()
+
+
+class StudyAdminsApi(APIView):
+    """Study admins: list the study's admins; grant admin rights to an existing account (audited)."""
+
+    permission_classes = [IsAuthenticated, IsStudyAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+
+    @extend_schema(responses=StudyAdminSerializer(many=True))
+    def get(self, request, slug: str):
+        admins = StudyAdministrator.objects.filter(study=request.study).select_related("user", "granted_by")
+        return Response(StudyAdminSerializer(admins, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: StudyAdminSerializer, 200: StudyAdminSerializer})
+    def post(self, request, slug: str):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = selectors.account_named(serializer.validated_data["username"])
+        if user is None:
+            return _error("No account with this username.", "username", 400)
+        role, created = services.study_admin_grant(study=request.study, user=user, actor=request.user)
+        return Response(StudyAdminSerializer(role).data, status=201 if created else 200)
+
+
+class StudyAdminDetailApi(APIView):
+    """Study admins: remove an admin's rights (audited; refused, 409, for the study's last admin)."""
+
+    permission_classes = [IsAuthenticated, IsStudyAdmin]
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Removed.")})
+    def delete(self, request, slug: str, username: str):
+        user = selectors.account_named(username)
+        try:
+            removed = user is not None and services.study_admin_revoke(study=request.study, user=user,
+                                                                        actor=request.user)
+        except services.LastAdmin as exc:
+            return _error(str(exc), "username", 409)
+        if not removed:
+            return _error("This account is not an admin of the study.", "username", 404)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -18,7 +18,7 @@ from functools import cache
 
 from django.db import connection
 
-from .models import Case, Membership, Source, Study, Vote
+from .models import Case, Membership, Source, Study, StudyAdministrator, Vote
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,14 @@ def _sql() -> dict[str, str]:
         "voted_cases": (
             f"SELECT {_column(Vote, 'case')} FROM {_table(Vote)} WHERE {_column(Vote, 'membership')} = %s"
         ),
-        "image_for_staff": (
-            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s"
+        # A staff account's lookup, still one statement: the case's study has the user as a member or as an admin.
+        # (A superuser outside their studies is looked up by the image view afterwards, and audited.)
+        "image_for_admin": (
+            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
+            f"AND (EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
+            f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s) "
+            f"OR EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE a.{_column(StudyAdministrator, 'study')} "
+            f"= c.{_column(case, 'study')} AND a.{_column(StudyAdministrator, 'user')} = %s))"
         ),
         "image_for_showing": (
             f"SELECT COALESCE(c.{_column(case, 'image')}, pi.{_column(PracticeImage, 'image')}), "
@@ -142,7 +148,10 @@ def _sql() -> dict[str, str]:
             f"LEFT JOIN {cases} c ON c.{_column(case, 'id')} = sl.{_column(slot, 'case')} "
             f"LEFT JOIN {_table(PracticeImage)} pi ON pi.{_column(PracticeImage, 'id')} = "
             f"sl.{_column(slot, 'practice_image')} "
-            f"WHERE sh.{_column(showing, 'token')} = %s AND (m.{_column(member, 'user')} = %s OR %s)"
+            f"WHERE sh.{_column(showing, 'token')} = %s AND (m.{_column(member, 'user')} = %s OR %s "
+            f"OR (%s AND EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE "
+            f"a.{_column(StudyAdministrator, 'study')} = m.{_column(member, 'study')} "
+            f"AND a.{_column(StudyAdministrator, 'user')} = %s)))"
         ),
     }
 
@@ -220,10 +229,16 @@ def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForV
     return CaseForVote(*row) if row else None
 
 
-def image_name(token: str, user_id: int, *, is_staff: bool) -> str | None:
-    """The stored file name of the case behind a case's own image token, if the user may see it (staff, or a member
-    of the case's study); None otherwise. Readers are given showing tokens instead (``showing_image``)."""
-    row = _one("image_for_staff", [token]) if is_staff else _one("image_for_member", [token, user_id])
+def image_name(token: str, user_id: int, *, as_admin: bool = False, is_staff: bool | None = None) -> str | None:
+    """The stored file name of the case behind an image token, if the user is a member of the case's study (or, with
+    ``as_admin``, for staff accounts, one of its admins); None otherwise. One statement either way.
+
+    ``is_staff`` is the argument's name from before per-study roles, kept so that callers written against it are
+    per-study too: a staff account finds only the images of its own studies."""
+    if as_admin or is_staff:
+        row = _one("image_for_admin", [token, user_id, user_id])
+    else:
+        row = _one("image_for_member", [token, user_id])
     return row[0] if row else None
 
 
@@ -238,7 +253,9 @@ class ShowingImage:
     answered_since: bool  # the slot was answered after this showing was issued: the showing is over
 
 
-def showing_image(token: str, user_id: int, *, is_staff: bool, now) -> ShowingImage | None:
-    """The image behind a showing token for its reader (or staff), with what tells a fetch outside the showing."""
-    row = _one("image_for_showing", [connection.ops.adapt_datetimefield_value(now), token, user_id, is_staff])
+def showing_image(token: str, user_id: int, *, as_admin: bool, is_superuser: bool, now) -> ShowingImage | None:
+    """The image behind a showing token for its reader (or, ``as_admin``, the admins of the reader's study; or a
+    superuser), with what tells a fetch outside the showing. One statement."""
+    row = _one("image_for_showing", [connection.ops.adapt_datetimefield_value(now), token, user_id, is_superuser,
+                                     as_admin, user_id])
     return ShowingImage(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6])) if row else None

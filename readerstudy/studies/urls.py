@@ -16,4 +16,6 @@ urlpatterns = [
     path("api/studies/<slug:slug>/sequence/<int:position>/", api.StudyPositionApi.as_view(), name="api-position"),
     path("api/studies/<slug:slug>/readers/", api.StudyReadersApi.as_view(), name="api-readers"),
     path("api/studies/<slug:slug>/open/", api.StudyOpenApi.as_view(), name="api-open"),
+    path("api/studies/<slug:slug>/admins/", api.StudyAdminsApi.as_view(), name="api-admins"),
+    path("api/studies/<slug:slug>/admins/<str:username>/", api.StudyAdminDetailApi.as_view(), name="api-admin"),
 ]
