@@ -2,17 +2,29 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+# One stamp per install, named after the hash of the files it installed: editing either requirements file reinstalls.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | sha256sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 
-.PHONY: install demo test test-sqlite lint soak bench serve
+.PHONY: install install-dev demo test test-sqlite lint soak bench serve
 
-$(STAMP): requirements.txt
-	test -x $(PY) || python3 -m venv $(VENV)
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+
+# The runtime: what the server, the workers and the demo need.
+$(STAMP): requirements.txt | $(VENV)/bin/python
 	$(PIP) install -q -r requirements.txt
 	touch $(STAMP)
 
+# The runtime and the tests' and tools' packages (requirements-dev.txt includes requirements.txt).
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements-dev.txt
+	touch $(DEV_STAMP) $(STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 demo: install
 	$(PY) manage.py demo && DEMO_MODE=1 DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
@@ -20,19 +32,22 @@ demo: install
 serve: install
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-lint: install
+lint: install-dev
 	$(PY) -m ruff check .
 
-test: install lint
+test: install-dev lint
 	$(PY) -m pytest
 
 # The same suite on the embedded default (SQLite, eager Celery), whatever the environment says.
-test-sqlite: install
+test-sqlite: install-dev
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) -m pytest
 
-# Load, faults and long fuzzing (docs/security.md): PostgreSQL and Redis on 127.0.0.1, ~15 minutes.
-soak: install
+# Load, faults and long fuzzing (docs/security.md): PostgreSQL and Redis on 127.0.0.1, ~20 minutes; nginx in front of
+# gunicorn for the slow-body attack and the benchmark through it (installed here when apt-get can).
+soak: install-dev
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || (apt-get update -q && apt-get install -y -q nginx) \
+		|| echo "nginx not installed: tests/soak/test_nginx_front.py will skip"
 	$(PY) -m pytest -m soak -s tests/soak
 
-bench: install
+bench: install-dev
 	@echo "Benchmarks (each prints its figures; see docs/):"; ls bench/*.py

@@ -51,6 +51,7 @@ def load_generator(path: Path, device: str | torch.device = "cpu") -> tuple[str,
         "step": payload["step"],
         "seed": payload["seed"],
         "split": payload["split"],
+        "split_record": payload.get("split_record"),
         "image_size": int(config["image_size"]),
         "sha256": file_sha256(path),
     }

@@ -37,7 +37,7 @@ from training.data.augment import AugmentSettings
 from training.data.datasets import SampleSet, load_samples, make_batch
 from training.data.healthy import healthy_pool
 from training.data.loader import StepBatches, step_loader
-from training.data.nih import BoxAnnotation, DataError, NIHIndex, Split
+from training.data.nih import BoxAnnotation, DataError, NIHIndex, Split, split_record
 from training.distributed import (
     DistInfo,
     average_losses,
@@ -277,6 +277,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
         payload = {
             "kind": config.kind, "format_version": FORMAT_VERSION, "config": config.to_dict(), "step": step,
             "seed": config.seed, "split": data.split.image_names(),
+            "split_record": split_record(data.split, config.seed, config.test_fraction, config.split_by),
             "split_annotations": {"train": _annotations(data.split.train), "test": _annotations(data.split.test)},
             "healthy_pool": _annotations(data.healthy), "data_position": step * config.batch_size,
             "world_size": dist_info.world, "image_size": config.image_size, "precision": precision.to_dict(),

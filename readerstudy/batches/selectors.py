@@ -8,6 +8,7 @@ from django.db.models import Count
 from readerstudy.studies.models import Case, Finding, Source, Study
 
 from .models import Batch
+from .quality import QualityTable, quality_table
 
 # The paper's design: 6 findings x 4 sources (Real, StarGAN, Pix2Pix, Pix2Pix-N) x 25 images = 600 cases.
 PAPER_FINDINGS, PAPER_SOURCES, PAPER_PER_CELL = 6, 4, 25
@@ -23,6 +24,7 @@ class Composition:
     column_totals: list[int]
     total: int
     warnings: list[str] = field(default_factory=list)
+    excluded: int = 0  # cases an admin excluded: not read, so not counted in the table
 
     def count(self, finding_slug: str, source_slug: str) -> int:
         for finding, cells, _ in self.rows:
@@ -55,10 +57,11 @@ def _design_warnings(findings, sources, counts: dict, total: int) -> list[str]:
 
 
 def study_composition(study: Study) -> Composition:
-    """The study's table of cases by finding x source (its configured rows plus any row a case uses)."""
+    """The study's table of cases by finding x source (its configured rows plus any row a case uses); excluded cases
+    are left out of the counts (readers never see them) and counted apart."""
     counts = {
         (row["finding"], row["source"]): row["n"]
-        for row in Case.objects.filter(study=study).values("finding", "source").annotate(n=Count("pk"))
+        for row in Case.objects.filter(study=study).included().values("finding", "source").annotate(n=Count("pk"))
     }
     finding_ids = set(study.findings.values_list("pk", flat=True)) | {f for f, _ in counts}
     source_ids = set(study.sources.values_list("pk", flat=True)) | {s for _, s in counts}
@@ -71,7 +74,14 @@ def study_composition(study: Study) -> Composition:
     column_totals = [sum(counts.get((finding.pk, source.pk), 0) for finding in findings) for source in sources]
     total = sum(counts.values())
     return Composition(findings=findings, sources=sources, rows=rows, column_totals=column_totals, total=total,
-                       warnings=_design_warnings(findings, sources, counts, total))
+                       warnings=_design_warnings(findings, sources, counts, total),
+                       excluded=Case.objects.filter(study=study).excluded().count())
+
+
+def batch_quality(batch: Batch) -> QualityTable | None:
+    """The batch audit's findings x sources quality table, rows and columns in the study's order."""
+    return quality_table(batch.audit, finding_order=list(Finding.objects.values_list("name", flat=True)),
+                         source_order=list(Source.objects.values_list("name", flat=True)))
 
 
 def batches_of(study: Study):
@@ -110,7 +120,8 @@ def audit_summary(audit: dict) -> AuditSummary | None:
     if not audit:
         return None
     records = [record for record in audit.get("images") or [] if isinstance(record, dict)]
-    checked = [record for record in records if "box_identical" in record]
+    # A record with no box to check (a real image, StarGAN) says ``"box_identical": null``: not a failed check.
+    checked = [record for record in records if isinstance(record.get("box_identical"), bool)]
     diffs = [record["max_abs_diff_in_box"] for record in records
              if isinstance(record.get("max_abs_diff_in_box"), (int, float))]
     columns: list[str] = []
@@ -130,3 +141,36 @@ def audit_summary(audit: dict) -> AuditSummary | None:
         rows=[[record.get(column, "") for column in columns] for record in records],
         other_keys=sorted(key for key in audit if key not in ("images", "quality")),
     )
+
+
+PLAN_COLUMNS = ("origins", "seen", "unseen", "multi_label", "PA", "AP")
+
+
+@dataclass
+class PlanTable:
+    """The verification set's per-cell plan from provenance.json: per source x finding, how its origins were drawn."""
+
+    pairing: str
+    per_cell: int | None
+    inference: str
+    rows: list[dict]  # source, finding and the PLAN_COLUMNS counts
+
+    @property
+    def seen_equal_for_pix2pix(self) -> bool:
+        """Pix2Pix and Pix2Pix-N saw as many of their origins in training in every finding (Table 1's equal terms)."""
+        seen = {(row["source"], row["finding"]): row["seen"] for row in self.rows}
+        findings = {finding for source, finding in seen if source == "Pix2Pix"}
+        return all(seen.get(("Pix2Pix", f)) == seen.get(("Pix2Pix-N", f)) for f in findings)
+
+
+def plan_table(audit: dict) -> PlanTable | None:
+    """The per-cell plan recorded by ``python -m generation`` (None for a batch without one)."""
+    plan = audit.get("plan") if isinstance(audit, dict) else None
+    if not isinstance(plan, dict) or not isinstance(plan.get("cells"), list):
+        return None
+    rows = [{"source": str(cell.get("source", "")), "finding": str(cell.get("finding", "")),
+             **{column: cell.get(column, "") for column in PLAN_COLUMNS}}
+            for cell in plan["cells"] if isinstance(cell, dict)]
+    inference = audit.get("inference") if isinstance(audit.get("inference"), dict) else {}
+    return PlanTable(pairing=str(plan.get("pairing", "")), per_cell=plan.get("per_cell"),
+                     inference=str(inference.get("mode", "")), rows=rows)

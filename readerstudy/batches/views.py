@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from readerstudy.studies.selectors import study_for_staff
 
+from . import quality
 from .models import Batch
-from .selectors import audit_summary, batches_of, study_composition
+from .selectors import audit_summary, batch_quality, batches_of, plan_table, study_composition
 from .services import BatchRejected, batch_create, batch_delete
 
 
@@ -46,6 +48,8 @@ def batch_detail(request, slug: str, batch_id: int):
         "study": study,
         "batch": batch,
         "audit": audit_summary(batch.audit),
+        "plan": plan_table(batch.audit),
+        "quality": batch_quality(batch),
         "in_progress": batch.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
         "can_remove": study.status == study.Status.DRAFT
         and batch.status in (Batch.Status.DONE, Batch.Status.FAILED),
@@ -64,3 +68,32 @@ def batch_remove(request, slug: str, batch_id: int):
         return redirect("batch_detail", slug=study.slug, batch_id=batch_id)
     messages.success(request, f"Batch {batch_id} and its cases were removed.")
     return redirect("batch_list", slug=study.slug)
+
+
+@login_required
+@require_GET
+def batch_audit_figure(request, slug: str, batch_id: int, image_format: str):
+    """The small multiples of SSIM and PSNR per source (PNG or SVG); 404 when the audit has no per-image values."""
+    study = study_for_staff(request.user, slug)
+    batch = get_object_or_404(Batch, study=study, pk=batch_id)
+    table = batch_quality(batch)
+    if table is None or not table.has_distributions:
+        raise Http404("This batch's audit has no per-image SSIM or PSNR.")
+    title = f"Batch {batch.pk} of {study.slug}: SSIM and PSNR of each generated image to its origin, by finding"
+    figure = quality.render_quality(table, title, image_format)
+    response = HttpResponse(figure, content_type=quality.FORMATS[image_format])
+    disposition = "attachment" if request.GET.get("download") else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{study.slug}-batch-{batch.pk}-quality.{image_format}"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+@require_GET
+def batch_audit_records(request, slug: str, batch_id: int):
+    """The audit's raw per-image records, one row each, behind a link from the batch page."""
+    study = study_for_staff(request.user, slug)
+    batch = get_object_or_404(Batch, study=study, pk=batch_id)
+    return render(request, "batches/audit_records.html", {
+        "study": study, "batch": batch, "audit": audit_summary(batch.audit),
+    })

@@ -176,7 +176,7 @@ def _zip_matches(out: Path, checkpoints: dict[str, Path], config: DemoConfig) ->
 def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool]], say: Say,
            reused: list[str]) -> Study:
     from readerstudy.batches.services import batch_create, batch_import
-    from readerstudy.studies.services import reader_add, study_create, study_open
+    from readerstudy.studies.services import reader_add, study_admin_grant, study_create, study_open
     from training.inference import file_sha256
 
     _demo_users(logins)
@@ -200,6 +200,7 @@ def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool
         if batch.status != Batch.Status.DONE:
             problems = "; ".join(f"{e.get('file')}: {e.get('message')}" for e in batch.errors[:5])
             raise RuntimeError(f"the demo batch was not imported: {batch.failure_reason} {problems}")
+    study_admin_grant(study=study, user=admin, actor=admin)  # the demo admin administers the demo study
     for username, _password, is_staff in logins:
         if not is_staff:
             reader_add(study=study, username=username)

@@ -109,7 +109,7 @@ def _as_decimal(value, field: str) -> Decimal:
 
 def validate_protocol(study: Study, protocol: StudyProtocol) -> None:
     """Refuse settings that cannot be satisfied, naming the field and saying why."""
-    n_cases = Case.objects.filter(study=study).count()
+    n_cases = Case.objects.filter(study=study).included().count()
     if protocol.block_size < 0:
         raise ProtocolError("The block size cannot be negative.", "block_size")
     if protocol.block_size and n_cases and protocol.block_size > n_cases:
@@ -246,7 +246,7 @@ def study_transition(study: Study, actor, to: str) -> Study:
 # --- each reader's frozen sequence ------------------------------------------------------------------------------
 
 def case_keys(study_id: int, only: set[int] | None = None) -> list[derive.CaseKey]:
-    rows = Case.objects.filter(study_id=study_id).order_by("pk").values_list("pk", "source_id", "finding_id")
+    rows = Case.objects.filter(study_id=study_id).included().order_by("pk").values_list("pk", "source_id", "finding_id")
     return [derive.CaseKey(pk, source, finding) for pk, source, finding in rows if only is None or pk in only]
 
 
@@ -285,7 +285,7 @@ def freeze_sequence(membership: Membership) -> None:
         except IntegrityError:
             pass  # a concurrent request stored the same order first
         return
-    missing = set(Case.objects.filter(study_id=membership.study_id).values_list("pk", flat=True)) - known
+    missing = set(Case.objects.filter(study_id=membership.study_id).included().values_list("pk", flat=True)) - known
     if missing:
         _append_segment(membership, sorted(missing))
 
@@ -345,7 +345,10 @@ def invitation_create(study: Study, actor, note: str = "") -> Invitation:
 
 
 def invitation_accept(token: str, user) -> Membership:
-    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op)."""
+    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op).
+
+    The link is claimed by a conditional update (``used_by`` still empty), so of several requests at once exactly one
+    wins, whatever the database's locking."""
     from readerstudy.studies.services import reader_add
 
     with transaction.atomic():
@@ -356,12 +359,31 @@ def invitation_accept(token: str, user) -> Membership:
             raise ProtocolError("This invitation link has already been used.", "token")
         if invitation.study.status == Study.Status.CLOSED:
             raise ProtocolError("This study is closed.", "study")
-        membership, created = reader_add(study=invitation.study, username=user.get_username())
         if invitation.used_by_id is None:
-            invitation.used_by, invitation.used_at = user, timezone.now()
-            invitation.save(update_fields=["used_by", "used_at"])
+            claimed = Invitation.objects.filter(pk=invitation.pk, used_by__isnull=True).update(
+                used_by=user, used_at=timezone.now())
+            if not claimed:
+                raise ProtocolError("This invitation link has already been used.", "token")
+            membership, _created = reader_add(study=invitation.study, username=user.get_username())
             audit(invitation.study, user, "joined", "readers", "", membership.pseudonym)
+            return membership
+        membership, _created = reader_add(study=invitation.study, username=user.get_username())
     return membership
+
+
+def invitation_sign_up(token: str, *, username: str, password: str):
+    """Create an account from an invitation and join its study, all or nothing: when the link was used meanwhile
+    (three sign-ups at once), no account is left behind. Returns the new user."""
+    from django.contrib.auth import get_user_model
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = get_user_model().objects.create_user(username, password=password)
+        except IntegrityError:
+            raise ProtocolError("This username is taken; log in first if it is yours.", "username") from None
+        invitation_accept(token, user)
+    return user
 
 
 def reader_reset(membership: Membership, actor) -> None:

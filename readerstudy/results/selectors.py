@@ -17,7 +17,7 @@ from django.db import connection, models
 from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
-from readerstudy.studies.models import Answer, Finding, Membership, Source, Study, Vote
+from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, Vote
 
 from .statistics import Layout, Votes
 
@@ -44,11 +44,12 @@ def study_layout(study: Study, memberships=None) -> StudyLayout:
     """Rows are the study's findings (and any finding its cases carry), columns its sources, Real first; readers are
     every member in pseudonym order, voted or not, so a reader with no votes shows zeros."""
     findings = list(
-        Finding.objects.filter(Q(studies=study) | Q(cases__study=study)).distinct().order_by("order", "name")
-        .values_list("pk", "name")
+        Finding.objects.filter(Q(studies=study) | Q(cases__study=study, cases__excluded_at__isnull=True)).distinct()
+        .order_by("order", "name").values_list("pk", "name")
     )
     sources = list(
-        Source.objects.filter(Q(studies=study) | Q(cases__study=study)).distinct().order_by("-is_real", "order", "name")
+        Source.objects.filter(Q(studies=study) | Q(cases__study=study, cases__excluded_at__isnull=True)).distinct()
+        .order_by("-is_real", "order", "name")
         .values_list("pk", "name", "is_real")
     )
     members = memberships if memberships is not None else Membership.objects.filter(study=study)
@@ -62,7 +63,8 @@ def study_layout(study: Study, memberships=None) -> StudyLayout:
 
 
 def study_votes(study: Study):
-    return Vote.objects.filter(case__study=study, membership__study=study)
+    """The votes the results count: on the study's own cases, by its own readers, never on an excluded case."""
+    return Vote.objects.filter(case__study=study, membership__study=study, case__excluded_at__isnull=True)
 
 
 def table1_counts(study: Study) -> list[dict]:
@@ -126,8 +128,9 @@ def _fetch_vote_columns(votes) -> list[np.ndarray]:
 
 
 def _case_columns(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The study's case ids with their finding and source ids (one query)."""
-    rows = np.array(list(study.cases.order_by("pk").values_list("pk", "finding_id", "source_id")),
+    """The study's case ids with their finding and source ids (one query); excluded cases are left out, so their
+    votes (there should be none: cases are excluded only in a draft) are dropped by ``vote_arrays``."""
+    rows = np.array(list(study.cases.included().order_by("pk").values_list("pk", "finding_id", "source_id")),
                     dtype=np.int64).reshape(-1, 3)
     return rows[:, 0], rows[:, 1], rows[:, 2]
 
@@ -180,8 +183,50 @@ def votes_for_export(study: Study, membership: Membership | None = None) -> Iter
     )
 
 
+def excluded_cases(study: Study) -> list[dict]:
+    """The study's excluded cases for the exports' metadata: id, finding, source, reason, when and by whom."""
+    rows = (study.cases.excluded().order_by("excluded_at", "pk")
+            .values_list("public_id", "finding__name", "source__name", "exclusion_reason", "excluded_at",
+                         "excluded_by__username"))
+    return [{"case": public_id, "finding": finding, "source": source, "reason": reason,
+             "excluded_at": excluded_at.isoformat().replace("+00:00", "Z"), "excluded_by": username or ""}
+            for public_id, finding, source, reason, excluded_at, username in rows]
+
+
 def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:
     """The member called ``R<number>`` in this study, or None."""
     if len(pseudonym) < 2 or pseudonym[0] not in "Rr" or not pseudonym[1:].isdigit():
         return None
     return Membership.objects.filter(study=study, number=int(pseudonym[1:])).first()
+
+
+def _name(model, field: str | None = None) -> str:
+    """A model's table, or one of its fields' column, quoted for the database."""
+    quote = connection.ops.quote_name
+    return quote(model._meta.db_table if field is None else model._meta.get_field(field).column)
+
+
+def results_version(study: Study) -> tuple:
+    """Everything the results depend on, read in one statement: the votes (how many, the last one, the last change),
+    the repeat votes (the same), the readers and the cases (how many, the last one) and the last audited change
+    (settings, cue list, exclusions). The analysis is cached under this: any new vote, change or setting gives a new
+    version, so a cached result is never stale and the cache needs no invalidation. Each table is read once (one
+    scan of the study's votes, not one per figure)."""
+    from readerstudy.protocol.models import AuditEntry, RepeatVote
+
+    member, member_id, member_study = _name(Membership), _name(Membership, "id"), _name(Membership, "study")
+
+    def through_members(model) -> str:
+        return (f"SELECT COUNT(*), MAX(v.{_name(model, 'id')}), MAX(v.{_name(model, 'updated_at')}) "
+                f"FROM {_name(model)} v JOIN {member} m ON m.{member_id} = v.{_name(model, 'membership')} "
+                f"WHERE m.{member_study} = %s")
+
+    def own(model) -> str:
+        return f"SELECT COUNT(*), MAX({_name(model, 'id')}) FROM {_name(model)} WHERE {_name(model, 'study')} = %s"
+
+    sql = (f"SELECT * FROM ({through_members(Vote)}) votes, ({through_members(RepeatVote)}) repeats, "
+           f"({own(Membership)}) members, ({own(Case)}) cases, ({own(AuditEntry)}) audit")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk] * 5)
+        row = cursor.fetchone()
+    return (study.pk, study.slug, *(str(value) for value in row))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TOTAL = "Total"
 
@@ -17,6 +17,7 @@ class Table1:
     findings: list[str]
     called_real: list[list[list[int]]]  # [finding][source][reader]; the last finding row is the Total
     votes: list[list[list[int]]]  # the same shape: how many votes each count is out of
+    excluded_cases: list[dict] = field(default_factory=list)  # cases an admin excluded: never read, never counted
 
     @property
     def rows(self) -> list[str]:
@@ -41,6 +42,7 @@ class Table1:
                 }
                 for r, finding in enumerate(self.rows)
             ],
+            "excluded_cases": self.excluded_cases,
         }
 
     def as_csv(self) -> str:
@@ -62,11 +64,17 @@ class Table1:
             lines.append(f"| {label} | {cells} |")
         lines.append("")
         lines.append(f"Each cell: images judged real by {escape('|'.join(self.readers)) or 'no reader'}.")
+        if self.excluded_cases:
+            listed = "; ".join(f"{row['case']} ({escape(row['finding'])}, {escape(row['source'])}): "
+                               f"{escape(' '.join(row['reason'].split()))}" for row in self.excluded_cases)
+            lines.append("")
+            lines.append(f"Excluded before the study opened ({len(self.excluded_cases)}, not counted): {listed}.")
         return "\n".join(lines) + "\n"
 
 
 def assemble_table1(study: str, readers: list[str], reader_ids: list[int], findings: list[str],
-                    finding_ids: list[int], sources: list[str], source_ids: list[int], counts: list[dict]) -> Table1:
+                    finding_ids: list[int], sources: list[str], source_ids: list[int], counts: list[dict],
+                    excluded_cases: list[dict] | None = None) -> Table1:
     """Place the database's grouped counts in the table; every cell starts at zero, so an empty study is all zeros."""
     finding_at = {pk: index for index, pk in enumerate(finding_ids)}
     source_at = {pk: index for index, pk in enumerate(source_ids)}
@@ -85,4 +93,4 @@ def assemble_table1(study: str, readers: list[str], reader_ids: list[int], findi
             called_real[target][s][r] += row["called_real"]
             votes[target][s][r] += row["votes"]
     return Table1(study=study, readers=readers, sources=sources, findings=findings, called_real=called_real,
-                  votes=votes)
+                  votes=votes, excluded_cases=list(excluded_cases or []))

@@ -109,8 +109,21 @@ class Study(models.Model):
         return self.status == self.Status.OPEN
 
 
+class CaseQuerySet(models.QuerySet):
+    def included(self) -> CaseQuerySet:
+        """The cases readers read and the results count: every case an admin has not excluded."""
+        return self.filter(excluded_at__isnull=True)
+
+    def excluded(self) -> CaseQuerySet:
+        return self.filter(excluded_at__isnull=False)
+
+
 class Case(models.Model):
-    """One image in one study. Its truth (source) is for admins; readers only ever see the opaque ids."""
+    """One image in one study. Its truth (source) is for admins; readers only ever see the opaque ids.
+
+    An admin may exclude a case while the study is a draft (a broken image, a misplaced box): it stays stored and
+    listed for admins, but no reader's sequence holds it and no result counts it.
+    """
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="cases")
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
@@ -124,15 +137,33 @@ class Case(models.Model):
     )
     provenance = models.JSONField(default=dict, blank=True, help_text="Original file hash and manifest row (admins).")
     created_at = models.DateTimeField(auto_now_add=True)
+    excluded_at = models.DateTimeField(null=True, blank=True, help_text="Set when an admin excluded the case.")
+    exclusion_reason = models.CharField(max_length=500, blank=True)
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(fields=["study", "pixel_sha256"], name="one_image_once_per_study"),
+            # An exclusion always says why; a case that is not excluded carries no reason.
+            models.CheckConstraint(
+                condition=(Q(excluded_at__isnull=True) & Q(exclusion_reason=""))
+                | (Q(excluded_at__isnull=False) & ~Q(exclusion_reason="")),
+                name="case_excluded_with_a_reason",
+            ),
         ]
+        indexes = [models.Index(fields=["study", "finding", "source"], name="case_study_cell")]
 
     def __str__(self) -> str:
         return f"{self.study.slug}:{self.public_id}"
+
+    @property
+    def is_excluded(self) -> bool:
+        return self.excluded_at is not None
 
 
 class Membership(models.Model):
@@ -194,3 +225,22 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership} {self.case.public_id}={self.answer}"
+
+
+class StudyAdministrator(models.Model):
+    """A study admin: sees the study's truth, results and exports, runs its batches, jobs and protocol, manages its
+    readers and admins. A study has its own admins; a staff account administers only the studies it is listed for.
+    Grants and removals go through ``services.study_admin_grant`` / ``study_admin_revoke`` (audited)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="administrators")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="administered")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "granted_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="one_admin_role_per_user_per_study")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: admin {self.user}"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GalleryConfig(AppConfig):
+    name = "readerstudy.gallery"
+    verbose_name = "Case gallery"
