@@ -87,14 +87,14 @@ def inputs_from_metadata(settings: PlanSettings) -> tuple[SelectionInputs, objec
 
 
 def _train_images_from_checkpoints(checkpoints: Mapping[str, Path]) -> dict[str, frozenset[str]]:
-    from training.checkpoints import CheckpointError, load_checkpoint
+    from training.checkpoints import CheckpointError, read_checkpoint_meta
 
     train_images = {}
     for kind in ("pix2pix", "pix2pix-n", "stargan"):
         if kind not in checkpoints:
             raise GenerationError(f"--checkpoints: missing {kind}")
         try:
-            payload = load_checkpoint(Path(checkpoints[kind]), expected_kind=kind)
+            payload = read_checkpoint_meta(Path(checkpoints[kind]), expected_kind=kind)  # split and pool only
         except CheckpointError as error:
             raise GenerationError(f"checkpoint for {kind} is not usable: {error}") from None
         pool = payload.get("healthy_pool") or []
