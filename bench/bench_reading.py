@@ -144,7 +144,7 @@ def start_server(env: dict, args: argparse.Namespace, access_log: Path) -> subpr
                "--log-level", "warning", "--access-logfile", str(access_log),
                "--access-logformat", "%(U)s %(s)s %(D)s"]  # path, status, microseconds spent in the worker
     server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # workers import every view before their first request: slow on a busy machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{args.port}/accounts/login/", timeout=2).status_code == 200:
@@ -152,7 +152,7 @@ def start_server(env: dict, args: argparse.Namespace, access_log: Path) -> subpr
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise RuntimeError("gunicorn did not come up within 30 s")
+    raise RuntimeError("gunicorn did not come up within 120 s")
 
 
 ENDPOINTS = ("next", "image", "votes")

@@ -18,8 +18,8 @@ ERROR_SCHEMA = {
     "required": ["detail"],
 }
 DESCRIPTIONS = {
-    "400": "Invalid input; `errors` names each offending field (`body` for a malformed body, `path` for a control "
-           "character in the address).",
+    "400": "Invalid input; `errors` names each offending field (`body` for a malformed body, `path` or the parameter "
+           "for a control character in the address).",
     "401": "Not signed in (token authentication).",
     "403": "Not signed in, or not allowed to do this.",
     "404": "No such object for you (a study you are not a member of is not named).",
@@ -32,7 +32,7 @@ WRITE_METHODS = {"post", "put", "patch"}
 def _codes_for(method: str, path: str, operation: dict) -> list[str]:
     codes = ["401", "403"]
     has_query = any(parameter.get("in") == "query" for parameter in operation.get("parameters", []))
-    if method in WRITE_METHODS or has_query or "{" in path:  # a path part with a control character is refused too
+    if method in WRITE_METHODS or has_query or "{" in path:  # a path parameter may hold a control character
         codes.append("400")
     if "{" in path:
         codes.append("404")
