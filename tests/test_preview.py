@@ -47,7 +47,7 @@ def test_the_preview_is_the_reading_page_pointed_at_endpoints_that_record_nothin
     html = admin.get("/studies/paper/preview/").content.decode()
     assert 'id="reader" class="reader-grid"' in html and "js/reader.js" in html  # the readers' own page and script
     assert 'data-votes-url="/studies/paper/preview/votes/"' in html and "/api/studies/paper/votes/" not in html
-    assert "Answers are not recorded" in html
+    assert "Preview: not recorded" in html
 
 
 def test_the_admin_goes_through_the_first_images_and_no_vote_is_stored(admin, study):
