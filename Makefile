@@ -42,8 +42,11 @@ test: install-dev lint
 test-sqlite: install-dev
 	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) -m pytest
 
-# Load, faults and long fuzzing (docs/security.md): PostgreSQL and Redis on 127.0.0.1, ~15 minutes.
+# Load, faults and long fuzzing (docs/security.md): PostgreSQL and Redis on 127.0.0.1, ~20 minutes; nginx in front of
+# gunicorn for the slow-body attack and the benchmark through it (installed here when apt-get can).
 soak: install-dev
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || (apt-get update -q && apt-get install -y -q nginx) \
+		|| echo "nginx not installed: tests/soak/test_nginx_front.py will skip"
 	$(PY) -m pytest -m soak -s tests/soak
 
 bench: install-dev

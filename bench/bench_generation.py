@@ -113,7 +113,9 @@ def main() -> None:
             started = time.perf_counter()
             build_verification_set(VerificationSetConfig(**{**config.__dict__, "force": True}))
             full_s = min(full_s, time.perf_counter() - started)
-    size = torch.load(checkpoints["pix2pix"], weights_only=True)["config"]["image_size"]
+    from training.checkpoints import read_checkpoint_meta
+
+    size = read_checkpoint_meta(checkpoints["pix2pix"])["config"]["image_size"]
     generated = images * 3 // 4
     print(f"verification set: {images} images ({generated} generated) at {size} px, {args.threads} threads, "
           f"best of {args.repeats}")

@@ -52,7 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=120.0, help="hard stop, seconds")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="gunicorn's port")
+    parser.add_argument("--nginx-port", type=int, default=0,
+                        help="drive the readers through nginx (deploy/nginx.conf) on this port, in front of gunicorn")
     parser.add_argument("--auth", choices=("session", "token"), default="session",
                         help="session: as the reading page (cookie + CSRF token); token: as an API script")
     parser.add_argument("--client-processes", type=int, default=5,
@@ -314,22 +316,33 @@ def main() -> int:
     access_log = media_root.parent / "bench_reading_access.log"
     access_log.unlink(missing_ok=True)
     server = start_server(env, args, access_log)
+    front = None
+    reader_port = args.port
     try:
+        if args.nginx_port:
+            from front import start_nginx  # bench/front.py, next to this file
+
+            front = start_nginx(listen_port=args.nginx_port, upstream_port=args.port,
+                                runtime_dir=media_root.parent / "bench_nginx", static_root=ROOT / "static")
+            reader_port = args.nginx_port
         recorder = Recorder()
         stop_at = time.monotonic() + args.duration
         processes = max(1, min(args.client_processes, len(readers)))
         shares = [[(reader, index) for index, reader in enumerate(readers) if index % processes == share]
                   for share in range(processes)]
         print(f"Driving {len(readers)} readers ({args.auth} auth) from {processes} client processes ({args.votes} "
-              f"votes each, think {args.think} s, gunicorn {args.workers} workers x {args.threads} threads) ...",
-              flush=True)
+              f"votes each, think {args.think} s, gunicorn {args.workers} workers x {args.threads} threads"
+              f"{', through nginx' if front else ''}) ...", flush=True)
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
-            for seen in pool.map(drive_readers, [args.port] * processes, shares, [args] * processes,
+            for seen in pool.map(drive_readers, [reader_port] * processes, shares, [args] * processes,
                                  [stop_at] * processes):
                 recorder.merge(seen)
         wall = time.perf_counter() - started
     finally:
+        if front is not None:
+            os.killpg(front.pid, signal.SIGTERM)
+            front.wait(timeout=30)
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 

@@ -5,3 +5,5 @@
 """
 
 FORMAT_VERSION = 1
+INFERENCE_MODES = ("deterministic", "stochastic")
+"""deterministic: eval mode; stochastic: dropout and batch statistics on, as pix2pix's test script runs."""

@@ -1,4 +1,5 @@
-"""``python -m generation verification-set ...``: the command line over :func:`build_verification_set`."""
+"""``python -m generation verification-set ...`` and ``python -m generation plan ...``: the command line over
+:func:`build_verification_set` and :func:`generation.plan.make_plan`."""
 from __future__ import annotations
 
 import argparse
@@ -6,9 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from . import INFERENCE_MODES
 from .errors import GenerationError
-from .generators import parse_checkpoint_argument
 from .pipeline import DEFAULT_CROP_MARGIN
+from .selection import PAIRINGS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,27 +25,83 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--seed", type=int, default=0)
     build.add_argument("--allow-reuse", action="store_true",
                        help="when the data runs short, let a source image serve in a second cell (recorded)")
+    build.add_argument("--pairing", choices=PAIRINGS, default="disjoint",
+                       help="disjoint: distinct origins per Pix2Pix generator (default); matched: the same boxes")
+    build.add_argument("--inference", choices=INFERENCE_MODES, default="deterministic",
+                       help="deterministic: eval mode (default); stochastic: dropout and batch statistics on, as "
+                       "pix2pix's test script runs")
     build.add_argument("--force", action="store_true", help="replace --out if it exists")
     build.add_argument("--crop-margin", type=float, default=DEFAULT_CROP_MARGIN,
                        help="fraction cut from each side at 256 px before the 224 px resize "
                        f"(default {DEFAULT_CROP_MARGIN})")
-    build.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default cpu)")
+    build.add_argument("--device", default="auto",
+                       help="auto (default: the GPU when one is visible, else the CPU, said in the log), cpu, cuda "
+                       "or cuda:N")
     build.add_argument("--batch-size", type=int, default=8, help="images per generator forward pass")
     build.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    plan = commands.add_parser("plan", help="print the per-cell plan of the verification set (only the CSV files)")
+    plan.add_argument("--data", required=True, type=Path, help="folder with Data_Entry_2017*.csv[.gz] and "
+                      "BBox_List_2017.csv (images are not needed)")
+    plan.add_argument("--per-cell", type=int, default=25)
+    plan.add_argument("--pairing", choices=PAIRINGS, default="disjoint")
+    plan.add_argument("--seed", type=int, default=0)
+    plan.add_argument("--allow-reuse", action="store_true")
+    plan.add_argument("--crop-margin", type=float, default=DEFAULT_CROP_MARGIN)
+    plan.add_argument("--checkpoints", help="pix2pix=PATH,pix2pix-n=PATH,stargan=PATH: take the generators' "
+                      "training images from these (default: the trainer's default split of --split-seed)")
+    plan.add_argument("--split-seed", type=int, default=0, help="the generators' training seed (default 0)")
+    plan.add_argument("--test-fraction", type=float, default=0.3)
+    plan.add_argument("--split-by", choices=("annotation", "patient"), default="annotation")
+    plan.add_argument("--healthy-pool", type=int, default=2000, help="healthy images Pix2Pix-N/StarGAN train on")
+    plan.add_argument("--json", action="store_true", help="print the table as JSON")
     return parser
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .plan import PlanSettings, make_plan, markdown_table
+
+    try:
+        if args.crop_margin < 0 or args.crop_margin >= 0.25:
+            raise GenerationError(f"--crop-margin must be in [0, 0.25), got {args.crop_margin}")
+        checkpoints = None
+        if args.checkpoints:
+            from .generators import parse_checkpoint_argument
+
+            checkpoints = parse_checkpoint_argument(args.checkpoints)
+        settings = PlanSettings(data_dir=args.data, per_cell=args.per_cell, seed=args.seed, pairing=args.pairing,
+                                allow_reuse=args.allow_reuse, crop_margin=args.crop_margin,
+                                split_seed=args.split_seed, test_fraction=args.test_fraction,
+                                split_by=args.split_by, healthy_pool=args.healthy_pool, checkpoints=checkpoints)
+        _, rows = make_plan(settings)
+    except GenerationError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"per_cell": args.per_cell, "pairing": args.pairing, "seed": args.seed, "cells": rows},
+                         indent=1))
+    else:
+        print(f"plan: {args.per_cell} per cell, {args.pairing} pairing, seed {args.seed}, crop margin "
+              f"{args.crop_margin:g}; seen/unseen = origins the source's generator did / did not train on")
+        print(markdown_table(rows), end="")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "plan":
+        return _plan(args)
     from tqdm import tqdm
 
+    from .generators import parse_checkpoint_argument
     from .verification import VerificationSetConfig, build_verification_set
 
     try:
         config = VerificationSetConfig(
             data_dir=args.data, checkpoints=parse_checkpoint_argument(args.checkpoints), out=args.out,
             per_cell=args.per_cell, seed=args.seed, allow_reuse=args.allow_reuse, force=args.force,
-            crop_margin=args.crop_margin, device=args.device, batch_size=args.batch_size)
+            crop_margin=args.crop_margin, device=args.device, batch_size=args.batch_size, pairing=args.pairing,
+            inference=args.inference)
         with tqdm(total=None, desc="verification set", unit="img", disable=None) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total

@@ -1,6 +1,7 @@
 """Loading the three generators for a verification set and checking they belong together."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,8 @@ import torch
 from torch import nn
 
 from .errors import GenerationError
+
+log = logging.getLogger(__name__)
 
 GENERATOR_KINDS = ("pix2pix", "pix2pix-n", "stargan")
 
@@ -80,15 +83,19 @@ def load_generators(checkpoints: Mapping[str, Path], device: str,
 
 def _healthy_pool(path: Path) -> frozenset[str]:
     """Image names of the checkpoint's healthy pool (kept beside the split by the trainer), empty when absent."""
-    from training.checkpoints import load_checkpoint
+    from training.checkpoints import read_checkpoint_meta
 
-    pool = load_checkpoint(path).get("healthy_pool") or []
+    pool = read_checkpoint_meta(path).get("healthy_pool") or []
     return frozenset(entry["image"] if isinstance(entry, dict) else str(entry) for entry in pool)
 
 
 def resolve_device(device: str) -> str:
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if torch.cuda.is_available():
+            return "cuda"
+        log.warning("--device auto: no CUDA device is visible (torch.cuda.is_available() is False); "
+                    "generating on the CPU")
+        return "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise GenerationError(f"--device {device}: CUDA is not available on this machine")
     return device

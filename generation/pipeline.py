@@ -6,6 +6,7 @@ working size (the generators' size) -> 256x256 -> crop the same margin on each s
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from PIL import Image
@@ -59,6 +60,19 @@ def encode_png(image_u8: np.ndarray) -> bytes:
 def final_png(image_working: np.ndarray, crop_margin: float) -> bytes:
     """The whole final pipeline: working size -> 256 -> crop -> 224 -> PNG."""
     return encode_png(finalise(to_study_size(image_working), crop_margin))
+
+
+def resampling_reach(from_size: int, crop_margin: float) -> int:
+    """How far (in final pixels) from a box edge the two resizes can carry pixels from outside the box.
+
+    Lanczos (a = 3) reads 3 source pixels each side, stretched by the scale when enlarging; a resize that is the
+    identity reaches nowhere. The second resize applies to what the first produced, so the reaches add up.
+    """
+    cut = crop_pixels(crop_margin)
+    final_scale = FINAL_SIZE / (STUDY_SIZE - 2 * cut)
+    first = 0 if from_size == STUDY_SIZE else math.ceil(3 * max(1.0, STUDY_SIZE / from_size)) + 1
+    second = 0 if STUDY_SIZE - 2 * cut == FINAL_SIZE else math.ceil(3 * max(1.0, final_scale)) + 1
+    return math.ceil(first * final_scale) + second
 
 
 def box_in_final_image(box_xywh: tuple[float, float, float, float], from_size: int,

@@ -18,18 +18,45 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import FORMAT_VERSION
+from . import FORMAT_VERSION, INFERENCE_MODES
 from .archive import BatchZipWriter
 from .audit import check_box_identity, summarise_quality, surroundings_quality
 from .errors import GenerationError
 from .generators import LoadedGenerator, load_generators, resolve_device
-from .pipeline import DEFAULT_CROP_MARGIN, FINAL_SIZE, STUDY_SIZE, box_in_final_image, crop_pixels, final_png
-from .selection import PIX2PIX, PIX2PIX_N, REAL, SOURCES, STARGAN, PlannedImage, SelectionInputs, plan_verification_set
+from .pipeline import (
+    DEFAULT_CROP_MARGIN,
+    FINAL_SIZE,
+    STUDY_SIZE,
+    box_in_final_image,
+    crop_pixels,
+    final_png,
+    finalise,
+    resampling_reach,
+    to_study_size,
+)
+from .plan import cell_table
+from .selection import (
+    PAIRINGS,
+    PIX2PIX,
+    PIX2PIX_N,
+    REAL,
+    SOURCES,
+    STARGAN,
+    PlannedImage,
+    SelectionInputs,
+    plan_verification_set,
+)
 
 KIND_OF_SOURCE = {PIX2PIX: "pix2pix", PIX2PIX_N: "pix2pix-n", STARGAN: "stargan"}
 SOURCE_SLUG = {REAL: "real", STARGAN: "stargan", PIX2PIX: "pix2pix", PIX2PIX_N: "pix2pix-n"}
 
 Progress = Callable[[int, int], None]
+INFERENCE_WHY = {
+    "deterministic": "eval mode (dropout off, running batch-norm statistics): the same checkpoint and origin give the "
+                     "same image, so the set is reproducible and every generator is judged on its single best guess",
+    "stochastic": "dropout and per-image batch statistics on, as pix2pix's test script runs (its only noise source); "
+                  "seeded by --seed",
+}
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,8 @@ class VerificationSetConfig:
     device: str = "cpu"
     batch_size: int = 8
     load_workers: int = 1  # threads reading images ahead of the generators
+    pairing: str = "disjoint"  # disjoint or matched origins for Pix2Pix and Pix2Pix-N (generation.selection)
+    inference: str = "deterministic"  # deterministic (eval mode) or stochastic (dropout and batch statistics on)
 
 
 @dataclass
@@ -82,16 +111,24 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
         crop_pixels(config.crop_margin)
     except ValueError as error:
         raise GenerationError(f"--crop-margin: {error}") from None
+    if config.pairing not in PAIRINGS:
+        raise GenerationError(f"--pairing: unknown pairing {config.pairing!r}; choose one of {', '.join(PAIRINGS)}")
+    if config.inference not in INFERENCE_MODES:
+        raise GenerationError(f"--inference: unknown mode {config.inference!r}; choose one of "
+                              f"{', '.join(INFERENCE_MODES)}")
     device = resolve_device(config.device)
     generators = load_generators(config.checkpoints, device)
+    for generator in generators.values():
+        generator.model.train(config.inference == "stochastic")
     size = next(iter(generators.values())).meta["image_size"]
     try:
         index = NIHIndex.load(Path(config.data_dir))
     except DataError as error:
         raise GenerationError(f"--data: {error}") from None
     inputs = SelectionInputs(boxes=index.boxes, labels=index.labels, healthy=index.healthy_images(),
-                             train_images={kind: g.train_images for kind, g in generators.items()})
-    plan = plan_verification_set(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse)
+                             train_images={kind: g.train_images for kind, g in generators.items()},
+                             views=index.views, frames=_box_frames(index), crop_margin=config.crop_margin)
+    plan = plan_verification_set(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse, config.pairing)
     items = _name_items(plan)
     torch.manual_seed(config.seed)
 
@@ -105,15 +142,16 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
 
     def finish(loaded: list[_Loaded], outputs: list[np.ndarray]) -> list[tuple[dict, str, bytes, dict]]:
         """Audit and final pipeline of one batch (in a worker thread: zlib and Pillow release the GIL)."""
-        return [(_audit(entry, generated, size), entry.item.filename, final_png(generated, config.crop_margin),
-                 _manifest_row(entry, config.crop_margin, size)) for entry, generated in zip(loaded, outputs,
-                                                                                            strict=True)]
+        return [(_audit(entry, generated, size, config.crop_margin), entry.item.filename,
+                 final_png(generated, config.crop_margin), _manifest_row(entry, config.crop_margin, size))
+                for entry, generated in zip(loaded, outputs, strict=True)]
 
     records: list[dict] = []
     workers = max(1, config.load_workers)
     with BatchZipWriter(out) as writer, ThreadPoolExecutor(max_workers=workers) as loader, \
             ThreadPoolExecutor(max_workers=1) as finisher:
-        batches = _batches(items, config.batch_size)
+        # Stochastic inference runs one image per forward pass, as pix2pix's test script: batch statistics of one image.
+        batches = _batches(items, 1 if config.inference == "stochastic" else config.batch_size)
         loading = [loader.submit(lambda b=b: [load(i) for i in b]) for b in batches[:2]]
         finishing = []
 
@@ -133,9 +171,25 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
                 write(finishing.pop(0))
         while finishing:
             write(finishing.pop(0))
-        provenance = _provenance(config, generators, index, records, size, started, device)
+        provenance = _provenance(config, generators, index, records, size, started, device, plan)
         writer.commit(provenance)
     return VerificationSetResult(out=out, images=len(records), provenance=provenance)
+
+
+def _box_frames(index) -> dict[str, tuple[int, int]]:
+    """Each box image's own (width, height), read from the file header (the frame its box is given in)."""
+    from PIL import Image
+
+    from training.data.nih import DataError, image_path
+
+    frames = {}
+    for image in {box.image for box in index.boxes}:
+        try:
+            with Image.open(image_path(index.data_dir, image)) as opened:
+                frames[image] = opened.size
+        except (DataError, OSError):
+            continue  # a missing image fails with its own message when it is loaded
+    return frames
 
 
 def _name_items(plan: list[PlannedImage]) -> list[_Item]:
@@ -173,7 +227,7 @@ def _generate(generators: Mapping[str, LoadedGenerator], loaded: list[_Loaded], 
     return pix2pix_generate_batch(model, images, [entry.box for entry in loaded], device)
 
 
-def _audit(entry: _Loaded, generated: np.ndarray, size: int) -> dict:
+def _audit(entry: _Loaded, generated: np.ndarray, size: int, crop_margin: float) -> dict:
     from training.data.images import box_mask
 
     plan = entry.item.plan
@@ -187,12 +241,48 @@ def _audit(entry: _Loaded, generated: np.ndarray, size: int) -> dict:
             raise GenerationError(f"{plan.source} changed the pathology box of {plan.origin_image} "
                                   f"(max abs diff {check.max_abs_diff}); nothing was written")
         quality = surroundings_quality(entry.image, generated, 1 - mask)
+        final = _final_box_check(entry.image, generated, entry.box, size, crop_margin)
+        if not final["box_identical_224"]:
+            raise GenerationError(f"{plan.source}: the pathology box of {plan.origin_image} differs from the real "
+                                  f"image in the final 224 px image (max abs diff {final['max_abs_diff_in_box_224']});"
+                                  " nothing was written")
         record.update(box_identical=True, max_abs_diff_in_box=check.max_abs_diff, ssim=quality.ssim,
-                      psnr=quality.psnr, box_working=[round(v, 2) for v in entry.box])
+                      psnr=quality.psnr, box_working=[round(v, 2) for v in entry.box], **final)
     elif plan.source == STARGAN:
         quality = surroundings_quality(entry.image, generated)
         record.update(ssim=quality.ssim, psnr=quality.psnr)
     return record
+
+
+def _final_box_check(real: np.ndarray, generated: np.ndarray, box: tuple[float, float, float, float], size: int,
+                     crop_margin: float) -> dict:
+    """The box where the reader looks: both images through the final pipeline, compared inside the 224 px box.
+
+    Pixels within the resampling filters' reach of the box edge blend in the surroundings (which differ by design), so
+    the comparison covers the box shrunk by that reach; at the paper's 256 px and default margin the reach is 0 and
+    every pixel of the box is compared.
+    """
+    x, y, w, h = box_in_final_image(box, size, crop_margin)
+    reach = resampling_reach(size, crop_margin)
+    x0, y0 = int(np.ceil(x)) + reach, int(np.ceil(y)) + reach
+    x1, y1 = int(np.floor(x + w)) - reach, int(np.floor(y + h)) - reach
+    kept = _kept_fraction(box, size, crop_margin)
+    if x1 <= x0 or y1 <= y0:
+        return {"box_224": [x, y, w, h], "box_kept_fraction_224": kept, "box_identical_224": True,
+                "max_abs_diff_in_box_224": None, "box_pixels_checked_224": 0}
+    a = finalise(to_study_size(real), crop_margin)[y0:y1, x0:x1].astype(np.int16)
+    b = finalise(to_study_size(generated), crop_margin)[y0:y1, x0:x1].astype(np.int16)
+    diff = int(np.abs(a - b).max())
+    return {"box_224": [x, y, w, h], "box_kept_fraction_224": kept, "box_identical_224": diff == 0,
+            "max_abs_diff_in_box_224": diff, "box_pixels_checked_224": int((x1 - x0) * (y1 - y0))}
+
+
+def _kept_fraction(box: tuple[float, float, float, float], size: int, crop_margin: float) -> float:
+    cut = crop_pixels(crop_margin) * size / STUDY_SIZE
+    x, y, w, h = box
+    inside_w = max(0.0, min(x + w, size - cut) - max(x, cut))
+    inside_h = max(0.0, min(y + h, size - cut) - max(y, cut))
+    return round(inside_w * inside_h / (w * h), 4)
 
 
 def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
@@ -206,8 +296,9 @@ def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
 
 
 def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGenerator], index, records: list[dict],
-                size: int, started: datetime, device: str) -> dict:
+                size: int, started: datetime, device: str, plan: list[PlannedImage]) -> dict:
     checked = [r for r in records if r["box_identical"] is not None]
+    checked_224 = [r for r in checked if r.get("box_identical_224") is not None]
     return {
         "format_version": FORMAT_VERSION,
         "kind": "verification-set",
@@ -218,6 +309,8 @@ def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGe
         "allow_reuse": config.allow_reuse,
         "reused_images": sum(1 for r in records if r["reused"]),
         "device": device,
+        "inference": {"mode": config.inference, "why": INFERENCE_WHY[config.inference]},
+        "plan": {"pairing": config.pairing, "per_cell": config.per_cell, "cells": cell_table(plan)},
         "pipeline": {"working_size": size, "study_size": STUDY_SIZE, "crop_margin": config.crop_margin,
                      "crop_pixels_at_256": crop_pixels(config.crop_margin), "final_size": FINAL_SIZE,
                      "resample": "lanczos", "png": "8-bit gray, IHDR/IDAT/IEND only"},
@@ -226,7 +319,12 @@ def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGe
         "checkpoints": {kind: _checkpoint_record(g) for kind, g in generators.items()},
         "audit": {"working_size": size, "box_checked": len(checked),
                   "box_identical": sum(1 for r in checked if r["box_identical"]),
-                  "max_abs_diff_in_box": max((r["max_abs_diff_in_box"] for r in checked), default=None)},
+                  "max_abs_diff_in_box": max((r["max_abs_diff_in_box"] for r in checked), default=None),
+                  "final_size": FINAL_SIZE, "box_checked_224": len(checked_224),
+                  "box_identical_224": sum(1 for r in checked_224 if r["box_identical_224"]),
+                  "max_abs_diff_in_box_224": max((r["max_abs_diff_in_box_224"] for r in checked_224
+                                                  if r["max_abs_diff_in_box_224"] is not None), default=None),
+                  "min_box_kept_fraction_224": min((r["box_kept_fraction_224"] for r in checked_224), default=None)},
         "quality": summarise_quality(records),
         "versions": _versions(),
         "config": {key: str(value) if isinstance(value, Path) else value

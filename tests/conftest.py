@@ -14,6 +14,18 @@ from tests import factories
 def _private_media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The token endpoint's per-address limit counts in the (per-process) cache across tests; the suite's many
+    # token requests all come from one test address. tests/security/test_lockout_and_tokens.py sets it back.
+    settings.API_TOKEN_REQUEST_RATE = "100000/min"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: rolled-back tests reuse primary keys, so a key such as the results'
+    (study id and vote counts) could otherwise find another test's entry."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -104,6 +116,14 @@ def staff_api(staff_user):
 
 @pytest.fixture
 def staff_user(db):
+    """The study admin: a staff account that administers every study the test makes, whether made before this
+    fixture (granted here) or after it (``factories.create_study``'s default admins), as every staff account does
+    after the upgrade to per-study roles. Tests about who administers what pass ``admins=`` explicitly."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.create_user("admin", password="admin-pass-123", is_staff=True)
+    from readerstudy.studies.models import Study
+
+    user = get_user_model().objects.create_user("admin", password="admin-pass-123", is_staff=True)
+    for study in Study.objects.all():
+        factories.make_study_admin(study, user)
+    return user

@@ -37,14 +37,32 @@ def ensure_findings_and_sources() -> None:
         Source.objects.get_or_create(slug=slug, defaults={"name": name, "is_real": is_real, "order": order})
 
 
-def create_study(slug: str = "paper", status: str = "draft", **fields):
-    from readerstudy.studies.models import Finding, Source, Study
+def create_study(slug: str = "paper", status: str = "draft", admins=None, **fields):
+    """A study over all findings and sources. ``admins``: its admins; by default every staff account that exists
+    now that is not a superuser (the upgrade's rule for studies without a creator), so a test's ``staff_user`` made
+    before the study administers it."""
+    from django.contrib.auth import get_user_model
+
+    from readerstudy.studies.models import Finding, Source, Study, StudyAdministrator
 
     ensure_findings_and_sources()
     study = Study.objects.create(slug=slug, name=fields.pop("name", slug.title()), status=status, **fields)
     study.findings.set(Finding.objects.all())
     study.sources.set(Source.objects.all())
+    if admins is None:
+        admins = get_user_model().objects.filter(is_staff=True, is_superuser=False)
+    StudyAdministrator.objects.bulk_create([StudyAdministrator(study=study, user=user) for user in admins])
     return study
+
+
+def make_study_admin(study, user) -> None:
+    """``user`` (made staff) administers ``study`` as well."""
+    from readerstudy.studies.models import StudyAdministrator
+
+    if not user.is_staff:
+        type(user).objects.filter(pk=user.pk).update(is_staff=True)
+        user.is_staff = True
+    StudyAdministrator.objects.get_or_create(study=study, user=user)
 
 
 def create_reader(study=None, username: str | None = None, password: str = "reader-pass-123"):

@@ -178,3 +178,15 @@ def test_operating_system_litter_is_ignored(study_factory):
     data = one_image_zip(**{"__MACOSX/._a.png": b"resource fork", ".DS_Store": b"finder", "sub/.DS_Store": b"x"})
     batch = import_zip(study_factory(), data)
     assert batch.status == Batch.Status.DONE and batch.cases_created == 1
+
+
+def test_without_a_worker_a_batch_over_the_pixel_budget_is_refused_before_it_is_decoded(study_factory, settings):
+    """The embedded default imports inside the upload request, so the batch's decoded pixels are capped; the
+    refusal names the row that crosses the budget and says how to import more."""
+    settings.BATCH_MAX_BATCH_PIXELS = 2 * 300 * 300
+    rows = [{"filename": f"{name}.png", "finding": "Atelectasis", "source": "Real"} for name in "abc"]
+    images = {f"{name}.png": make_png(size=300, seed=index) for index, name in enumerate("abc")}
+    batch = import_zip(study_factory("paper"), make_zip({"manifest.csv": make_manifest(rows), **images}))
+    assert batch.status == Batch.Status.FAILED and not Case.objects.exists()
+    [error] = batch.errors
+    assert error["row"] == 4 and "run a worker" in error["message"] and "180,000 pixels" in error["message"]

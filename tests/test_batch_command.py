@@ -35,7 +35,7 @@ def test_import_batch_fails_with_every_error(study_factory, tmp_path):
 def test_import_batch_refuses_an_unknown_study_or_a_missing_file(study_factory, tmp_path):
     path = tmp_path / "batch.zip"
     path.write_bytes(make_batch_zip())
-    with pytest.raises(CommandError, match="no study with slug 'nope'"):
+    with pytest.raises(CommandError, match="No study with slug 'nope'"):
         call_command("import_batch", str(path), "--study", "nope")
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_batch", str(tmp_path / "absent.zip"), "--study", study_factory().slug)

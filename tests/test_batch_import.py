@@ -244,3 +244,14 @@ def test_progress_is_written_while_validating(study_factory, monkeypatch):
     monkeypatch.setattr(services._ProgressWriter, "__call__", spy)
     batch_import(batch=create(study_factory(), make_batch_zip()))
     assert seen[-1] == (4, 4) and [done for done, _ in seen] == [1, 2, 3, 4]
+
+
+def test_a_generated_set_made_with_another_crop_margin_than_the_studys_is_refused(study_factory):
+    audit = {"kind": "verification-set", "pipeline": {"crop_margin": 0.0625}, "images": []}
+    data = make_batch_zip(extra={"provenance.json": json.dumps(audit).encode()})
+    batch = batch_import(batch=create(study_factory("cropped", crop_margin=0.1), data))
+    assert batch.status == "failed" and batch.cases_created == 0
+    assert any("generated (and its boxes audited) with crop margin 0.0625, but this study crops 0.1" in e["message"]
+               for e in batch.errors)
+    same = batch_import(batch=create(study_factory("same", crop_margin=0.0625), data))
+    assert same.status == "done"

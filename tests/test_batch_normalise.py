@@ -91,6 +91,42 @@ def test_a_16_bit_image_is_scaled_by_its_real_range_not_clipped():
     assert np.array_equal(out, expected)
 
 
+def png_16_bit_colour(samples: np.ndarray) -> bytes:
+    """A 16-bit RGB PNG written by hand (Pillow cannot write one): filter 0 on every row."""
+    import zlib
+
+    height, width, _ = samples.shape
+    raw = b"".join(b"\x00" + samples[row].astype(">u2").tobytes() for row in range(height))
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def test_16_bit_colour_is_scaled_by_its_real_range_like_16_bit_grey():
+    """12-bit data in a 16-bit RGB file: keeping only each sample's high byte (Pillow's 8-bit decode) would leave
+    0-15 of 255, a black image; it arrives as the same data in 16-bit grey does (to one level: the luma's rounding)."""
+    ramp = np.linspace(1000, 3000, 224 * 224).reshape(224, 224).astype(np.uint16)
+    colour = normalise_image(png_16_bit_colour(np.stack([ramp] * 3, axis=-1)), crop_margin=0.0, max_pixels=LIMIT)
+    grey = normalise_image(encode(Image.fromarray(ramp)), crop_margin=0.0, max_pixels=LIMIT)
+    difference = np.asarray(decode(colour.png)).astype(int) - np.asarray(decode(grey.png)).astype(int)
+    assert np.abs(difference).max() <= 1 and np.asarray(decode(colour.png)).max() == 255
+
+
+@pytest.mark.parametrize(("orientation", "turn"), [(3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_270),
+                                                   (8, Image.Transpose.ROTATE_90)])
+def test_exif_orientation_is_applied_so_a_camera_jpeg_arrives_upright(orientation, turn):
+    pixels = noise((300, 240))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    tagged = normalise_image(encode(Image.fromarray(pixels), exif=exif.tobytes()), crop_margin=0.0, max_pixels=LIMIT)
+    upright = normalise_image(encode(Image.fromarray(pixels).transpose(turn)), crop_margin=0.0, max_pixels=LIMIT)
+    assert tagged.sha256 == upright.sha256
+    assert (tagged.original_width, tagged.original_height) == Image.fromarray(pixels).transpose(turn).size
+
+
 def test_rgba_converts_to_the_luma_of_its_colour_ignoring_alpha():
     rng = np.random.default_rng(3)
     rgba = rng.integers(0, 256, size=(224, 224, 4), dtype=np.uint8)

@@ -198,3 +198,18 @@ def test_staff_can_remove_a_batch_from_a_draft_study(client, study_factory, staf
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("batch_delete", args=[study.slug, batch.pk]))
     assert response.status_code == 302 and not Case.objects.exists() and not Batch.objects.exists()
+
+
+def test_the_batch_page_shows_the_per_cell_plan_of_a_generated_set(client, study_factory, staff_user):
+    study = study_factory()
+    cells = [{"source": source, "finding": "Effusion", "origins": 25, "seen": seen, "unseen": 25 - seen,
+              "multi_label": 3, "PA": 15, "AP": 10} for source, seen in (("Pix2Pix", 8), ("Pix2Pix-N", 8))]
+    audit = {"plan": {"pairing": "matched", "per_cell": 25, "cells": cells}, "inference": {"mode": "deterministic"},
+             "images": []}
+    batch = imported_batch(study, audit=audit)
+    client.force_login(staff_user)
+    html = client.get(reverse("batch_detail", args=[study.slug, batch.pk])).content.decode()
+    assert 'id="plan-cells"' in html and "<strong>matched</strong> pairing" in html
+    assert ('<td>Pix2Pix-N</td><td>Effusion</td><td class="num">25</td><td class="num">8</td>'
+            '<td class="num">17</td>') in html
+    assert "saw as many of their origins in every finding." in html

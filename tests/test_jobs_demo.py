@@ -36,6 +36,7 @@ def test_demo_command_builds_an_open_study_and_prints_the_logins(db, tmp_path, s
     assert sorted(m.user.username for m in Membership.objects.filter(study=study)) == ["reader1", "reader2"]
     text = out.getvalue()
     assert "is open with 48 images" in text and "reader1" in text and "admin" in text
+    assert list(study.administrators.values_list("user__username", flat=True)) == ["admin"]
     for kind in ("pix2pix", "pix2pix-n", "stargan"):
         assert (tmp_path / "demo" / "runs" / kind / "checkpoints" / "last.pt").is_file()
 

@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 from readerstudy.protocol import services
 from readerstudy.protocol.models import FakeCue, FakeReason
 from readerstudy.protocol.selectors import cue_tallies
-from readerstudy.results.mrmc_export import LONG_COLUMNS, imrmc_text
+from readerstudy.results.mrmc_export import LONG_COLUMNS
 from readerstudy.studies.models import Case
-from tests.factories import cast_votes_fast, create_cases_fast
+from tests.factories import create_cases_fast
 
 
 @pytest.fixture
@@ -94,35 +94,6 @@ def test_cues_are_tallied_per_source_and_finding(study, reader_factory, staff_us
     assert by_finding["Effusion"]["fake_answers"] == 3
     client.force_login(staff_user)
     assert 'id="cues-by-source"' in client.get("/studies/paper/results/").content.decode()
-
-
-def parse_imrmc(text: str):
-    head, data = text.split("BEGIN DATA:\n")
-    counts = dict(line.split(": ") for line in head.splitlines() if line[:3] in ("NR:", "N0:", "N1:", "NM:"))
-    rows = [line.split(",") for line in data.splitlines() if line]
-    return {key: int(value) for key, value in counts.items()}, rows
-
-
-def test_the_imrmc_file_has_counts_truth_rows_and_one_score_per_reader_case_and_modality(study, reader_factory):
-    alice, bob = reader_factory(study), reader_factory(study)
-    cases = list(Case.objects.select_related("source").order_by("pk"))
-    cast_votes_fast(alice, [(case, "fake" if index % 2 else "real", 1 + index % 5) for index, case in enumerate(cases)])
-    cast_votes_fast(bob, [(cases[0], "fake", 5), (cases[2], "real", 2)])
-    counts, rows = parse_imrmc(imrmc_text(study))
-    assert counts == {"NR": 2, "N0": 2, "N1": 4, "NM": 2}
-    assert all(len(row) == 4 for row in rows)
-    truth = [row for row in rows if row[0] == "-1"]
-    assert [(row[1], row[2], row[3]) for row in truth] == [
-        ("1", "0", "0"), ("2", "0", "0"), ("3", "0", "1"), ("4", "0", "1"), ("5", "0", "1"), ("6", "0", "1")]
-    scores = [row for row in rows if row[0] != "-1"]
-    # a real case is read in every modality, a generated one in its generator's only
-    assert sorted((row[1], row[2]) for row in scores if row[0] == "R2") == [("1", "Pix2Pix"), ("1", "StarGAN"),
-                                                                           ("3", "Pix2Pix")]
-    # fake with confidence c scores 5 + c, real with confidence c scores 6 - c
-    assert {row[3] for row in scores if row[0] == "R2" and row[1] == "1"} == {"10"}
-    assert [row[3] for row in scores if row[0] == "R2" and row[1] == "3"] == ["4"]
-    assert len(scores) == 2 * 2 + 4 + 3
-    assert all(int(row[1]) in range(1, 7) for row in rows)
 
 
 def test_the_imrmc_download_is_for_staff_only(study, reader_factory, staff_api):

@@ -52,13 +52,19 @@ def test_a_reader_sees_every_case_and_the_repeats_without_being_told(study, read
 
 
 def test_a_repeat_image_is_served_like_any_other_image(study, reader_factory):
+    """Same pixels and header set as its first showing, under a URL of its own."""
     membership = reader_factory(study)
     client = reader_client(membership)
-    read_all(client, lambda body: "real")
+    served = {}
+
+    def fetch_then_answer(body):
+        served[body["case"]] = (body["image_url"], client.get(body["image_url"]))
+        return "real"
+
+    read_all(client, fetch_then_answer)
     repeat = SequenceSlot.objects.filter(membership=membership, is_repeat=True).first()
-    first = client.get(f"/i/{repeat.case.image_token}.png")
-    again = client.get(f"/i/{repeat.image_token}.png")
-    assert again.status_code == 200 and again.content == first.content
+    (first_url, first), (again_url, again) = served[repeat.case.public_id], served[repeat.public_id]
+    assert again.status_code == 200 and again.content == first.content and again_url != first_url
     assert sorted(again.headers) == sorted(first.headers)
 
 
@@ -67,7 +73,7 @@ def test_another_reader_cannot_use_a_readers_repeat_ids(study, reader_factory):
     read_all(reader_client(alice), lambda body: "real")
     repeat = SequenceSlot.objects.filter(membership=alice, is_repeat=True).first()
     bob_client = reader_client(bob)
-    assert bob_client.get(f"/i/{repeat.image_token}.png").status_code == 404
+    assert bob_client.get(f"/i/{repeat.showings.get().token}.png").status_code == 404
     response = bob_client.post("/api/studies/paper/votes/", {"case": repeat.public_id, "answer": "real"},
                                format="json")
     assert response.status_code == 400 and "case" in response.json()["errors"]

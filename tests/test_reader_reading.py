@@ -59,9 +59,12 @@ def test_next_reports_position_total_and_an_image_to_prefetch(study, reader_fact
     walk(client, 3)
     body = client.get("/api/studies/paper/next/").json()
     assert (body["position"], body["total"], body["answered"]) == (4, 12, 3)
-    following = study.cases.get(pk=reader_sequence(membership)[4])
-    assert body["prefetch_image_url"] == f"/i/{following.image_token}.png"
     assert "finding" not in body
+    following = study.cases.get(pk=reader_sequence(membership)[4])
+    client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real"}, format="json")
+    shown_next = client.get("/api/studies/paper/next/").json()
+    assert shown_next["case"] == following.public_id
+    assert shown_next["image_url"] == body["prefetch_image_url"]  # the prefetched copy is the one shown
 
 
 def test_next_names_the_finding_only_when_the_study_shows_it(study, reader_factory):
@@ -136,3 +139,13 @@ def test_the_reading_page_sends_a_finished_reader_to_the_finish_page(study, read
     response = browser.get("/studies/paper/read/")
     assert response.status_code == 302 and response.url == "/studies/paper/finished/"
     assert b"All done" in browser.get("/studies/paper/finished/").content
+
+
+def test_a_study_that_hides_progress_does_not_send_it(study, reader_factory):
+    study.show_progress = False
+    study.save()
+    client = api_for(reader_factory(study).user)
+    walk(client, 2)
+    body = client.get("/api/studies/paper/next/").json()
+    assert not {"position", "total", "answered"} & set(body)
+    assert client.get("/api/studies/paper/progress/").json() == {"done": False}

@@ -62,17 +62,36 @@ def test_a_case_added_after_the_sequence_was_frozen_has_no_position_yet(study_fa
     assert reading_sql.case_for_vote(membership.pk, study.pk, late.public_id).position is None
 
 
-def test_an_image_is_found_for_members_and_staff_only(study_factory, reader_factory, case_factory):
-    study, other = study_factory("img", status="open"), study_factory("elsewhere", status="open")
+def test_an_image_is_found_for_members_and_the_studys_admins_only(study_factory, reader_factory, case_factory):
+    user_model = get_user_model()
+    staff = user_model.objects.create_user("admin", is_staff=True)
+    other_admin = user_model.objects.create_user("other-admin", is_staff=True)
+    study = study_factory("img", status="open", admins=[staff])
+    other = study_factory("elsewhere", status="open", admins=[other_admin])
     case = case_factory(study, source="real")
     member = reader_factory(study).user
     outsider = reader_factory(other).user
-    staff = get_user_model().objects.create_user("admin", is_staff=True)
     name = Case.objects.get(pk=case.pk).image.name
-    assert reading_sql.image_name(case.image_token, member.pk, is_staff=False) == name
-    assert reading_sql.image_name(case.image_token, staff.pk, is_staff=True) == name
-    assert reading_sql.image_name(case.image_token, outsider.pk, is_staff=False) is None
-    assert reading_sql.image_name("wrong-token", member.pk, is_staff=False) is None
+    assert reading_sql.image_name(case.image_token, member.pk) == name
+    assert reading_sql.image_name(case.image_token, staff.pk, as_admin=True) == name
+    assert reading_sql.image_name(case.image_token, member.pk, as_admin=True) == name  # a staff reader reads too
+    assert reading_sql.image_name(case.image_token, other_admin.pk, as_admin=True) is None
+    assert reading_sql.image_name(case.image_token, other_admin.pk, is_staff=True) is None  # the older name
+    assert reading_sql.image_name(case.image_token, outsider.pk) is None
+    assert reading_sql.image_name("wrong-token", member.pk) is None
+
+
+def test_the_image_lookup_is_one_statement_for_readers_and_for_admins(study_factory, reader_factory, case_factory):
+    staff = get_user_model().objects.create_user("admin", is_staff=True)
+    study = study_factory("img", status="open", admins=[staff])
+    case = case_factory(study, source="real")
+    member = reader_factory(study).user
+    with CaptureQueriesContext(connection) as reader_queries:
+        assert reading_sql.image_name(case.image_token, member.pk)
+    with CaptureQueriesContext(connection) as admin_queries:
+        assert reading_sql.image_name(case.image_token, staff.pk, as_admin=True)
+    assert len(reader_queries) == len(admin_queries) == 1
+    assert "administrator" not in reader_queries.captured_queries[0]["sql"]  # the reader's statement as before
 
 
 def _as_the_orm_loads_it(membership_id: int):
@@ -149,7 +168,7 @@ def test_on_postgresql_each_statement_is_prepared_once_per_connection(study_fact
     with CaptureQueriesContext(connection) as queries:
         for _ in range(3):
             assert reading_sql.membership_in("prepared", membership.user_id).pk == membership.pk
-            assert reading_sql.image_name(case.image_token, membership.user_id, is_staff=False)
+            assert reading_sql.image_name(case.image_token, membership.user_id)
     assert _statements(queries) == [
         "PREPARE reading_membership", "EXECUTE reading_membership",
         "PREPARE reading_image_for_member", "EXECUTE reading_image_for_member",

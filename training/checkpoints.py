@@ -41,13 +41,17 @@ def save_checkpoint(path: Path, payload: dict) -> Path:
     return path
 
 
-def load_checkpoint(path: Path, expected_kind: str | Iterable[str] | None = None) -> dict:
-    """Read a checkpoint on the CPU and check its format and, if given, its kind (one name or several)."""
+def load_checkpoint(path: Path, expected_kind: str | Iterable[str] | None = None, mmap: bool = False) -> dict:
+    """Read a checkpoint on the CPU and check its format and, if given, its kind (one name or several).
+
+    ``mmap=True`` maps the file instead of reading it: a tensor's bytes are read from disk only when the tensor is
+    used, so taking the metadata, or one network out of a training checkpoint, reads just that.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file; all mean "not usable"
         raise CheckpointError(f"{path}: not a readable checkpoint ({type(error).__name__}: {error})") from None
     if not isinstance(payload, dict) or "format_version" not in payload or "kind" not in payload:
@@ -65,3 +69,10 @@ def load_checkpoint(path: Path, expected_kind: str | Iterable[str] | None = None
         if payload["kind"] not in allowed:
             raise CheckpointError(f"{path}: checkpoint is a {payload['kind']!r} model, expected {' or '.join(allowed)}")
     return payload
+
+
+def read_checkpoint_meta(path: Path, expected_kind: str | Iterable[str] | None = None) -> dict:
+    """A checkpoint's metadata (kind, config, step, split, healthy pool, ...) without reading its weights: the file
+    is memory-mapped, and the tensors it holds stay on disk unless touched (a paper-width training checkpoint with
+    both networks and both optimisers is hundreds of MB)."""
+    return load_checkpoint(path, expected_kind, mmap=True)

@@ -41,6 +41,7 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     lambda_l1: float = 100.0
+    norm: str = "batch"  # pix2pix's --norm: batch (the paper's) or instance
     # stargan
     conv_dim: int = 64
     res_blocks: int = 6
@@ -52,7 +53,9 @@ class TrainConfig:
     log_every: int = 10
     sample_every: int = 500
     checkpoint_every: int = 1000
-    amp: bool = True  # only takes effect on CUDA
+    amp: bool = True  # kept for old configs and --no-amp (= --precision fp32); see training.precision
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16: what the step computes in (training.precision)
+    loader_workers: int = 2  # processes assembling batches (0: on the training thread); batches do not depend on it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +91,8 @@ def make_config(kind: str, data: str, out: str, profile: str = "paper", **overri
     family = "stargan" if kind == "stargan" else "pix2pix"
     config = replace(TrainConfig(kind=kind, data=data, out=out, profile=profile), **PROFILES[profile][family])
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if not config.amp and overrides.get("precision") is None:  # --no-amp: the old spelling of --precision fp32
+        config = replace(config, precision="fp32")
     _validate(config)
     return config
 
@@ -98,5 +103,11 @@ def _validate(config: TrainConfig) -> None:
     size = config.image_size
     if size < 32 or size & (size - 1):
         raise ValueError(f"--image-size must be a power of two >= 32, got {size}")
+    if config.norm not in ("batch", "instance"):
+        raise ValueError(f"--norm must be batch or instance, got {config.norm!r}")
+    if config.loader_workers < 0:
+        raise ValueError(f"--loader-workers must be 0 or more, got {config.loader_workers}")
+    if config.precision not in ("auto", "fp32", "bf16", "fp16"):
+        raise ValueError(f"--precision must be auto, fp32, bf16 or fp16, got {config.precision!r}")
     if config.device not in ("auto", "cpu", "cuda") and not config.device.startswith("cuda:"):
         raise ValueError(f"--device must be auto, cpu or cuda, got {config.device!r}")

@@ -36,7 +36,8 @@ def load_generator(path: Path, device: str | torch.device = "cpu") -> tuple[str,
     ``meta`` holds config, step, seed, split, image_size and the file's sha256.
     """
     path = Path(path)
-    payload = load_checkpoint(path, expected_kind=GENERATOR_CHECKPOINT_KINDS)
+    # Mapped, not read: of a training checkpoint (both networks, both optimisers) only the generator is read.
+    payload = load_checkpoint(path, expected_kind=GENERATOR_CHECKPOINT_KINDS, mmap=True)
     config = dict(payload["config"])
     config["kind"] = payload["kind"]
     model = build_generator(config)
@@ -50,6 +51,7 @@ def load_generator(path: Path, device: str | torch.device = "cpu") -> tuple[str,
         "step": payload["step"],
         "seed": payload["seed"],
         "split": payload["split"],
+        "split_record": payload.get("split_record"),
         "image_size": int(config["image_size"]),
         "sha256": file_sha256(path),
     }

@@ -2,15 +2,17 @@
 
 Run folder (``--out``)::
 
-    config.json              the run's TrainConfig
+    config.json              the run's TrainConfig, plus ``precision_resolved`` (what ``--precision`` became here)
     losses.csv               step and every loss, one row each ``log_every`` steps
     loss_curve.png           the losses against the step
     samples/step_0000500.png sample grids (input | output | target for Pix2Pix; input | six findings for StarGAN)
     checkpoints/last.pt      written atomically every ``checkpoint_every`` steps and at the end
 
-A checkpoint holds the networks, optimisers, RNG states (torch, numpy, python; CUDA where used), the step (the batch
-order is a function of seed and step, so that is the data loader's position), the split and the loss history:
-``--resume`` continues from it and, on the CPU, produces bit-for-bit the losses the uninterrupted run would have.
+A checkpoint holds the networks, optimisers, every process's RNG states (torch, numpy, python; CUDA where used), the
+world size, the step (a batch is a function of seed and step, so that is the data loader's position), the split and
+the loss history: ``--resume`` continues from it and, on the CPU, produces bit-for-bit the losses the uninterrupted run
+would have; a resume with another number of processes is refused. Batches are assembled by DataLoader worker
+processes (``training.data.loader``), pinned on CUDA. Under torchrun only rank 0 writes files and reports.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import logging
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -32,18 +34,29 @@ from tqdm import tqdm
 from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
 from training.config import TrainConfig
 from training.data.augment import AugmentSettings
-from training.data.datasets import SampleSet, batch_indices, load_samples, make_batch
+from training.data.datasets import SampleSet, load_samples, make_batch
 from training.data.healthy import healthy_pool
-from training.data.nih import BoxAnnotation, DataError, NIHIndex, Split
-from training.distributed import DistInfo, cleanup, init_from_env
+from training.data.loader import StepBatches, step_loader
+from training.data.nih import BoxAnnotation, DataError, NIHIndex, Split, split_record
+from training.distributed import (
+    DistInfo,
+    average_losses,
+    check_batch_divides,
+    cleanup,
+    device_for,
+    dist_info_from_env,
+    gather_objects,
+    init_process_group,
+)
 from training.pix2pix_trainer import Pix2PixTrainer
+from training.precision import Precision, configure_math, resolve_precision
 from training.stargan_trainer import StarGANTrainer
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 4
 RESUME_MAY_CHANGE = frozenset({"iters", "device", "out", "data", "log_every", "sample_every", "checkpoint_every",
-                               "amp", "profile", "skip_bad"})
+                               "amp", "profile", "skip_bad", "loader_workers", "precision"})
 """Config fields a resumed run may change; any other difference is refused (it would not be the same run)."""
 
 
@@ -64,17 +77,27 @@ class RunResult:
     checkpoint: Path
     skipped: dict
     step_seconds: list[float] = field(default_factory=list)
-    """Wall time of each loop iteration of this process (batch assembly, step, logging; not samples/checkpoints)."""
+    """Wall time of each loop iteration of this process (waiting for the batch, step, logging; not samples or
+    checkpoints), the device synchronised before each reading so a GPU's queued work is counted where it ran."""
+    is_main: bool = True
+    """False on every torchrun process but rank 0 (which alone writes and reports)."""
 
 
 def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda asked for, but no CUDA device is available")
-        return torch.device("cuda", dist_info.local_rank if dist_info.enabled else torch.device(name).index or 0)
-    return torch.device("cpu")
+    return device_for(name, dist_info, torch.cuda.is_available())
+
+
+def configure_backends(device: torch.device) -> None:
+    """On CUDA let cuDNN pick the fastest convolution algorithms: every step has the same shapes (fixed image size
+    and batch), so the one-off search pays for itself from the second step."""
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (CUDA runs asynchronously; a clock read without this times the launch)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def seed_everything(seed: int) -> None:
@@ -130,17 +153,38 @@ def prepare_data(config: TrainConfig) -> RunData:
     return RunData(split, train, preview, healthy, skipped)
 
 
-def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo):
+def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo, precision: Precision | None = None):
     if config.kind == "stargan":
-        return StarGANTrainer(config, device, dist_info)
-    return Pix2PixTrainer(config, device, dist_info)
+        return StarGANTrainer(config, device, dist_info, precision)
+    return Pix2PixTrainer(config, device, dist_info, precision)
 
 
 def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
-    differing = sorted(k for k, v in config.to_dict().items() if k not in RESUME_MAY_CHANGE and saved.get(k) != v)
+    """Refuse a resume that would not continue the same run. A setting an older checkpoint lacks counts as its
+    default (the value that run used)."""
+    defaults = {f.name: f.default for f in fields(TrainConfig)}
+    differing = sorted(k for k, v in config.to_dict().items()
+                       if k not in RESUME_MAY_CHANGE and saved.get(k, defaults.get(k)) != v)
     if differing:
-        details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {getattr(config, k)!r}" for k in differing)
+        details = ", ".join(f"{k}: checkpoint {saved.get(k, defaults.get(k))!r} vs now {getattr(config, k)!r}"
+                            for k in differing)
         raise CheckpointError(f"{path}: cannot resume with different settings ({details})")
+
+
+def check_same_world(saved: dict, dist_info: DistInfo, path: Path) -> None:
+    """A run resumes with the number of processes it was saved with: each process restores its own RNG state, and
+    with batch norm each process's share of the batch fixes what the statistics are taken over."""
+    saved_world = int(saved.get("world_size", 1))
+    if saved_world != dist_info.world:
+        raise CheckpointError(
+            f"{path}: saved by a run of {saved_world} process(es), resumed with {dist_info.world}; resume with the "
+            f"same number (torchrun --nproc_per_node={saved_world}, or a plain run for 1), or start a new run")
+
+
+def restore_own_rng_state(saved: dict, dist_info: DistInfo, device: torch.device) -> None:
+    """Each process restores the RNG state it saved (dropout and everything else it draws continue its own stream)."""
+    states = saved.get("rng_per_rank") or [saved["rng"]]
+    restore_rng_state(states[dist_info.rank], device)
 
 
 def write_losses_csv(path: Path, history: list[dict]) -> None:
@@ -184,44 +228,61 @@ def _annotations(boxes: list[BoxAnnotation]) -> list[dict]:
 
 
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RunResult:
-    """Train ``config.kind`` for ``config.iters`` steps (continuing from ``out/checkpoints/last.pt`` if ``resume``)."""
-    dist_info = init_from_env("cuda" if config.device != "cpu" and torch.cuda.is_available() else "cpu")
+    """Train ``config.kind`` for ``config.iters`` steps (continuing from ``out/checkpoints/last.pt`` if ``resume``).
+
+    Under torchrun (WORLD_SIZE > 1) this process binds to its GPU, joins the process group and trains its share of
+    every global batch of ``config.batch_size``.
+    """
+    dist_info = dist_info_from_env()
+    device = resolve_device(config.device, dist_info)
+    rank_batch = check_batch_divides(config.batch_size, dist_info)
+    init_process_group(dist_info, device)
     try:
-        return _train(config, resume, progress, dist_info)
+        return _train(config, resume, progress, dist_info, device, rank_batch)
     finally:
         cleanup()
 
 
-def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo) -> RunResult:
-    device = resolve_device(config.device, dist_info)
+def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo, device: torch.device,
+           rank_batch: int) -> RunResult:
+    configure_backends(device)
+    configure_math(device)
+    precision = resolve_precision(config.precision, device)
+    if dist_info.is_main:
+        log.info("precision: %s", precision.describe())
     out = Path(config.out)
     checkpoint_path = out / "checkpoints" / "last.pt"
     seed_everything(config.seed + dist_info.rank)
     data = prepare_data(config)
-    trainer = _trainer(config, device, dist_info)
+    trainer = _trainer(config, device, dist_info, precision)
     start, history = 0, []
     if resume:
         saved = load_checkpoint(checkpoint_path, expected_kind=config.kind)
         check_resumable(saved["config"], config, checkpoint_path)
+        check_same_world(saved, dist_info, checkpoint_path)
         trainer.load_state(saved)
-        restore_rng_state(saved["rng"], device)
+        restore_own_rng_state(saved, dist_info, device)
         start, history = int(saved["step"]), list(saved["history"])
+        del saved
         log.info("resuming %s from step %d of %s", config.kind, start, checkpoint_path)
     if dist_info.is_main:
         (out / "samples").mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
+        run_config = {**config.to_dict(), "precision_resolved": precision.to_dict()}
+        (out / "config.json").write_text(json.dumps(run_config, indent=2) + "\n", encoding="utf-8")
     augment = (AugmentSettings(config.max_rotation_deg, config.max_crop_zoom) if config.augment else None)
     preview = make_batch(data.preview, np.arange(len(data.preview)), config.seed, 0, None)
     preview = tuple(t.to(device) for t in preview)
 
-    def save(step: int) -> None:
+    def save(step: int, rng_per_rank: list) -> None:
         payload = {
             "kind": config.kind, "format_version": FORMAT_VERSION, "config": config.to_dict(), "step": step,
             "seed": config.seed, "split": data.split.image_names(),
+            "split_record": split_record(data.split, config.seed, config.test_fraction, config.split_by),
             "split_annotations": {"train": _annotations(data.split.train), "test": _annotations(data.split.test)},
-            "healthy_pool": _annotations(data.healthy), "data_position": step * config.batch_size * dist_info.world,
-            "world_size": dist_info.world, "image_size": config.image_size, "rng": rng_state(device),
-            "history": history, "skipped": dict(data.skipped), **trainer.state(),
+            "healthy_pool": _annotations(data.healthy), "data_position": step * config.batch_size,
+            "world_size": dist_info.world, "image_size": config.image_size, "precision": precision.to_dict(),
+            "rng": rng_per_rank[0],
+            "rng_per_rank": rng_per_rank, "history": history, "skipped": dict(data.skipped), **trainer.state(),
         }
         save_checkpoint(checkpoint_path, payload)
         write_losses_csv(out / "losses.csv", history)
@@ -230,29 +291,31 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
     trainer.train_mode(True)
     bar = tqdm(range(start, config.iters), initial=start, total=config.iters, desc=config.kind,
                disable=not (progress and dist_info.is_main), dynamic_ncols=True)
+    batches = StepBatches(data.train, rank_batch, config.seed, augment, dist_info.rank, dist_info.world)
+    loader = step_loader(batches, start, config.iters, config.loader_workers, pin_memory=device.type == "cuda")
     step_seconds: list[float] = []
-    for step in bar:
-        started = time.perf_counter()
-        indices = batch_indices(len(data.train), config.batch_size, step, config.seed, dist_info.rank,
-                                dist_info.world)
-        y, m, domain = (t.to(device, non_blocking=True)
-                        for t in make_batch(data.train, indices, config.seed, step, augment))
+    started = time.perf_counter()
+    for step, batch in zip(bar, loader, strict=True):
+        y, m, domain = (t.to(device, non_blocking=True) for t in batch)
         losses = trainer.step(y, m, domain, step)
         done = step + 1
         if done % config.log_every == 0 or done == config.iters:
-            row = {"step": done, **{k: float(v) for k, v in losses.items()}}
+            row = {"step": done, **{k: float(v) for k, v in average_losses(losses, dist_info).items()}}
             history.append(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
+        synchronize(device)
         step_seconds.append(time.perf_counter() - started)
-        if not dist_info.is_main:
-            continue
-        if done % config.sample_every == 0 or done == config.iters:
+        if dist_info.is_main and (done % config.sample_every == 0 or done == config.iters):
             grid = trainer.sample_grid(*preview)
             Image.fromarray(grid).save(out / "samples" / f"step_{done:07d}.png")
         if done % config.checkpoint_every == 0 or done == config.iters:
-            save(done)
+            rng_per_rank = gather_objects(rng_state(device), dist_info)  # every process takes part
+            if dist_info.is_main:
+                save(done, rng_per_rank)
+        started = time.perf_counter()
     if start >= config.iters and dist_info.is_main:
         log.info("checkpoint is already at step %d >= --iters %d; nothing to do", start, config.iters)
     if data.skipped:
         log.warning("skipped bad input during this run: %s", dict(data.skipped))
-    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), step_seconds)
+    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), step_seconds,
+                     dist_info.is_main)

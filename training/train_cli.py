@@ -7,6 +7,7 @@ import json
 
 from training.config import GENERATOR_KINDS, PROFILES, make_config
 from training.data.nih import SPLIT_MODES
+from training.precision import PRECISION_CHOICES
 
 HELP = {
     "pix2pix": "train Pix2Pix on the disease pairs (x = y*m -> y)",
@@ -35,7 +36,16 @@ def add_training_subcommands(subparsers: argparse._SubParsersAction) -> None:
         parser.add_argument("--sample-every", type=int)
         parser.add_argument("--checkpoint-every", type=int)
         parser.add_argument("--no-augment", dest="augment", action="store_const", const=False)
-        parser.add_argument("--no-amp", dest="amp", action="store_const", const=False)
+        parser.add_argument("--precision", choices=PRECISION_CHOICES,
+                            help="auto (default): bf16 where the CPU/GPU computes it natively, fp16 with loss "
+                                 "scaling on GPUs without bf16, else fp32; an explicit one the device cannot run "
+                                 "is refused (docs/training.md)")
+        parser.add_argument("--no-amp", dest="amp", action="store_const", const=False, help="same as --precision fp32")
+        parser.add_argument("--dropout", type=float, help="Pix2Pix decoder dropout (0.5)")
+        parser.add_argument("--norm", choices=("batch", "instance"),
+                            help="Pix2Pix normalisation: batch (the paper's, default) or instance")
+        parser.add_argument("--loader-workers", type=int,
+                            help="processes assembling batches (default 2; 0: on the training thread)")
         parser.add_argument("--skip-bad", action="store_const", const=True,
                             help="skip unreadable images and bad rows (counted in the log) instead of failing")
         parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
@@ -50,9 +60,13 @@ def _train(args: argparse.Namespace) -> int:
         image_size=args.image_size, seed=args.seed, device=args.device, healthy_pool=args.healthy_pool,
         split_by=args.split_by, test_fraction=args.test_fraction, log_every=args.log_every,
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, augment=args.augment, amp=args.amp,
-        skip_bad=args.skip_bad,
+        precision=args.precision,
+        skip_bad=args.skip_bad, norm=args.norm, loader_workers=args.loader_workers,
+        dropout=args.dropout,
     )
     result = train(config, resume=args.resume, progress=not args.no_progress)
+    if not result.is_main:  # under torchrun, rank 0 alone reports
+        return 0
     last = result.history[-1] if result.history else {}
     print(json.dumps({"out": str(result.out), "step": result.step, "checkpoint": str(result.checkpoint),
                       "last_losses": last, "skipped": result.skipped}))

@@ -10,6 +10,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from readerstudy.text import control_character
+
 REQUIRED_COLUMNS = ("filename", "finding", "source")
 BOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
 OPTIONAL_COLUMNS = ("origin_image", *BOX_COLUMNS, "notes")
@@ -115,6 +117,13 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
         record = {key: (value or "").strip() for key, value in record.items()}
         if not any(record.values()):
             continue  # a blank line
+        controls = [(column, control_character(value, one_line=column != "notes"))
+                    for column, value in record.items()]
+        controls = [(column, found) for column, found in controls if found]
+        if controls:  # refused before anything quotes the value (PostgreSQL cannot store a NUL at all)
+            errors.extend(RowError(f"the {column} cell contains a control character ({found}), which is not allowed",
+                                   "", index) for column, found in controls)
+            continue
         filename = record["filename"]
         named.add(filename)
         row_errors = []

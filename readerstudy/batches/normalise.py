@@ -4,8 +4,9 @@ A pure function module (no Django): bytes in, normalised PNG bytes and their SHA
 and fuzzed on its own. Every image, real or generated, leaves here shaped the same way:
 
 1. decoded with Pillow (PNG or JPEG only; the pixel count is checked before any pixel is decoded);
-2. converted to 8-bit grayscale: 8-bit modes with Pillow's ITU-R 601-2 luma (alpha is dropped), 16-bit and 32-bit
-   images scaled linearly from their real minimum..maximum to 0..255 (not clipped);
+2. turned upright by its EXIF orientation (a camera's JPEG and a generator's PNG arrive the same way), then converted
+   to 8-bit grayscale: 8-bit modes with Pillow's ITU-R 601-2 luma (alpha is dropped), 16-bit and 32-bit images,
+   grey or colour, scaled linearly from their real minimum..maximum to 0..255 (not clipped);
 3. if not already 224x224: the study's crop margin cut from each side, then resized to 224x224 with LANCZOS
    (the one fixed filter; a non-square image is stretched, not padded);
 4. re-encoded as an uncompressed PNG (``compress_level=0``) from a fresh image that carries no metadata, so the file
@@ -68,19 +69,57 @@ def open_checked(data: bytes, *, max_pixels: int) -> Image.Image:
     return image
 
 
-def to_gray8(image: Image.Image) -> Image.Image:
-    """8-bit grayscale; high bit depths are scaled by their real range so no information is clipped."""
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header alone (nothing decoded), or None when the bytes are not an image."""
+    try:
+        with Image.open(io.BytesIO(data), formats=sorted(ACCEPTED_FORMATS)) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 - the full decode reports what is wrong
+        return None
+
+
+def _range_scaled(pixels: np.ndarray) -> Image.Image:
+    low, high = float(pixels.min()), float(pixels.max())
+    scaled = np.rint((pixels - low) * (255.0 / (high - low))) if high > low else np.zeros_like(pixels)
+    return Image.fromarray(scaled.astype(np.uint8))
+
+
+def _wide_colour_samples(data: bytes, image: Image.Image) -> np.ndarray | None:
+    """The full 16-bit samples of a 16-bit RGB(A) PNG, which Pillow decodes to 8 bits by keeping each sample's high
+    byte. Decoding the file a second time with the little-endian raw mode makes Pillow keep the *low* bytes instead
+    (same filters, same bytes per pixel), and the two halves give the samples back."""
+    if image.format != "PNG" or data[24:26] not in (b"\x10\x02", b"\x10\x06"):
+        return None
+    with Image.open(io.BytesIO(data)) as low_bytes:
+        low_bytes.tile = [tile._replace(args=tile.args.replace(";16B", ";16L")) for tile in low_bytes.tile]
+        low_bytes.load()
+        low = np.asarray(low_bytes, dtype=np.float64)
+    return np.asarray(image, dtype=np.float64) * 256.0 + low
+
+
+def to_gray8(image: Image.Image, data: bytes = b"") -> Image.Image:
+    """8-bit grayscale; high bit depths (grey or colour) are scaled by their real range so nothing is clipped."""
     if image.mode in _HIGH_DEPTH_MODES:
-        pixels = np.asarray(image, dtype=np.float64)
-        low, high = float(pixels.min()), float(pixels.max())
-        if high > low:
-            scaled = np.rint((pixels - low) * (255.0 / (high - low)))
-        else:
-            scaled = np.zeros_like(pixels)
-        return Image.fromarray(scaled.astype(np.uint8))
+        return _range_scaled(np.asarray(image, dtype=np.float64))
+    wide = _wide_colour_samples(data, image) if data else None
+    if wide is not None:
+        red, green, blue = wide[..., 0], wide[..., 1], wide[..., 2]
+        return _range_scaled(red * 0.299 + green * 0.587 + blue * 0.114)  # the luma Pillow uses for 8 bits
     if image.mode == "L":
         return image
     return image.convert("L")
+
+
+# EXIF orientation -> the turn that makes the image upright (the mapping ImageOps.exif_transpose uses).
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+def upright(gray: Image.Image, original: Image.Image) -> Image.Image:
+    """``gray`` turned as the original's EXIF orientation says, or as it is."""
+    turn = _UPRIGHT.get(original.getexif().get(0x0112))
+    return gray.transpose(turn) if turn is not None else gray
 
 
 def crop_and_resize(image: Image.Image, *, crop_margin: float) -> Image.Image:
@@ -112,10 +151,11 @@ def normalise_image(data: bytes, *, crop_margin: float, max_pixels: int,
     if not 0 <= crop_margin < 0.25:
         raise ValueError("crop_margin must be in [0, 0.25)")
     image = open_checked(data, max_pixels=max_pixels)
-    width, height = image.size
+    gray = upright(to_gray8(image, data), image)
+    width, height = gray.size  # as displayed: a box is given on the upright image
     if width < min_size or height < min_size:
         raise ImageRejected(f"{width}x{height} is smaller than {min_size}x{min_size}")
-    gray = crop_and_resize(to_gray8(image), crop_margin=crop_margin)
+    gray = crop_and_resize(gray, crop_margin=crop_margin)
     png = encode_png(gray)
     return NormalisedImage(png=png, sha256=hashlib.sha256(png).hexdigest(), original_width=width,
                            original_height=height)

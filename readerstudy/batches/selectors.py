@@ -141,3 +141,36 @@ def audit_summary(audit: dict) -> AuditSummary | None:
         rows=[[record.get(column, "") for column in columns] for record in records],
         other_keys=sorted(key for key in audit if key not in ("images", "quality")),
     )
+
+
+PLAN_COLUMNS = ("origins", "seen", "unseen", "multi_label", "PA", "AP")
+
+
+@dataclass
+class PlanTable:
+    """The verification set's per-cell plan from provenance.json: per source x finding, how its origins were drawn."""
+
+    pairing: str
+    per_cell: int | None
+    inference: str
+    rows: list[dict]  # source, finding and the PLAN_COLUMNS counts
+
+    @property
+    def seen_equal_for_pix2pix(self) -> bool:
+        """Pix2Pix and Pix2Pix-N saw as many of their origins in training in every finding (Table 1's equal terms)."""
+        seen = {(row["source"], row["finding"]): row["seen"] for row in self.rows}
+        findings = {finding for source, finding in seen if source == "Pix2Pix"}
+        return all(seen.get(("Pix2Pix", f)) == seen.get(("Pix2Pix-N", f)) for f in findings)
+
+
+def plan_table(audit: dict) -> PlanTable | None:
+    """The per-cell plan recorded by ``python -m generation`` (None for a batch without one)."""
+    plan = audit.get("plan") if isinstance(audit, dict) else None
+    if not isinstance(plan, dict) or not isinstance(plan.get("cells"), list):
+        return None
+    rows = [{"source": str(cell.get("source", "")), "finding": str(cell.get("finding", "")),
+             **{column: cell.get(column, "") for column in PLAN_COLUMNS}}
+            for cell in plan["cells"] if isinstance(cell, dict)]
+    inference = audit.get("inference") if isinstance(audit.get("inference"), dict) else {}
+    return PlanTable(pairing=str(plan.get("pairing", "")), per_cell=plan.get("per_cell"),
+                     inference=str(inference.get("mode", "")), rows=rows)

@@ -18,10 +18,11 @@ from typing import IO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from readerstudy.studies.models import Case, Study, case_image_path
+from readerstudy.text import scrubbed
 
 from .archive import ArchiveLimits, ArchiveRejected
 from .manifest import RowError
@@ -51,7 +52,7 @@ def import_settings_for(study: Study) -> ImportSettings:
         max_compression_ratio=settings.BATCH_MAX_COMPRESSION_RATIO,
     )
     return ImportSettings(limits=limits, max_image_pixels=settings.BATCH_MAX_IMAGE_PIXELS,
-                          crop_margin=study.crop_margin)
+                          crop_margin=study.crop_margin, max_batch_pixels=settings.BATCH_MAX_BATCH_PIXELS)
 
 
 def _require_draft(study: Study, action: str) -> None:
@@ -105,7 +106,7 @@ def batch_create(*, study: Study, archive_file: IO[bytes] | Path, original_name:
     refusal = _earlier_batch_refusal(study, sha256)
     if refusal:
         raise refusal
-    batch = Batch(study=study, uploaded_by=uploaded_by, original_name=Path(original_name or "").name[:255],
+    batch = Batch(study=study, uploaded_by=uploaded_by, original_name=scrubbed(Path(original_name or "").name)[:255],
                   zip_sha256=sha256, zip_bytes=size)
     batch.archive.save("upload.zip", File(archive_file), save=False)
     try:
@@ -149,15 +150,27 @@ def _claim(batch_id: int) -> Batch | None:
 
 
 def _fail(batch: Batch, message: str, errors: list[RowError] | list[dict]) -> Batch:
+    """End the batch failed, its files removed. The record must not fail on the data that caused the failure (a
+    message quoting a NUL cannot be stored by PostgreSQL): control characters are scrubbed, and should the save still
+    fail, a plain failure without details is recorded instead, so no batch is left running."""
     recorded = Batch.objects.filter(pk=batch.pk).values_list("staged_files", flat=True).first() or []
     _delete_files(sorted(set(recorded) | set(batch.staged_files)))
     batch.archive.delete(save=False)  # nothing of a failed batch stays in media storage
     batch.status = Batch.Status.FAILED
-    batch.failure_reason = message
-    batch.errors = [error.as_dict() if isinstance(error, RowError) else error for error in errors]
+    batch.failure_reason = scrubbed(message)
+    batch.errors = scrubbed([error.as_dict() if isinstance(error, RowError) else error for error in errors])
+    batch.audit = scrubbed(batch.audit)
     batch.staged_files, batch.cases_created = [], 0
     batch.finished_at = timezone.now()
-    batch.save()
+    try:
+        with transaction.atomic():
+            batch.save()
+    except DatabaseError:
+        logger.exception("batch %s: the failure could not be recorded in full", batch.pk)
+        Batch.objects.filter(pk=batch.pk).update(
+            status=Batch.Status.FAILED, failure_reason="The import failed; its details could not be recorded.",
+            errors=[], audit={}, staged_files=[], cases_created=0, archive="", finished_at=batch.finished_at)
+        batch.refresh_from_db()
     return batch
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from readerstudy.text import control_character_in
+
 from .archive import PROVENANCE_NAME, ArchiveLimits, ArchiveRejected, open_archive, read_member
 from .manifest import MANIFEST_NAME, ManifestRow, RowError, parse_manifest
-from .normalise import ImageRejected, box_after_normalisation, normalise_image
+from .normalise import ImageRejected, box_after_normalisation, image_size, normalise_image
 
 MAX_ERRORS = 1000  # enough to show every row of a large batch; a hostile zip cannot grow the record without bound
 
@@ -25,6 +27,7 @@ class ImportSettings:
     limits: ArchiveLimits
     max_image_pixels: int
     crop_margin: float
+    max_batch_pixels: int = 0  # decoded pixels over the whole batch; 0: no limit (a worker imports)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,25 @@ def _read_provenance(listing, errors: list[RowError]) -> dict:
     if not isinstance(audit, dict):
         errors.append(RowError("must hold a JSON object", PROVENANCE_NAME))
         return {}
+    character = control_character_in(audit)
+    if character:
+        errors.append(RowError(f"contains a control character ({character}), which is not allowed", PROVENANCE_NAME))
+        return {}
     return audit
+
+
+def _check_generated_crop_margin(audit: dict, config: ImportSettings, errors: list[RowError]) -> None:
+    """A generated set's boxes were audited at the crop margin it was made with; a study that crops another margin
+    would show readers a different frame than the audit checked, so the set must be regenerated for it."""
+    pipeline = audit.get("pipeline") if isinstance(audit.get("pipeline"), dict) else {}
+    generated = pipeline.get("crop_margin")
+    if not isinstance(generated, int | float) or config.crop_margin == 0:  # 0: the study leaves the margin to the set
+        return
+    if abs(float(generated) - config.crop_margin) > 1e-9:
+        errors.append(RowError(
+            f"the set was generated (and its boxes audited) with crop margin {generated:g}, but this study crops "
+            f"{config.crop_margin:g}: regenerate it with --crop-margin {config.crop_margin:g} (the study's job does "
+            f"that) or set the study's crop margin to {generated:g}", PROVENANCE_NAME))
 
 
 def _cross_check(rows: list[ManifestRow], named: set[str], members: dict, errors: list[RowError]) -> list[ManifestRow]:
@@ -109,17 +130,27 @@ def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, fin
         parsed = parse_manifest(manifest_bytes, findings=findings, sources=sources)
         errors.extend(parsed.errors)
         audit = _read_provenance(listing, errors)
+        _check_generated_crop_margin(audit, config, errors)
         if parsed.named_files or not parsed.errors:  # an unreadable manifest names nothing: skip the noise
             rows = _cross_check(parsed.rows, parsed.named_files, listing.members, errors)
         else:
             rows = []
         images: list[StagedImage] = []
         first_row_with: dict[str, ManifestRow] = {}
+        decoded_pixels = 0
         for done, row in enumerate(rows, start=1):
             if len(errors) >= MAX_ERRORS:
                 break
             try:
                 data = read_member(listing.zip, listing.members[row.filename])
+                width, height = image_size(data) or (0, 0)
+                decoded_pixels += width * height
+                if config.max_batch_pixels and decoded_pixels > config.max_batch_pixels:
+                    errors.append(RowError(
+                        f"the batch's images hold more than {config.max_batch_pixels:,} pixels in all, the limit "
+                        "without a worker (imports run inside the web request): split the batch, or set "
+                        "CELERY_BROKER_URL and run a worker", row.filename, row.row))
+                    break
                 normalised, box_224 = _check_image(row, data, config)
             except ValueError as error:  # ImageRejected is a ValueError too
                 errors.append(RowError(str(error), row.filename, row.row))

@@ -11,7 +11,7 @@ from readerstudy.studies.selectors import study_for_staff
 
 from . import quality
 from .models import Batch
-from .selectors import audit_summary, batch_quality, batches_of, study_composition
+from .selectors import audit_summary, batch_quality, batches_of, plan_table, study_composition
 from .services import BatchRejected, batch_create, batch_delete
 
 
@@ -48,6 +48,7 @@ def batch_detail(request, slug: str, batch_id: int):
         "study": study,
         "batch": batch,
         "audit": audit_summary(batch.audit),
+        "plan": plan_table(batch.audit),
         "quality": batch_quality(batch),
         "in_progress": batch.status in (Batch.Status.QUEUED, Batch.Status.RUNNING),
         "can_remove": study.status == study.Status.DRAFT

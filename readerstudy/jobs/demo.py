@@ -112,7 +112,7 @@ def _data(config: DemoConfig, workdir: Path, say: Say, reused: list[str]) -> Pat
 
 
 def _train(config: DemoConfig, kind: str, data_dir: Path, out: Path, say: Say, reused: list[str]) -> Path:
-    from training.checkpoints import CheckpointError, load_checkpoint
+    from training.checkpoints import CheckpointError, read_checkpoint_meta
     from training.config import make_config
     from training.runner import train
 
@@ -121,7 +121,7 @@ def _train(config: DemoConfig, kind: str, data_dir: Path, out: Path, say: Say, r
     checkpoint = out / "checkpoints" / "last.pt"
     if checkpoint.is_file():
         try:
-            saved = load_checkpoint(checkpoint, expected_kind=kind)
+            saved = read_checkpoint_meta(checkpoint, expected_kind=kind)
             same = {k: v for k, v in saved["config"].items() if k not in ("device", "out")} == {
                 k: v for k, v in train_config.to_dict().items() if k not in ("device", "out")}
         except CheckpointError:
@@ -176,7 +176,7 @@ def _zip_matches(out: Path, checkpoints: dict[str, Path], config: DemoConfig) ->
 def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool]], say: Say,
            reused: list[str]) -> Study:
     from readerstudy.batches.services import batch_create, batch_import
-    from readerstudy.studies.services import reader_add, study_create, study_open
+    from readerstudy.studies.services import reader_add, study_admin_grant, study_create, study_open
     from training.inference import file_sha256
 
     _demo_users(logins)
@@ -200,6 +200,7 @@ def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool
         if batch.status != Batch.Status.DONE:
             problems = "; ".join(f"{e.get('file')}: {e.get('message')}" for e in batch.errors[:5])
             raise RuntimeError(f"the demo batch was not imported: {batch.failure_reason} {problems}")
+    study_admin_grant(study=study, user=admin, actor=admin)  # the demo admin administers the demo study
     for username, _password, is_staff in logins:
         if not is_staff:
             reader_add(study=study, username=username)

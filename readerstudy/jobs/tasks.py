@@ -1,5 +1,8 @@
 """The generate-and-import task. It runs on the "gpu" queue (CELERY_TASK_ROUTES), whose worker runs one task at a time
-in its main process (``-P solo``): CUDA does not survive a fork."""
+in a child process used once (``-P prefork -c 1 --max-tasks-per-child 1``): there Celery enforces the time limits (the
+soft one raises SoftTimeLimitExceeded in the job, which ends it failed with a message; the hard one kills the child),
+and the child's exit releases everything it held on the GPU. The fork is safe for CUDA because the worker's main
+process never imports torch (``tests/test_jobs_time_limit.py`` checks both)."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -8,8 +11,7 @@ from django.conf import settings
 from .services import job_run
 
 HARD_LIMIT_S = settings.GENERATION_TASK_TIME_LIMIT
-# The soft limit comes first so the job can record why it stopped; a minute early, or a tenth for short limits.
-SOFT_LIMIT_S = max(1, HARD_LIMIT_S - min(60, HARD_LIMIT_S // 10))
+SOFT_LIMIT_S = settings.GENERATION_TASK_SOFT_TIME_LIMIT
 
 
 @shared_task(name="readerstudy.jobs.tasks.generate_and_import_task", acks_late=True, reject_on_worker_lost=True,

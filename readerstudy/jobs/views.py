@@ -1,4 +1,4 @@
-"""Staff pages: start "generate and import" for a study and watch its progress. Non-staff get 404."""
+"""Study admin pages: start "generate and import" for a study and watch its progress. Anyone else gets 404."""
 from __future__ import annotations
 
 from django.conf import settings

@@ -1,4 +1,4 @@
-"""The protocol's REST API, for study admins (staff; anyone else gets 404): settings, lifecycle, audit trail,
+"""The protocol's REST API, for the study's admins (anyone else gets 404): settings, lifecycle, audit trail,
 sequences and their check, the cue list, the practice pool, invitations and resetting a reader."""
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from readerstudy.studies.models import Finding, Membership, Source, Study
 from readerstudy.studies.selectors import study_for_staff
+from readerstudy.text import neutralise
 
 from . import selectors, services
 from .models import ExposureMode
@@ -190,7 +191,7 @@ class StudySequencesCsvApi(APIView):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(selectors.SEQUENCE_COLUMNS)
-        writer.writerows(selectors.sequence_rows(study, membership))
+        writer.writerows([neutralise(cell) for cell in row] for row in selectors.sequence_rows(study, membership))
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         suffix = f"-{membership.pseudonym}" if membership else ""
         response["Content-Disposition"] = f'attachment; filename="{study.slug}-sequences{suffix}.csv"'

@@ -275,3 +275,27 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation to {self.study_id} ({self.note or self.token[:6]})"
+
+
+class ImageShowing(models.Model):
+    """One showing of a slot's image to its reader, under a token of its own.
+
+    Tokens are issued for the image being shown and the one prefetched, never for another position; a repeat gets a
+    fresh one like any showing. In a timed study a token expires ``exposure + IMAGE_GRACE_MS`` after it was issued
+    or, for a prefetched image, after it became the one shown (``shown_at``).
+    """
+
+    token = models.CharField(max_length=32, unique=True, default=new_image_token, editable=False)
+    membership = models.ForeignKey("studies.Membership", on_delete=models.CASCADE, related_name="+")
+    slot = models.ForeignKey(SequenceSlot, on_delete=models.CASCADE, related_name="showings")
+    issued_at = models.DateTimeField()
+    shown_at = models.DateTimeField(null=True, blank=True, help_text="When it became the image shown.")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Timed studies only.")
+    flagged_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="First fetch outside the showing (recorded in the audit trail).")
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "slot"], name="showing_by_reader_slot")]
+
+    def __str__(self) -> str:
+        return f"showing of {self.slot_id} ({self.token[:6]})"

@@ -7,15 +7,18 @@ from a first showing and Table 1 never counts one.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
 
 from readerstudy.studies import reading_sql
 from readerstudy.studies.models import Answer, Case, Membership, Study, Vote
-from readerstudy.studies.services import membership_touch
+from readerstudy.studies.services import ensure_confidence, membership_touch
 
+from . import sequence as derive
 from . import services
 from .models import (
     ExposureMode,
@@ -147,19 +150,36 @@ def reading_state(membership: Membership) -> ReadingState:
 # --- timed exposure ---------------------------------------------------------------------------------------------
 #
 # Adaptive mode runs one staircase per reader and generator. A fake image moves its generator's staircase; a real
-# image is assigned to a generator's staircase by its slot position (round-robin), so within a staircase real and
-# fake images are shown for the same time and the exposure says nothing about whether an image is real.
+# image rides the staircase it was dealt by a seeded, balanced draw (``sequence.real_image_tracks``): never by its
+# position, which a script sees, so every staircase holds the study's share of real images and an exposure level says
+# nothing about whether the image on it is real.
 
-def generator_ids(study_id: int) -> list[int]:
-    """The generators the study's cases come from, in a fixed order."""
-    return sorted(set(Case.objects.filter(study_id=study_id, source__is_real=False).included()
-                      .values_list("source_id", flat=True)))
+def case_tracks(membership: Membership) -> dict[int, int]:
+    """Case id -> the staircase (a generator's source id) its image rides for this reader."""
+    count, top = (Case.objects.filter(study_id=membership.study_id).included().order_by()
+                  .aggregate(n=Count("pk"), top=Max("pk")).values())
+    return _case_tracks(membership.study_id, membership.order_seed, count, top)
 
 
-def track_for(source_id: int, is_real: bool, position: int, generators: list[int]) -> int:
-    if not is_real or not generators:
+@lru_cache(maxsize=256)
+def _case_tracks(study_id: int, seed: int, count: int, top: int | None) -> dict[int, int]:
+    """Cached per process, keyed by the seed and a fingerprint of the study's cases (count and largest id)."""
+    rows = Case.objects.filter(study_id=study_id).included().values_list("pk", "source_id", "source__is_real")
+    tracks = {pk: source for pk, source, is_real in rows if not is_real}
+    per_generator = Counter(tracks.values())
+    reals = [pk for pk, _source, is_real in rows if is_real]
+    return {**tracks, **derive.real_image_tracks(reals, dict(per_generator), seed)}
+
+
+def case_track(membership: Membership, protocol: StudyProtocol, case_id: int, source_id: int,
+               is_real: bool) -> int | None:
+    """The staircase of this case's image in an adaptive study (None otherwise, and for a real image in a study
+    without generated ones)."""
+    if protocol.exposure_mode != ExposureMode.ADAPTIVE:
+        return None
+    if not is_real:
         return source_id
-    return generators[position % len(generators)]
+    return case_tracks(membership).get(case_id)
 
 
 def exposure_for(membership: Membership, protocol: StudyProtocol, track_id: int | None) -> int | None:
@@ -172,13 +192,6 @@ def exposure_for(membership: Membership, protocol: StudyProtocol, track_id: int 
     level = StaircaseTrack.objects.filter(membership=membership, source_id=track_id).values_list(
         "level_ms", flat=True).first()
     return level if level is not None else protocol.exposure_ms
-
-
-def case_track(membership: Membership, protocol: StudyProtocol, source_id: int, is_real: bool,
-               position: int) -> int | None:
-    if protocol.exposure_mode != ExposureMode.ADAPTIVE:
-        return None
-    return track_for(source_id, is_real, position, generator_ids(membership.study_id))
 
 
 def staircase_record(membership: Membership, protocol: StudyProtocol, track_id: int | None, correct: bool) -> None:
@@ -260,10 +273,11 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
                 confidence: int | None, time_ms: int | None) -> SlotAnswer:
     """A repeat's answer, with the same rules as a first showing's: same again is 200, a change 409 unless allowed."""
     study = membership.study
+    ensure_confidence(study, confidence)
     existing = RepeatVote.objects.filter(slot=slot).first()
     if existing is None:
         source = slot.case.source
-        track = case_track(membership, protocol, source.pk, source.is_real, slot.position)
+        track = case_track(membership, protocol, slot.case_id, source.pk, source.is_real)
         exposure = exposure_for(membership, protocol, track)
         try:
             with transaction.atomic():
@@ -293,6 +307,7 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
 def practice_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProtocol, *, answer: str,
                   confidence: int | None, time_ms: int | None) -> SlotAnswer:
     """A practice answer (the first one stands); the truth comes back only when the study gives practice feedback."""
+    ensure_confidence(membership.study, confidence)
     try:
         with transaction.atomic():
             vote, created = PracticeVote.objects.get_or_create(

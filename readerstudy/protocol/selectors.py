@@ -6,8 +6,8 @@ import math
 from collections import Counter, defaultdict
 
 from django.db.models import Count, Max
+from scipy.special import stdtrit
 
-from readerstudy.results.statistics import kappa_from_two_by_two
 from readerstudy.studies.models import Case, Membership, Study, Vote
 
 from . import sequence as derive
@@ -22,7 +22,7 @@ from .models import (
     SequenceSlot,
     StaircaseTrack,
 )
-from .staircase import threshold_ms
+from .staircase import threshold_estimate
 
 SEQUENCE_COLUMNS = ["study", "reader", "order_seed", "phase", "position", "block", "segment", "repeat", "case",
                     "shown_as", "finding", "source", "truth", "answer"]
@@ -151,30 +151,43 @@ def frozen_reason(study: Study) -> str | None:
 # --- the protocol's results -------------------------------------------------------------------------------------
 
 def intra_reader_agreement(study: Study) -> list[dict]:
-    """Per reader: how often the repeat's answer equals the first showing's, and Cohen's kappa between the two."""
+    """Per reader: how often the repeat's answer equals the first showing's, and Cohen's kappa between the two with
+    its 95% bootstrap interval (``results.agreement_measures``)."""
+    return intra_reader_summary(study)["rows"]
+
+
+def intra_reader_summary(study: Study) -> dict:
+    """``rows`` as ``intra_reader_agreement`` and ``mean``: the readers' mean kappa, with an interval that resamples
+    readers and their repeated images."""
+    from readerstudy.results.agreement_measures import intra_reader_agreement as kappa_with_intervals
+
     firsts = {(m, c): a for m, c, a in Vote.objects.filter(membership__study=study)
               .values_list("membership_id", "case_id", "answer")}
+    members = list(Membership.objects.filter(study=study).order_by("number"))
+    index = {member.pk: position for position, member in enumerate(members)}
+    pairs = [(index[membership_id], firsts[(membership_id, case_id)] == "real", answer == "real")
+             for membership_id, case_id, answer in RepeatVote.objects.filter(membership__study=study).values_list(
+                 "membership_id", "case_id", "answer")
+             if (membership_id, case_id) in firsts and membership_id in index]
+    reader, first_real, repeat_real = (list(column) for column in zip(*pairs, strict=True)) if pairs else ([], [], [])
+    result = kappa_with_intervals(reader, first_real, repeat_real, n_readers=len(members))
     tables: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for membership_id, case_id, answer in RepeatVote.objects.filter(membership__study=study).values_list(
-            "membership_id", "case_id", "answer"):
-        first = firsts.get((membership_id, case_id))
-        if first is None:
-            continue
-        cell = {("real", "real"): 0, ("real", "fake"): 1, ("fake", "real"): 2, ("fake", "fake"): 3}[(first, answer)]
-        tables[membership_id][cell] += 1
+    for r, first, repeat in pairs:
+        tables[r][(0 if first else 2) + (0 if repeat else 1)] += 1
     rows = []
-    for member in Membership.objects.filter(study=study).order_by("number"):
-        both_real, first_only, second_only, both_fake = tables.get(member.pk, [0, 0, 0, 0])
-        pairs = both_real + first_only + second_only + both_fake
-        kappa = float(kappa_from_two_by_two(both_real, first_only, second_only, both_fake)) if pairs else None
+    for r, member in enumerate(members):
+        both_real, first_only, second_only, both_fake = tables[r]
+        count = both_real + first_only + second_only + both_fake
+        kappa = result["readers"][r]
         rows.append({
-            "reader": member.pseudonym, "pairs": pairs,
-            "percent_agreement": round(100 * (both_real + both_fake) / pairs, 1) if pairs else None,
-            "kappa": None if kappa is None or kappa != kappa else round(kappa, 3),
+            "reader": member.pseudonym, "pairs": count,
+            "percent_agreement": round(100 * (both_real + both_fake) / count, 1) if count else None,
+            "kappa": None if kappa["kappa"] is None else round(kappa["kappa"], 3),
+            "ci_low": kappa["ci_low"], "ci_high": kappa["ci_high"],
             "table": {"real_real": both_real, "real_fake": first_only, "fake_real": second_only,
                       "fake_fake": both_fake},
         })
-    return rows
+    return {"rows": rows, "mean": result["mean"]}
 
 
 def cue_tallies(study: Study) -> dict:
@@ -206,23 +219,33 @@ def cue_tallies(study: Study) -> dict:
 
 
 def exposure_thresholds(study: Study) -> list[dict]:
-    """Per generator: each reader's threshold exposure (from their staircase's reversals) and the readers' geometric
-    mean, with the current level and the number of trials."""
+    """Per generator: each reader's threshold exposure with its 95% interval (only from 6 usable reversals on; see
+    ``staircase.threshold_estimate``) and the readers' geometric mean with a t interval over the readers' log
+    thresholds (readers as a sample; none with fewer than two readers' thresholds), with the current level and the
+    number of trials."""
     tracks = (StaircaseTrack.objects.filter(membership__study=study)
               .select_related("membership", "source").order_by("source__order", "source__name", "membership__number"))
     by_source: dict[str, list[dict]] = defaultdict(list)
     for track in tracks:
+        estimate = threshold_estimate(track.reversals)
         by_source[track.source.name].append({
-            "reader": track.membership.pseudonym, "threshold_ms": threshold_ms(track.reversals),
+            "reader": track.membership.pseudonym, "threshold_ms": estimate and estimate.threshold_ms,
+            "ci_low": estimate and estimate.ci_low, "ci_high": estimate and estimate.ci_high,
             "reversals": len(track.reversals), "trials": track.trials, "level_ms": track.level_ms,
         })
     rows = []
     for source, readers in by_source.items():
-        known = [row["threshold_ms"] for row in readers if row["threshold_ms"] is not None]
-        pooled = None
-        if known:
-            pooled = math.exp(sum(math.log(value) for value in known) / len(known))
-        rows.append({"source": source, "readers": readers, "threshold_ms": pooled})
+        logs = [math.log(row["threshold_ms"]) for row in readers if row["threshold_ms"] is not None]
+        pooled = low = high = None
+        if logs:
+            mean = sum(logs) / len(logs)
+            pooled = math.exp(mean)
+            if len(logs) >= 2:
+                spread = math.sqrt(sum((value - mean) ** 2 for value in logs) / (len(logs) - 1))
+                half = float(stdtrit(len(logs) - 1, 0.975)) * spread / math.sqrt(len(logs))
+                low, high = math.exp(mean - half), math.exp(mean + half)
+        rows.append({"source": source, "readers": readers, "threshold_ms": pooled, "ci_low": low, "ci_high": high,
+                     "readers_with_threshold": len(logs)})
     return rows
 
 

@@ -9,6 +9,9 @@
 * Repeats: ``round(n * percent / 100)`` cases drawn at random, each shown again at a random place at least
   ``repeat_gap(n)`` images after its first showing (or last, when the study is too short for that).
 * Practice: ``count`` images drawn from the practice pool, in random order, before everything else.
+* Staircase tracks (adaptive exposure): each real image is dealt to one generator's staircase by a shuffle of the
+  real images, in quotas proportional to the generators' image counts, so every staircase holds the study's share of
+  real images and a real image's track has nothing to do with its position.
 
 Each part uses its own generator seeded from the reader's seed and a label, so turning one setting on does not
 change what another derives.
@@ -140,3 +143,25 @@ def practice_order(practice_ids: list[int], seed: int, count: int) -> list[int]:
     """``count`` practice images drawn from the pool, in random order."""
     pool = sorted(practice_ids)
     return _rng(seed, "practice").sample(pool, min(count, len(pool)))
+
+
+def real_image_tracks(real_ids: list[int], images_per_generator: dict[int, int], seed: int) -> dict[int, int]:
+    """Real case id -> the generator whose staircase it rides, dealt at random in quotas proportional to each
+    generator's number of images (largest remainders for the rounding), so that within every staircase the share of
+    real images is the study's. Secret as long as the seed is: it is never derived from the position."""
+    total = sum(images_per_generator.values())
+    if not real_ids or not total:
+        return {}
+    generators = sorted(images_per_generator)
+    exact = {g: len(real_ids) * images_per_generator[g] / total for g in generators}
+    quotas = {g: int(exact[g]) for g in generators}
+    by_remainder = sorted(generators, key=lambda g: (exact[g] - quotas[g], -g), reverse=True)
+    for g in by_remainder[:len(real_ids) - sum(quotas.values())]:
+        quotas[g] += 1
+    order = sorted(real_ids)
+    _rng(seed, "tracks").shuffle(order)
+    tracks, start = {}, 0
+    for g in generators:
+        tracks.update(dict.fromkeys(order[start:start + quotas[g]], g))
+        start += quotas[g]
+    return tracks

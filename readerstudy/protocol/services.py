@@ -345,7 +345,10 @@ def invitation_create(study: Study, actor, note: str = "") -> Invitation:
 
 
 def invitation_accept(token: str, user) -> Membership:
-    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op)."""
+    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op).
+
+    The link is claimed by a conditional update (``used_by`` still empty), so of several requests at once exactly one
+    wins, whatever the database's locking."""
     from readerstudy.studies.services import reader_add
 
     with transaction.atomic():
@@ -356,12 +359,31 @@ def invitation_accept(token: str, user) -> Membership:
             raise ProtocolError("This invitation link has already been used.", "token")
         if invitation.study.status == Study.Status.CLOSED:
             raise ProtocolError("This study is closed.", "study")
-        membership, created = reader_add(study=invitation.study, username=user.get_username())
         if invitation.used_by_id is None:
-            invitation.used_by, invitation.used_at = user, timezone.now()
-            invitation.save(update_fields=["used_by", "used_at"])
+            claimed = Invitation.objects.filter(pk=invitation.pk, used_by__isnull=True).update(
+                used_by=user, used_at=timezone.now())
+            if not claimed:
+                raise ProtocolError("This invitation link has already been used.", "token")
+            membership, _created = reader_add(study=invitation.study, username=user.get_username())
             audit(invitation.study, user, "joined", "readers", "", membership.pseudonym)
+            return membership
+        membership, _created = reader_add(study=invitation.study, username=user.get_username())
     return membership
+
+
+def invitation_sign_up(token: str, *, username: str, password: str):
+    """Create an account from an invitation and join its study, all or nothing: when the link was used meanwhile
+    (three sign-ups at once), no account is left behind. Returns the new user."""
+    from django.contrib.auth import get_user_model
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = get_user_model().objects.create_user(username, password=password)
+        except IntegrityError:
+            raise ProtocolError("This username is taken; log in first if it is yours.", "username") from None
+        invitation_accept(token, user)
+    return user
 
 
 def reader_reset(membership: Membership, actor) -> None:

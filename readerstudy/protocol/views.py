@@ -15,9 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from readerstudy.studies.models import Membership, Study
-from readerstudy.studies.selectors import study_for_staff
-from readerstudy.studies.services import reader_add
+from readerstudy.studies.models import Membership, Study, StudyAdministrator
+from readerstudy.studies.selectors import account_named, study_for_staff
+from readerstudy.studies.services import LastAdmin, reader_add, study_admin_grant, study_admin_revoke
 
 from . import selectors, services
 from .models import ExposureMode, Invitation
@@ -160,6 +160,9 @@ def readers_page(request, slug: str):
             services.audit(study, request.user, "reader_added", "readers", "", membership.pseudonym)
             messages.success(request, f"{form.cleaned_data['username']} is reader {membership.pseudonym}.")
             return redirect("protocol-readers", slug=slug)
+    if request.method == "POST" and request.POST.get("action") in ("grant_admin", "revoke_admin"):
+        _admin_change(request, study, request.POST["action"], request.POST.get("username", ""))
+        return redirect("protocol-readers", slug=slug)
     if request.method == "POST" and request.POST.get("action") == "invite":
         invitation = services.invitation_create(study, request.user, request.POST.get("note", ""))
         messages.success(request, "Invitation link: " + request.build_absolute_uri(
@@ -168,7 +171,26 @@ def readers_page(request, slug: str):
     return render(request, "protocol/readers.html", {
         "study": study, "form": form, "readers": selectors.readers_overview(study),
         "invitations": selectors.open_invitations(study),
+        "admins": StudyAdministrator.objects.filter(study=study).select_related("user", "granted_by"),
     })
+
+
+def _admin_change(request, study: Study, action: str, username: str) -> None:
+    """Grant or remove admin rights from the readers page (audited by the services; never the last admin)."""
+    user = account_named(username.strip())
+    if user is None:
+        messages.error(request, f"No account named {username!r}.")
+        return
+    if action == "grant_admin":
+        _role, created = study_admin_grant(study=study, user=user, actor=request.user)
+        messages.success(request, f"{username} {'is now' if created else 'was already'} an admin of this study.")
+        return
+    try:
+        removed = study_admin_revoke(study=study, user=user, actor=request.user)
+    except LastAdmin as exc:
+        messages.error(request, str(exc))
+        return
+    messages.success(request, f"{username} {'is no longer' if removed else 'was not'} an admin of this study.")
 
 
 @login_required
@@ -200,9 +222,14 @@ def invitation(request, token: str):
             form = SignupForm(request.POST)
             if not form.is_valid():
                 return render(request, "protocol/invitation.html", {"invitation": found, "form": form})
-            user = get_user_model().objects.create_user(form.cleaned_data["username"],
-                                                        password=form.cleaned_data["password"])
+            try:
+                user = services.invitation_sign_up(token, username=form.cleaned_data["username"],
+                                                   password=form.cleaned_data["password"])
+            except services.ProtocolError as exc:
+                messages.error(request, str(exc))
+                return redirect("login")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("home")
         try:
             services.invitation_accept(token, request.user)
         except services.ProtocolError as exc:

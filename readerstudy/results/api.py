@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import membership_for, study_for_staff
 
-from . import export, mrmc_export, selectors, services
+from . import export, mrmc_export, report, selectors, services
 
 
 class StudyTable1Api(APIView):
@@ -33,7 +33,7 @@ class StudyStatisticsApi(APIView):
                    responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(description="No such study for you.")})
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
-        return Response(services.build_statistics(study))
+        return Response(services.study_results(study).report)
 
 
 class FirstRenderer(BaseContentNegotiation):
@@ -126,3 +126,18 @@ class StudyLongExportApi(APIView):
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         return _text_download(mrmc_export.long_csv(study), f"{study.slug}-long.csv", "text/csv; charset=utf-8")
+
+
+class StudyReportMarkdownApi(APIView):
+    """Staff: the results as a Markdown report (summary, main comparisons, planning, Table 1)."""
+
+    content_negotiation_class = FirstRenderer
+
+    @extend_schema(summary="The results as a Markdown report",
+                   responses={(200, "text/markdown"): OpenApiTypes.STR,
+                              404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        results = services.study_results(study)
+        return _text_download(iter([report.markdown_report(results.report, results.table)]),
+                              f"{study.slug}-report.md", "text/markdown; charset=utf-8")

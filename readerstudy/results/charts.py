@@ -1,14 +1,21 @@
 """The results chart, drawn server-side with matplotlib's Agg backend: per finding, the rate at which each source's
-images were called real, with Wilson 95% intervals; one panel for all readers pooled, then one per reader."""
+images were called real; one panel for all readers (with the MRMC analysis's intervals, which count readers and
+cases, when given, else Wilson 95% intervals), then one per reader (Wilson 95% intervals), at most
+``READER_PANELS_PER_PAGE`` readers to a chart (``page`` 2, 3, ... for the rest): 300 panels took 29 s and 700 MB.
+``readers=False`` draws the first panel alone: the results page's headline chart. A rendered chart is cached under a
+hash of what it draws, so it is drawn again only when a vote changes it."""
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (a Figure of its own, not pyplot's shared state: thread-safe)
 
 from .statistics import ALL, POOLED, wilson_interval  # noqa: E402
@@ -16,20 +23,27 @@ from .table1 import Table1  # noqa: E402
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 PANEL_COLUMNS = 2
+READER_PANELS_PER_PAGE = 8
+CACHE_SECONDS = 3600
 PALETTE = ["#4d4d4d", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 
 def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_real: np.ndarray,
-                votes: np.ndarray) -> None:
-    """One grouped bar chart: ``called_real`` and ``votes`` are (groups, sources)."""
+                votes: np.ndarray, intervals: np.ndarray | None = None) -> None:
+    """One grouped bar chart: ``called_real`` and ``votes`` are (groups, sources); ``intervals`` (3, groups, sources),
+    rate, low and high, replaces the counts' rate and Wilson interval where given (nan: no bar)."""
     rate = np.divide(called_real, votes, out=np.full(called_real.shape, np.nan), where=votes > 0)
     low, high = wilson_interval(called_real, votes)
+    if intervals is not None:
+        rate, low, high = intervals
     width = 0.8 / max(len(sources), 1)
     x = np.arange(len(groups))
     for s, source in enumerate(sources):
         offset = x - 0.4 + width * (s + 0.5)
         heights = np.nan_to_num(rate[:, s])
-        errors = np.vstack([np.nan_to_num(rate[:, s] - low[:, s]), np.nan_to_num(high[:, s] - rate[:, s])])
+        # clipped at 0: Wilson's bound at a rate of 0 or 1 can sit a rounding error beyond it, which matplotlib refuses
+        errors = np.clip(np.vstack([np.nan_to_num(rate[:, s] - low[:, s]), np.nan_to_num(high[:, s] - rate[:, s])]),
+                         0, None)
         axes.bar(offset, heights, width, yerr=errors, capsize=2, label=source, color=PALETTE[s % len(PALETTE)],
                  error_kw={"elinewidth": 0.8})
     axes.axhline(0.5, color="#999999", linewidth=0.8, linestyle="--")
@@ -39,30 +53,73 @@ def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_
     axes.set_title(title, fontsize=10)
 
 
-def results_figure(table: Table1) -> Figure:
-    """The pooled panel and one panel per reader, from Table 1's counts (which carry each cell's votes too)."""
+def pooled_intervals_array(table: Table1, rows: list[dict]) -> np.ndarray:
+    """``rows`` (finding, source, rate, ci_low, ci_high), as the statistics report's ``called_real_pooled``, as an
+    array (3, findings + all, sources) in the chart's order; nan where a cell has none."""
+    groups = [*table.findings, ALL]
+    out = np.full((3, len(groups), len(table.sources)), np.nan)
+    where = {(finding, source): (g, s) for g, finding in enumerate(groups) for s, source in enumerate(table.sources)}
+    for row in rows:
+        if (row["finding"], row["source"]) in where:
+            g, s = where[(row["finding"], row["source"])]
+            out[:, g, s] = [np.nan if row[key] is None else row[key] for key in ("rate", "ci_low", "ci_high")]
+    return out
+
+
+def reader_pages(table: Table1) -> int:
+    return max(1, -(-len(table.readers) // READER_PANELS_PER_PAGE))
+
+
+def results_figure(table: Table1, pooled: list[dict] | None = None, readers: bool = True, page: int = 1) -> Figure:
+    """The pooled panel and (``readers``) one panel per reader of ``page``, from Table 1's counts (which carry each
+    cell's votes too); ``pooled`` gives the first panel's rates and intervals (``pooled_intervals_array``)."""
     called_real = np.asarray(table.called_real, dtype=float)  # (findings + total, sources, readers)
     votes = np.asarray(table.votes, dtype=float)
     groups = [*table.findings, ALL]
-    panels = [(POOLED, called_real.sum(axis=2), votes.sum(axis=2))]
-    panels += [(reader, called_real[:, :, r], votes[:, :, r]) for r, reader in enumerate(table.readers)]
-    rows = -(-len(panels) // PANEL_COLUMNS)
-    figure = Figure(figsize=(6.0 * PANEL_COLUMNS, 3.4 * rows + 1.0), layout="constrained")
-    figure.suptitle(f"{table.study}: images called real, by finding and source (95% Wilson intervals)", fontsize=11)
+    intervals = None if pooled is None else pooled_intervals_array(table, pooled)
+    first_title = "All readers" + (" (reader-averaged)" if pooled is not None and readers else "")
+    panels = [(POOLED if readers and pooled is None else first_title, called_real.sum(axis=2), votes.sum(axis=2))]
+    first = (page - 1) * READER_PANELS_PER_PAGE
+    shown = range(first, min(first + READER_PANELS_PER_PAGE, len(table.readers)))
+    if readers:
+        panels += [(table.readers[r], called_real[:, :, r], votes[:, :, r]) for r in shown]
+    columns = PANEL_COLUMNS if len(panels) > 1 else 1
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(6.0 * columns + (2.0 if columns == 1 else 0), 3.4 * rows + 1.0), layout="constrained")
+    if not readers:
+        kind = "averaged over readers, MRMC 95% intervals" if pooled is not None else "95% Wilson intervals"
+    else:
+        kind = "95% intervals: first panel MRMC, readers Wilson" if pooled is not None else "95% Wilson intervals"
+    title = f"{table.study}: images called real, by finding and source ({kind})"
+    if readers and reader_pages(table) > 1:
+        title += (f"\nreaders {first + 1}-{shown.stop} of {len(table.readers)} "
+                  f"(page {page} of {reader_pages(table)}: ?page=N for the others)")
+    figure.suptitle(title, fontsize=11)
     for index, (title, real, total) in enumerate(panels):
-        axes = figure.add_subplot(rows, PANEL_COLUMNS, index + 1)
+        axes = figure.add_subplot(rows, columns, index + 1)
         shape = (len(groups), len(table.sources))
-        _draw_panel(axes, title, groups, table.sources, real.reshape(shape), total.reshape(shape))
+        _draw_panel(axes, title, groups, table.sources, real.reshape(shape), total.reshape(shape),
+                    intervals if index == 0 else None)
         if index == 0 and table.sources:
             figure.legend(*axes.get_legend_handles_labels(), loc="outside lower center", ncol=len(table.sources),
                           fontsize=8, frameon=False)
     return figure
 
 
-def render(table: Table1, image_format: str) -> bytes:
+def render(table: Table1, image_format: str, pooled: list[dict] | None = None, readers: bool = True,
+           page: int = 1) -> bytes:
     if image_format not in FORMATS:
         raise ValueError(f"Unknown chart format {image_format!r}: choose one of {', '.join(FORMATS)}.")
-    figure = results_figure(table)
+    if not 1 <= page <= reader_pages(table):
+        raise ValueError(f"There is no page {page} of readers: pages 1 to {reader_pages(table)}.")
+    drawn = [table.study, table.readers, table.sources, table.findings, table.called_real, table.votes, pooled,
+             readers]
+    key = "chart:" + hashlib.sha256(json.dumps([drawn, image_format, page], default=str).encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    figure = results_figure(table, pooled, readers, page)
     buffer = io.BytesIO()
     figure.savefig(buffer, format=image_format, dpi=110)
+    cache.set(key, buffer.getvalue(), CACHE_SECONDS)
     return buffer.getvalue()

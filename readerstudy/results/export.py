@@ -5,17 +5,12 @@ import csv
 import datetime as dt
 from collections.abc import Iterable, Iterator
 
+from readerstudy.text import neutralise
+
 COLUMNS = ["study", "reader", "case", "finding", "source", "truth", "answer", "correct", "confidence", "time_ms",
            "position", "voted_at"]
 USERNAME_COLUMN = "username"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
-
-
-def neutralise(cell: object) -> str:
-    """A cell as text that a spreadsheet will not evaluate: anything starting like a formula gets a leading quote."""
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def iso_utc(moment: dt.datetime) -> str:

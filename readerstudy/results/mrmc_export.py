@@ -1,69 +1,121 @@
 """Exports for the statistics tools the field uses: an iMRMC input file and a long table for R.
 
-iMRMC (FDA/DIDSR) reads a text file: free description lines, the counts ``NR`` (readers), ``N0`` (signal-absent
-cases: here the real images), ``N1`` (signal-present: the generated ones), ``NM`` (modalities), then ``BEGIN DATA:``
-and one ``readerID,caseID,modalityID,score`` row per observation. Truth rows have reader ``-1`` and modality ``0``
-and score 1 for a generated (positive) case, 0 for a real one. Case ids are integers (1..K by case id), as the
-readers of the format (iMRMC, RJafroc) require; the description lines map them back.
+The iMRMC file follows the layout of the Van Dyke reference file (``tests/data/vandyke.imrmc``), which the R iMRMC
+package, RJafroc's ``DfReadDataFile(format = "iMRMC")`` and the Java iMRMC all read: description lines (here also the
+key from the file's numeric ids back to pseudonyms, generators and case ids), the counts ``N0:`` (negative cases: the
+real images), ``N1:`` (positive: the generated ones), ``NR:`` (readers), ``NM:`` (modalities), ``BEGIN DATA:``, then
+truth rows ``-1,<case>,truth,<0|1>`` and one ``<reader>,<case>,<modality>,<score>`` row per observation. Every id is
+a number (1, 2, ...): RJafroc stops on a reader id such as ``R1``, and the R package on truth rows without the
+``truth`` modality.
 
-Each generator is a modality: its cases are the study's real images plus that generator's images, so the same real
-image appears in every modality with the same reader score. The score is the 1-10 fake-score (a sure "real" 1, a sure
-"fake" 10) when the study asked for confidence, otherwise 1 for "fake" and 0 for "real". Repeats and practice
-answers are left out (first showings only).
+Each generator is a modality: its cases are the study's real images plus that generator's images (a split design:
+the same real image appears in every modality with the same score). Only readers with at least one exported score
+count, and only cases someone scored, so the counts describe the data below them. The score is the 1-10 fake-score
+(a sure "real" 1, a sure "fake" 10) when the study asks for confidence; a vote without a rating is then left out (as
+on the results page; the API refuses such votes since). When the study does not ask, the score is binary (1 called
+fake, 0 called real), the file says so, and an AUC from it is the binary AUC, (sensitivity + specificity) / 2.
+Repeats and practice answers are left out (first showings only).
 """
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from readerstudy.protocol.models import FakeReason, RepeatVote, SequenceSlot
 from readerstudy.protocol.services import protocol_for
-from readerstudy.studies.models import Case, Membership, Study, Vote
+from readerstudy.studies.models import Case, Study, Vote
 
 from .export import iso_utc, neutralise
 from .selectors import excluded_cases
 
 
 def fake_score(answer: str, confidence: int | None) -> int:
-    """The results page's 1-10 scale when there is a confidence, else 1 for fake and 0 for real."""
-    if confidence is None:
-        return 1 if answer == "fake" else 0
+    """The results page's 1-10 scale: "fake" with confidence c scores 5 + c, "real" 6 - c."""
     return 5 + confidence if answer == "fake" else 6 - confidence
 
 
-def imrmc_text(study: Study) -> str:
-    cases = list(Case.objects.filter(study=study).included().select_related("source").order_by("pk"))
-    number = {case.pk: index for index, case in enumerate(cases, start=1)}
-    generators = sorted({case.source.name for case in cases if not case.source.is_real})
-    readers = list(Membership.objects.filter(study=study).order_by("number"))
+def binary_score(answer: str) -> int:
+    return 1 if answer == "fake" else 0
+
+
+@dataclass(frozen=True)
+class ImrmcExport:
+    """The file's text and what it holds (for the tests and the page's download note)."""
+
+    text: str
+    binary: bool
+    readers: dict[int, str]  # iMRMC reader id -> pseudonym
+    modalities: dict[int, str]  # iMRMC modality id -> generator
+    cases: dict[int, str]  # iMRMC case id -> the case's public id
+    left_out_unrated: int
+
+
+def imrmc_export(study: Study) -> ImrmcExport:
+    """The study's first-showing votes as an iMRMC input file (one modality per generator, numeric ids with a key)."""
+    binary = not study.ask_confidence
+    cases = {case.pk: case for case in Case.objects.filter(study=study).included().select_related("source")
+             .order_by("pk")}
     votes = list(Vote.objects.filter(membership__study=study, case__study=study, case__excluded_at__isnull=True)
                  .values_list("membership__number", "case_id", "answer", "confidence")
                  .order_by("membership__number", "case_id"))
-    source_of = {case.pk: case.source for case in cases}
+    unrated = [vote for vote in votes if vote[3] is None]
+    if not binary:
+        votes = [vote for vote in votes if vote[3] is not None]
+    generator_order = [source for source in dict.fromkeys(
+        case.source for case in sorted(cases.values(), key=lambda case: (case.source.order, case.source.name))
+        if not case.source.is_real)]
+    scored_generators = {cases[case_id].source.pk for _, case_id, _, _ in votes if not cases[case_id].source.is_real}
+    generators = [source for source in generator_order if source.pk in scored_generators]
+    modality_id = {source.pk: index for index, source in enumerate(generators, start=1)}
+    reader_id = {number: index for index, number in enumerate(sorted({vote[0] for vote in votes}), start=1)}
+    scored_cases = sorted({case_id for _, case_id, _, _ in votes})
+    case_id_of = {pk: index for index, pk in enumerate(scored_cases, start=1)}
+
     out = io.StringIO()
     out.write(f"iMRMC input from the reader study {study.slug} ({study.name})\n")
     out.write("Positive (signal-present) = generated image; negative = real image.\n")
-    out.write("Modalities: one per generator (its images plus every real image).\n")
-    out.write("Scores: 1-10 fake-score (answer and confidence) when confidence was asked, else fake=1 real=0.\n")
-    out.write("Case ids: " + " ".join(f"{number[case.pk]}={case.public_id}" for case in cases) + "\n")
+    out.write("Modalities: one per generator (its images plus every real image); first showings only.\n")
+    if binary:
+        out.write("Scores are BINARY (1 = called fake, 0 = called real): the study did not ask for confidence, so an "
+                  "AUC from this file is the binary AUC, (sensitivity + specificity) / 2, one point of the ROC "
+                  "curve.\n")
+    else:
+        out.write("Scores: 1-10 fake-score ('fake' with confidence c scores 5 + c, 'real' 6 - c).\n")
+        if unrated:
+            out.write(f"Left out: {len(unrated)} vote(s) without a confidence rating.\n")
     excluded = excluded_cases(study)
     out.write(f"Excluded cases (not in this file): {len(excluded)}"
               + "".join(f"; {row['case']} ({row['finding']}, {row['source']}): {_one_line(row['reason'])}"
                         for row in excluded) + "\n")
-    out.write(f"NR: {len(readers)}\n")
-    out.write(f"N0: {sum(1 for case in cases if case.source.is_real)}\n")
-    out.write(f"N1: {sum(1 for case in cases if not case.source.is_real)}\n")
-    out.write(f"NM: {len(generators)}\n")
-    out.write("\nBEGIN DATA:\n")
-    for case in cases:
-        out.write(f"-1,{number[case.pk]},0,{0 if case.source.is_real else 1}\n")
-    for reader_number, case_id, answer, confidence in votes:
-        source = source_of[case_id]
-        modalities = generators if source.is_real else [source.name]
-        for modality in modalities:
-            out.write(f"R{reader_number},{number[case_id]},{modality},{fake_score(answer, confidence)}\n")
-    return out.getvalue()
+    for number, index in reader_id.items():
+        out.write(f"Reader {index} = R{number}\n")
+    for source in generators:
+        out.write(f"Modality {modality_id[source.pk]} = {source.name}\n")
+    out.write("Cases (id = case): " + " ".join(f"{case_id_of[pk]}={cases[pk].public_id}" for pk in scored_cases)
+              + "\n")
+    out.write(f"N0:{sum(1 for pk in scored_cases if cases[pk].source.is_real)}\n")
+    out.write(f"N1:{sum(1 for pk in scored_cases if not cases[pk].source.is_real)}\n")
+    out.write(f"NR:{len(reader_id)}\n")
+    out.write(f"NM:{len(generators)}\n")
+    out.write("BEGIN DATA:\n")
+    for pk in scored_cases:
+        out.write(f"-1,{case_id_of[pk]},truth,{0 if cases[pk].source.is_real else 1}\n")
+    for number, case_pk, answer, confidence in votes:
+        source = cases[case_pk].source
+        score = binary_score(answer) if binary else fake_score(answer, confidence)
+        for modality in (generators if source.is_real else [source]):
+            out.write(f"{reader_id[number]},{case_id_of[case_pk]},{modality_id[modality.pk]},{score}\n")
+    return ImrmcExport(text=out.getvalue(), binary=binary,
+                       readers={index: f"R{number}" for number, index in reader_id.items()},
+                       modalities={modality_id[source.pk]: source.name for source in generators},
+                       cases={case_id_of[pk]: cases[pk].public_id for pk in scored_cases},
+                       left_out_unrated=0 if binary else len(unrated))
+
+
+def imrmc_text(study: Study) -> str:
+    return imrmc_export(study).text
 
 
 LONG_COLUMNS = ["study", "reader", "order_seed", "case", "finding", "source", "generator", "truth", "is_fake",
@@ -73,7 +125,8 @@ LONG_COLUMNS = ["study", "reader", "order_seed", "case", "finding", "source", "g
 
 
 def long_rows(study: Study) -> Iterator[list]:
-    """One row per vote (first showings and repeats; never practice) with every design variable."""
+    """One row per vote (first showings and repeats; never practice) with every design variable. ``fake_score`` is
+    NA for a vote without a confidence rating (``called_fake`` is its binary answer)."""
     protocol = protocol_for(study)
     design = {"exposure_mode": protocol.exposure_mode, "block_size": protocol.block_size,
               "repeat_percent": protocol.repeat_percent, "practice_count": protocol.practice_count,
@@ -103,7 +156,8 @@ def _long_row(study, vote, case, showing, position, block, segment, design, cues
         neutralise(case.finding.name), neutralise(case.source.name),
         "" if case.source.is_real else neutralise(case.source.name), truth, int(truth == "fake"), vote.answer,
         int(vote.answer == "fake"), int(vote.answer == truth), _na(vote.confidence),
-        fake_score(vote.answer, vote.confidence), _na(vote.time_ms), design["exposure_mode"],
+        _na(None if vote.confidence is None else fake_score(vote.answer, vote.confidence)),
+        _na(vote.time_ms), design["exposure_mode"],
         _na(vote.exposure_ms), position, _na(block), _na(segment), showing, design["block_size"],
         design["repeat_percent"], design["practice_count"], design["show_finding"], design["ask_confidence"],
         iso_utc(vote.created_at), neutralise(";".join(cues)), neutralise(note),

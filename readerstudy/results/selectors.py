@@ -17,7 +17,7 @@ from django.db import connection, models
 from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
-from readerstudy.studies.models import Answer, Finding, Membership, Source, Study, Vote
+from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, Vote
 
 from .statistics import Layout, Votes
 
@@ -198,3 +198,35 @@ def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:
     if len(pseudonym) < 2 or pseudonym[0] not in "Rr" or not pseudonym[1:].isdigit():
         return None
     return Membership.objects.filter(study=study, number=int(pseudonym[1:])).first()
+
+
+def _name(model, field: str | None = None) -> str:
+    """A model's table, or one of its fields' column, quoted for the database."""
+    quote = connection.ops.quote_name
+    return quote(model._meta.db_table if field is None else model._meta.get_field(field).column)
+
+
+def results_version(study: Study) -> tuple:
+    """Everything the results depend on, read in one statement: the votes (how many, the last one, the last change),
+    the repeat votes (the same), the readers and the cases (how many, the last one) and the last audited change
+    (settings, cue list, exclusions). The analysis is cached under this: any new vote, change or setting gives a new
+    version, so a cached result is never stale and the cache needs no invalidation. Each table is read once (one
+    scan of the study's votes, not one per figure)."""
+    from readerstudy.protocol.models import AuditEntry, RepeatVote
+
+    member, member_id, member_study = _name(Membership), _name(Membership, "id"), _name(Membership, "study")
+
+    def through_members(model) -> str:
+        return (f"SELECT COUNT(*), MAX(v.{_name(model, 'id')}), MAX(v.{_name(model, 'updated_at')}) "
+                f"FROM {_name(model)} v JOIN {member} m ON m.{member_id} = v.{_name(model, 'membership')} "
+                f"WHERE m.{member_study} = %s")
+
+    def own(model) -> str:
+        return f"SELECT COUNT(*), MAX({_name(model, 'id')}) FROM {_name(model)} WHERE {_name(model, 'study')} = %s"
+
+    sql = (f"SELECT * FROM ({through_members(Vote)}) votes, ({through_members(RepeatVote)}) repeats, "
+           f"({own(Membership)}) members, ({own(Case)}) cases, ({own(AuditEntry)}) audit")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [study.pk] * 5)
+        row = cursor.fetchone()
+    return (study.pk, study.slug, *(str(value) for value in row))

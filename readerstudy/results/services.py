@@ -1,11 +1,27 @@
-"""The results as the views and commands need them: Table 1, the statistics report and a reader's own score."""
+"""The results as the views and commands need them: Table 1, the statistics report (with the MRMC analysis and its
+summary in words) and a reader's own score; the whole set cached until the study's next vote."""
 from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from django.core.cache import cache
 
 from readerstudy.studies.models import Membership, Study
 
 from . import selectors, statistics
+from .mrmc.or_analysis import json_ready
+from .mrmc.study import study_mrmc_from_votes
+from .planning import plan
+from .pooled import called_real_by_finding, pooled_accuracy
 from .statistics import ALL, study_statistics
+from .summary import lead_comparisons, summary_sentences
 from .table1 import Table1, assemble_table1
+
+RESULTS_CACHE_SECONDS = 7 * 24 * 3600
 
 
 def build_table1(study: Study) -> Table1:
@@ -21,12 +37,77 @@ def build_table1(study: Study) -> Table1:
 
 
 def build_statistics(study: Study) -> dict:
-    """Every statistic beyond Table 1: 6 queries (the layout, the cases and the votes as arrays, the excluded cases),
-    the rest is numpy."""
+    """Every statistic beyond Table 1, led by the MRMC comparisons and their summary in words: 6 queries (the layout,
+    the cases and the votes as arrays, the excluded cases), the rest is numpy."""
     layout = selectors.study_layout(study)
     votes = selectors.vote_arrays(study, layout)
-    return {"study": study.slug, **study_statistics(votes, layout.labels),
+    labels = layout.labels
+    report = {"study": study.slug, **study_statistics(votes, labels),
+              "called_real_pooled": called_real_by_finding(votes, labels)}
+    _pooled_intervals(report, votes, labels)
+    analysis = study_mrmc_from_votes(votes, labels)
+    mrmc = analysis.as_dict()
+    comparisons = lead_comparisons(mrmc, [labels.sources[s] for s in labels.real_sources])
+    n_cases = len(np.unique(votes.case))
+    power = [entry for entry in (plan(analysis.called_real, n_cases, "called_real"), plan(analysis.auc, n_cases, "auc"))
+             if entry is not None]
+    return {"study": study.slug, "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
+            "mrmc": mrmc, "power": json_ready(power), **report,
             "excluded_cases": selectors.excluded_cases(study)}
+
+
+def _pooled_intervals(report: dict, votes, labels) -> None:
+    """The pooled rows' intervals that count readers and cases (the votes are not independent): the called-real
+    rates' from the MRMC analysis (``called_real_pooled``), the accuracies' from the reader-and-case bootstrap. Each
+    pooled cell says which (``interval``); a cell without one keeps none rather than a Wilson interval."""
+    rates = {(row["finding"], row["source"]): row for row in report["called_real_pooled"]}
+    for cell in report["called_real"]:
+        if cell["reader"] == statistics.POOLED:
+            pooled = rates.get((cell["finding"], cell["source"]))
+            cell.update(ci_low=pooled and pooled["ci_low"], ci_high=pooled and pooled["ci_high"],
+                        interval=f"MRMC {pooled['analysis']}" if pooled else None)
+    accuracy = pooled_accuracy(votes, labels)
+    for cell in report["detection"]:
+        if cell["reader"] == statistics.POOLED:
+            _, low, high = accuracy.get((cell["finding"], cell["generator"]), (None, None, None))
+            cell.update(accuracy_ci_low=low, accuracy_ci_high=high, interval="readers and cases resampled")
+
+
+@dataclass(frozen=True)
+class StudyResults:
+    """What the results page, the statistics API, the chart and the reports show, computed together."""
+
+    version: str
+    table: Table1
+    report: dict
+    protocol: dict
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """A digest of the code and templates the results are computed and shown with, so that a deploy that changes
+    them never serves what an older version cached (a shared cache outlives the processes)."""
+    package = Path(__file__).resolve().parent
+    templates = package.parent.parent / "templates" / "results"
+    digest = hashlib.sha256()
+    for path in sorted([*package.rglob("*.py"), *templates.glob("*.html")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def study_results(study: Study) -> StudyResults:
+    """The study's results, from the cache while no vote, reader, case or setting has changed since they were
+    computed (one query to tell), else computed afresh and cached. The cache key is the state they depend on
+    (``selectors.results_version``), so nothing ever has to invalidate it."""
+    state = (code_fingerprint(), selectors.results_version(study))
+    version = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+    key = f"study-results:{version}"
+    results = cache.get(key)
+    if results is None:
+        results = StudyResults(version=version, table=build_table1(study), report=build_statistics(study),
+                               protocol=protocol_results(study))
+        cache.set(key, results, RESULTS_CACHE_SECONDS)
+    return results
 
 
 def build_own_score(membership: Membership) -> dict:
@@ -58,43 +139,83 @@ def _pick(cells: list[dict], **wanted) -> list[dict]:
     return [cell for cell in cells if all(cell[key] == value for key, value in wanted.items())]
 
 
+def _pooled_rate_rows(report: dict) -> list[dict]:
+    """Per finding (and All), each source's reader-averaged called-real rate with the MRMC interval (the counts' n
+    and small-sample flag beside it)."""
+    intervals = {(row["finding"], row["source"]): row for row in report["called_real_pooled"]}
+    rows = []
+    for finding in [*report["findings"], ALL]:
+        cells = []
+        for cell in _pick(report["called_real"], reader=statistics.POOLED, finding=finding):
+            pooled = intervals.get((finding, cell["source"]))
+            cells.append({"n": cell["n"], "small_sample": cell["small_sample"],
+                          "rate": pooled["rate"] if pooled else cell["rate"],
+                          "ci_low": pooled["ci_low"] if pooled else None,
+                          "ci_high": pooled["ci_high"] if pooled else None})
+        rows.append({"finding": finding, "cells": cells})
+    return rows
+
+
+def _other_analyses(mrmc: dict) -> list[dict]:
+    """Every analysis of both figures (RRRC, FRRC, RRFC) for the page's details, each with what it generalises to."""
+    out = []
+    for figure, title in (("called_real", "Called-real rate"), ("auc", "AUC")):
+        result = mrmc.get(figure)
+        if not result:
+            continue
+        for kind in ("RRRC", "FRRC", "RRFC"):
+            if result.get(kind):
+                out.append({"figure": title, **result[kind], "components": result["components"]})
+    return out
+
+
+def _with_hype(cells: list[dict], hype: list[dict], key: str) -> list[dict]:
+    """Detection rows each with its HYPE-infinity cell (matched on ``key``), joined here rather than in a template
+    loop (quadratic in readers)."""
+    by_key = {cell[key]: cell for cell in hype}
+    return [{**cell, "hype": by_key.get(cell[key])} for cell in cells]
+
+
 def results_page_context(study: Study) -> dict:
     """What the results page shows, cut from Table 1 and the statistics report into ready-made table rows."""
-    table = build_table1(study)
-    report = build_statistics(study)
-    rates = report["called_real"]
-    pooled_rates = [
-        {"finding": finding, "cells": _pick(rates, reader=statistics.POOLED, finding=finding)}
-        for finding in [*report["findings"], ALL]
-    ]
-    auc_cells = report["roc_auc"]["cells"]
+    results = study_results(study)
+    table, report = results.table, results.report
+    auc_cells = [cell for cell in report["roc_auc"]["cells"] if cell["reader"] != statistics.POOLED]
+    reader_averaged_auc = {row["modality"]: row for row in report["comparisons"]["auc"]}
     return {
-        **protocol_results(study),
+        **results.protocol,
         "study": study,
+        "version": results.version,
         "table": table.as_dict(),
         "report": report,
-        "pooled_rates": pooled_rates,
-        "reader_detection": _pick(report["detection"], finding=ALL, generator=ALL),
-        "generator_detection": _pick(report["detection"], reader=statistics.POOLED, finding=ALL),
-        "reader_hype": _pick(report["hype_infinity"], generator=ALL),
-        "generator_hype": _pick(report["hype_infinity"], reader=statistics.POOLED),
+        "comparisons": report["comparisons"],
+        "other_analyses": _other_analyses(report["mrmc"]),
+        "pooled_rates": _pooled_rate_rows(report),
+        "reader_detection": _with_hype(_pick(report["detection"], finding=ALL, generator=ALL),
+                                       _pick(report["hype_infinity"], generator=ALL), "reader"),
+        "generator_detection": _with_hype(_pick(report["detection"], reader=statistics.POOLED, finding=ALL),
+                                          _pick(report["hype_infinity"], reader=statistics.POOLED), "generator"),
         "generators": [*report["generators"], ALL],
         "auc_rows": [
-            {"reader": reader, "cells": _pick(auc_cells, reader=reader)}
-            for reader in [*report["readers"], statistics.POOLED]
+            {"reader": reader, "cells": _pick(auc_cells, reader=reader)} for reader in report["readers"]
         ] if auc_cells else [],
+        "auc_reader_averaged": [reader_averaged_auc.get(generator) for generator in report["generators"]],
     }
 
 
-
 def protocol_results(study: Study) -> dict:
-    """The study protocol's own results: intra-reader agreement on repeats, cue tallies, exposure thresholds (each
-    only when the study has the data)."""
+    """The study protocol's own results: intra-reader agreement on repeats (each reader's kappa and the readers' mean,
+    with intervals), cue tallies, exposure thresholds (only from enough reversals, with intervals); each only when the
+    study has the data."""
     from readerstudy.protocol import selectors as protocol_selectors
+    from readerstudy.protocol.staircase import MIN_REVERSALS
 
     shown = protocol_selectors.study_has_protocol_results(study)
+    intra = protocol_selectors.intra_reader_summary(study) if shown["repeats"] else {"rows": [], "mean": None}
     return {
-        "intra_reader": protocol_selectors.intra_reader_agreement(study) if shown["repeats"] else [],
+        "intra_reader": intra["rows"],
+        "intra_reader_mean": intra["mean"],
         "cue_tallies": protocol_selectors.cue_tallies(study) if shown["reasons"] else None,
         "exposure_thresholds": protocol_selectors.exposure_thresholds(study) if shown["staircases"] else [],
+        "min_reversals": MIN_REVERSALS,
     }

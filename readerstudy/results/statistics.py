@@ -19,10 +19,15 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom, binomtest
+from scipy.stats import binom, binomtest, norm
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 from statsmodels.stats.proportion import proportion_confint
+
+from .agreement_measures import agreement_measures
+from .mrmc import fom as mrmc_fom
+from .signal_detection import balanced, signal_detection
+from .two_way_bootstrap import called_real_and_hype
 
 CHANCE = 0.5
 ALPHA = 0.05
@@ -173,12 +178,14 @@ def _finding_labels(layout: Layout) -> list[str]:
 
 def called_real_rates(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]:
     """For every (reader or pooled) x (finding or all) x source: how often its images were called real, with a Wilson
-    interval, and the accuracy on them with an exact binomial test against chance."""
+    interval (one reader's votes; the pooled row's interval that accounts for readers and cases is the MRMC
+    analysis's or ``two_way_bootstrap``'s), and the accuracy on them. There is no test against chance here: on one
+    source's images a reader who always gives that source's answer is always right (``p_value_vs_chance`` is None)."""
     low, high = wilson_interval(real, total)
     rate = _ratio(real, total)
     is_real = np.asarray(layout.source_is_real)[None, None, :]
     correct = np.where(is_real, real, total - real)
-    p_values = binomial_p_values_vs_half(correct, total)
+    p_values = np.full(total.shape, np.nan)
     small = is_small_sample(total, low, high)
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
@@ -213,13 +220,19 @@ def detection_counts(total: np.ndarray, real: np.ndarray, layout: Layout) -> dic
 
 def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]:
     """Accuracy, sensitivity and specificity at spotting fakes per (reader or pooled) x (finding or all) x (generator
-    or all generators); a generator's accuracy is over the real images and that generator's images."""
+    or all generators); a generator's accuracy is over the real images and that generator's images.
+
+    Beside accuracy, discrimination apart from response bias: d' and the criterion c (``signal_detection``). The test
+    of accuracy against chance (0.5) is given only where the cell has as many real as fake votes (``balanced``):
+    elsewhere a reader who always answers the majority class beats 0.5 without telling anything apart."""
     counts = detection_counts(total, real, layout)
     tp, fn, tn, fp = counts["tp"], counts["fn"], counts["tn"], counts["fp"]
     n = tp + fn + tn + fp
     correct = tp + tn
     low, high = wilson_interval(correct, n)
-    p_values = binomial_p_values_vs_half(correct, n)
+    is_balanced = balanced(tn + fp, tp + fn)
+    p_values = np.where(is_balanced, binomial_p_values_vs_half(correct, n), np.nan)
+    sdt = signal_detection(tp, tp + fn, fp, tn + fp)
     small = is_small_sample(n, low, high)
     accuracy, sensitivity, specificity = _ratio(correct, n), _ratio(tp, tp + fn), _ratio(tn, tn + fp)
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
@@ -233,6 +246,8 @@ def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]
                     "accuracy": _number(accuracy[r, f, g]), "accuracy_ci_low": _number(low[r, f, g]),
                     "accuracy_ci_high": _number(high[r, f, g]), "sensitivity": _number(sensitivity[r, f, g]),
                     "specificity": _number(specificity[r, f, g]),
+                    "d_prime": _number(sdt.d_prime[r, f, g]), "criterion": _number(sdt.criterion[r, f, g]),
+                    "balanced": bool(is_balanced[r, f, g]),
                     "p_value_vs_chance": _number(p_values[r, f, g]),
                     "small_sample": bool(small[r, f, g]),
                 })
@@ -241,47 +256,78 @@ def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]
 
 def bootstrap_error_rate(n_real, errors_real, n_fake, errors_fake, rng: np.random.Generator,
                          resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float] | None:
-    """HYPE-infinity style error rate over real and fake images together, with a bootstrap 95% interval.
-
-    Arguments are per-reader arrays. Each resample draws readers with replacement, then each drawn reader's real and
-    fake votes with replacement; for 0/1 outcomes the latter is exactly a binomial draw at the reader's observed rate,
-    which keeps the bootstrap vectorised. With one reader the first stage is a no-op."""
-    n_real, errors_real = np.asarray(n_real, dtype=np.int64), np.asarray(errors_real, dtype=np.int64)
-    n_fake, errors_fake = np.asarray(n_fake, dtype=np.int64), np.asarray(errors_fake, dtype=np.int64)
-    n = n_real.sum() + n_fake.sum()
-    if n == 0:
+    """One reader's balanced HYPE-infinity error rate with a bootstrap 95% interval: half the share of real images
+    called fake plus half the mean over generators of the share of their images called real, so the figure does not
+    depend on the study's real/fake mix. ``n_real``, ``errors_real`` are numbers, ``n_fake``, ``errors_fake`` arrays
+    over generators (generators without votes are left out). A reader's votes are their cases, so resampling them is
+    resampling cases: for 0/1 outcomes a binomial draw at the observed rate, vectorised."""
+    n_fake, errors_fake = np.atleast_1d(np.asarray(n_fake, np.int64)), np.atleast_1d(np.asarray(errors_fake, np.int64))
+    voted = n_fake > 0
+    if n_real <= 0 or not voted.any():
         return None
-    point = float((errors_real.sum() + errors_fake.sum()) / n)
-    readers = rng.integers(0, len(n_real), size=(resamples, len(n_real)))
-    draw_real = rng.binomial(n_real[readers], np.nan_to_num(_ratio(errors_real, n_real))[readers])
-    draw_fake = rng.binomial(n_fake[readers], np.nan_to_num(_ratio(errors_fake, n_fake))[readers])
-    sampled_n = n_real[readers].sum(axis=1) + n_fake[readers].sum(axis=1)
-    rates = _ratio(draw_real.sum(axis=1) + draw_fake.sum(axis=1), sampled_n)
-    rates = rates[~np.isnan(rates)]
+    n_fake, errors_fake = n_fake[voted], errors_fake[voted]
+    point = 0.5 * errors_real / n_real + 0.5 * float(np.mean(errors_fake / n_fake))
+    real_draws = rng.binomial(int(n_real), errors_real / n_real, size=resamples) / n_real
+    fake_draws = rng.binomial(n_fake, errors_fake / n_fake, size=(resamples, len(n_fake))) / n_fake
+    rates = 0.5 * real_draws + 0.5 * fake_draws.mean(axis=1)
     low, high = np.percentile(rates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    return point, float(low), float(high)
+    return float(point), float(low), float(high)
+
+
+def _pooled_hype(votes: Votes, layout: Layout, seed: int, resamples: int) -> list[tuple | None]:
+    """The pooled rows, (error, low, high) per generator and all generators, from the reader-and-case bootstrap."""
+    generators = layout.generators
+    if len(votes) == 0 or not layout.real_sources or not generators:
+        return [None] * (len(generators) + 1)
+    cases, case_index = np.unique(votes.case, return_inverse=True)
+    readers, reader_index = np.unique(votes.reader, return_inverse=True)
+    called_real = np.full((len(readers), len(cases)), np.nan)
+    called_real[reader_index, case_index] = votes.called_real
+    case_source = np.zeros(len(cases), dtype=np.int64)
+    case_source[case_index] = votes.source
+    present = np.isin(np.arange(len(layout.sources)), case_source)
+    if not present[layout.real_sources].any() or not present[generators].any():
+        return [None] * (len(generators) + 1)
+    keep = [s for s in range(len(layout.sources)) if present[s]]
+    position = {s: i for i, s in enumerate(keep)}
+    intervals = called_real_and_hype(called_real, np.array([position[s] for s in case_source]),
+                                     [layout.source_is_real[s] for s in keep], resamples=resamples, seed=[seed, 99])
+    kept_generators = [s for s in keep if not layout.source_is_real[s]]
+    by_generator = dict(zip(kept_generators, intervals["hype_infinity"][:-1], strict=True))
+    rows = [by_generator.get(g) for g in generators] + [intervals["hype_infinity"][-1]]
+    return [None if row is None or row.estimate is None else (row.estimate, row.low, row.high) for row in rows]
 
 
 def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int = BOOTSTRAP_SEED,
-                  resamples: int = BOOTSTRAP_RESAMPLES) -> list[dict]:
-    """Error rate on real and fake images together per (reader or pooled) x (generator or all generators)."""
-    counts = detection_counts(total, real, layout)
+                  resamples: int = BOOTSTRAP_RESAMPLES, votes: Votes | None = None) -> list[dict]:
+    """Balanced HYPE-infinity error rate (half the real images' error, half the fakes') per (reader or pooled) x
+    (generator or all generators, each generator weighing the same). A reader's interval resamples their votes; the
+    pooled row's resamples readers and cases (``two_way_bootstrap``) when ``votes`` are given, else it is left
+    without an interval (pooled votes are not independent)."""
     all_findings = -1
-    n_real = counts["tn"][:, all_findings] + counts["fp"][:, all_findings]
-    errors_real = counts["fp"][:, all_findings]
-    n_fake = counts["tp"][:, all_findings] + counts["fn"][:, all_findings]
-    errors_fake = counts["fn"][:, all_findings]
+    real_columns, generators = layout.real_sources, layout.generators
+    n_real = total[:, all_findings][:, real_columns].sum(axis=1)
+    errors_real = n_real - real[:, all_findings][:, real_columns].sum(axis=1)
+    n_fake = total[:, all_findings][:, generators]
+    errors_fake = real[:, all_findings][:, generators]
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
     n_readers = len(layout.readers)
+    pooled = _pooled_hype(votes, layout, seed, resamples) if votes is not None else None
     cells = []
     for g, generator in enumerate(generator_labels):
+        columns = slice(g, g + 1) if g < len(generators) else slice(None)
         for r, reader in enumerate(_reader_labels(layout)):
-            # The pooled row bootstraps over the individual readers; a reader's row over their own votes.
-            members = slice(0, n_readers) if r == n_readers else slice(r, r + 1)
-            rng = np.random.default_rng([seed, r, g])
-            result = bootstrap_error_rate(n_real[members, g], errors_real[members, g], n_fake[members, g],
-                                          errors_fake[members, g], rng, resamples)
-            n = int(n_real[members, g].sum() + n_fake[members, g].sum())
+            n = int(n_real[r] + n_fake[r, columns].sum())
+            if r == n_readers and pooled is not None:
+                result = pooled[g]
+            elif r == n_readers:  # no votes to resample readers and cases from: the estimate without an interval
+                estimate = bootstrap_error_rate(n_real[r], errors_real[r], n_fake[r, columns],
+                                                errors_fake[r, columns], np.random.default_rng(0), resamples=1)
+                result = None if estimate is None else (estimate[0], None, None)
+            else:
+                rng = np.random.default_rng([seed, r, g])
+                result = bootstrap_error_rate(n_real[r], errors_real[r], n_fake[r, columns], errors_fake[r, columns],
+                                              rng, resamples)
             error_rate, low, high = result if result is not None else (None, None, None)
             cells.append({
                 "reader": reader, "generator": generator, "n": n, "error_rate": error_rate, "ci_low": low,
@@ -329,11 +375,17 @@ def fleiss_from_patterns(pattern_counts: np.ndarray, raters: int) -> np.ndarray:
 def agreement(matrix: np.ndarray, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
     """Cohen's kappa (sklearn) for two readers, Fleiss' kappa (statsmodels) for more, on the cases every reader voted
     on, with a bootstrap 95% interval over cases. Resampling cases is a multinomial draw over the agreement table's
-    cells (2x2 for Cohen, the number of "real" votes per case for Fleiss), since each kappa depends on nothing else."""
+    cells (2x2 for Cohen, the number of "real" votes per case for Fleiss), since each kappa depends on nothing else.
+
+    Beside kappa, which swings with prevalence (two readers who call nearly everything fake agree often and get a kappa
+    near 0): PABAK, and the agreement on "fake" (positive) and on "real" (negative), each with the same bootstrap
+    (``agreement_measures``)."""
     raters = matrix.shape[1]
     complete = matrix[(matrix >= 0).all(axis=1)] if raters else matrix
+    empty = {"estimate": None, "ci_low": None, "ci_high": None}
     result = {"method": None, "readers": raters, "n_cases": int(complete.shape[0]), "kappa": None, "ci_low": None,
-              "ci_high": None, "observed_agreement": None, "note": ""}
+              "ci_high": None, "observed_agreement": None, "pabak": empty, "positive_agreement": empty,
+              "negative_agreement": empty, "note": ""}
     if raters < 2:
         result["note"] = "Agreement needs at least two readers."
         return result
@@ -343,6 +395,7 @@ def agreement(matrix: np.ndarray, seed: int = BOOTSTRAP_SEED, resamples: int = B
         return result
     real_votes = complete.sum(axis=1).astype(np.int64)
     result["observed_agreement"] = float(np.mean((real_votes == 0) | (real_votes == raters)))
+    result.update(agreement_measures(real_votes, raters, np.random.default_rng([seed, raters, 1]), resamples))
     if real_votes.min() == raters or real_votes.max() == 0:
         result["note"] = "Every vote has the same answer, so chance agreement is 1 and kappa is undefined."
         return result
@@ -389,11 +442,36 @@ def auc_from_histograms(real_counts: np.ndarray, fake_counts: np.ndarray) -> np.
     return _ratio(wins, fake_counts.sum(axis=-1) * real_counts.sum(axis=-1))
 
 
+def delong_intervals(votes: Votes, layout: Layout, rated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each reader's AUC per (generator + all generators) with DeLong's 95% interval (the structural-components
+    variance pROC's ``ci.auc(method = "delong")`` uses; the R cross-check test holds them equal), clipped to [0, 1].
+    Arrays of shape (R, G + 1), nan where a class is missing."""
+    n_readers = len(layout.readers)
+    generators = layout.generators
+    cases, case_index = np.unique(votes.case[rated], return_inverse=True)
+    score = np.full((n_readers, len(cases)), np.nan)
+    score[votes.reader[rated], case_index] = fake_score(votes.called_real[rated], votes.confidence[rated])
+    case_source = np.zeros(len(cases), dtype=np.int64)
+    case_source[case_index] = votes.source[rated]
+    case_is_real = np.isin(case_source, layout.real_sources)
+    members = [case_is_real | (case_source == g) for g in generators] + [np.ones(len(cases), dtype=bool)]
+    scores = np.where(np.stack(members)[None], score[:, None, :], np.nan)  # (R, G + 1, K)
+    areas = mrmc_fom.auc(scores, (~case_is_real).astype(np.int64))
+    covariance = mrmc_fom.delong_covariance(scores, (~case_is_real).astype(np.int64))
+    variance = np.einsum("ijij->ij", covariance)
+    half = norm.ppf(1 - ALPHA / 2) * np.sqrt(np.clip(variance, 0, None))
+    return areas, np.clip(areas - half, 0, 1), np.clip(areas + half, 0, 1)
+
+
 def roc_auc(votes: Votes, layout: Layout) -> dict:
-    """ROC AUC of the fake-score per (reader or pooled) x (generator or all generators), on rated votes only."""
+    """ROC AUC of the fake-score per (reader or pooled) x (generator or all generators), on rated votes only; each
+    reader's with DeLong's 95% interval. The pooled AUC (all readers' votes in one curve) has no interval: its
+    reader-averaged counterpart with an interval that counts readers and cases is the MRMC analysis's."""
     rated = ~np.isnan(votes.confidence)
     if not rated.any():
-        return {"note": "No vote carries a confidence rating (the study did not ask for one).", "cells": []}
+        return {"note": "No vote carries a confidence rating (the study did not ask for one), so there is no ROC AUC: "
+                        "the answers alone are binary and give one point of the ROC curve, not a curve; see the "
+                        "called-real rates and d' instead.", "binary": True, "cells": []}
     n_readers, n_sources = len(layout.readers), len(layout.sources)
     score = fake_score(votes.called_real[rated], votes.confidence[rated]).astype(np.int64)
     index = (votes.reader[rated] * n_sources + votes.source[rated]) * 10 + (score - 1)
@@ -404,13 +482,18 @@ def roc_auc(votes: Votes, layout: Layout) -> dict:
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
     fake_histogram = np.stack([histogram[:, columns].sum(axis=1) for columns in generator_columns], axis=1)
     auc = auc_from_histograms(real_histogram[:, None, :], fake_histogram)
+    _, low, high = delong_intervals(votes, layout, rated)
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
         for g, generator in enumerate(generator_labels):
+            pooled = r == n_readers
             cells.append({"reader": reader, "generator": generator, "n_real": int(real_histogram[r].sum()),
-                          "n_fake": int(fake_histogram[r, g].sum()), "auc": _number(auc[r, g])})
-    return {"note": "Fake-score: 'fake' with confidence c scores 5 + c, 'real' scores 6 - c; AUC 0.5 is chance.",
-            "cells": cells}
+                          "n_fake": int(fake_histogram[r, g].sum()), "auc": _number(auc[r, g]),
+                          "ci_low": None if pooled else _number(low[r, g]),
+                          "ci_high": None if pooled else _number(high[r, g])})
+    return {"note": "Fake-score: 'fake' with confidence c scores 5 + c, 'real' scores 6 - c; AUC 0.5 is chance. Each "
+                    "reader's 95% interval is DeLong's (cases random, this reader only).",
+            "binary": False, "cells": cells}
 
 
 # --- reading time ------------------------------------------------------------------------------------------------
@@ -500,7 +583,7 @@ def study_statistics(votes: Votes, layout: Layout, seed: int = BOOTSTRAP_SEED,
         "small_sample_rule": f"n < {SMALL_SAMPLE_N} or 95% interval wider than {SMALL_SAMPLE_WIDTH}",
         "called_real": called_real_rates(total, real, layout),
         "detection": detection(total, real, layout),
-        "hype_infinity": hype_infinity(total, real, layout, seed, resamples),
+        "hype_infinity": hype_infinity(total, real, layout, seed, resamples, votes=votes),
         "agreement": {"overall": agreement(matrix, seed, resamples), "by_source": source_agreement},
         "roc_auc": roc_auc(votes, layout),
         "reading_time": reading_time(votes, layout),

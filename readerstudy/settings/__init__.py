@@ -24,7 +24,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "readerstudy.admin_site.OperatorsAdminConfig",  # Django admin for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,6 +53,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "readerstudy.studies.middleware.AnonymousBodyLimitMiddleware",  # before anything reads the body (CSRF does)
+    "readerstudy.studies.middleware.ControlCharacterMiddleware",
+    "readerstudy.studies.operator.OperatorAccessMiddleware",  # a superuser outside their studies: audited, said
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its 429 response
@@ -93,11 +96,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "readerstudy.studies.tokens.RotateApiTokensOnPasswordChange"},  # a hook on every password change
 ]
 # django-axes sees every authenticate() call (login page, admin login, API token): 5 failures for one username from
 # one address lock that pair out for AXES_COOLOFF_MINUTES; a success resets the count. State lives in the database,
 # so every gunicorn worker shares it.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "rules.permissions.ObjectPermissionBackend",  # per-study roles (readerstudy/studies/permissions.py)
+    "django.contrib.auth.backends.ModelBackend",
+]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
@@ -105,7 +113,17 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0) or None  # proxies in front of gunicorn
+# Client addresses (axes, DRF's throttles): PROXY_COUNT is the number of proxies in front of gunicorn that set
+# X-Forwarded-For (deploy/nginx.conf: one, which overwrites the header with the address it saw, so a client cannot
+# plant one). With none, only REMOTE_ADDR counts: a header from the client is never believed. django-ipware counts
+# the proxies *listed in* the header, i.e. all but the one talking to gunicorn.
+PROXY_COUNT = env.int("PROXY_COUNT", default=env.int("AXES_IPWARE_PROXY_COUNT", default=0))
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if PROXY_COUNT else ("REMOTE_ADDR",)
+AXES_IPWARE_PROXY_COUNT = PROXY_COUNT - 1 if PROXY_COUNT else None
+# API tokens: expire after API_TOKEN_TTL_HOURS (and are deleted at logout and on a password change); anonymous
+# requests for a token are limited per client address across usernames.
+API_TOKEN_TTL = timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12))
+API_TOKEN_REQUEST_RATE = env.str("API_TOKEN_REQUEST_RATE", default="20/min")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -124,14 +142,16 @@ MEDIA_URL = "/media-not-served/"
 # Per-process cache of the uncompressed images readers receive (readerstudy.studies.blinding): 64 MiB hold ~1,300
 # 224x224 images, two full 600-image studies.
 BLINDED_IMAGE_CACHE_BYTES = env.int("BLINDED_IMAGE_CACHE_BYTES", default=64 * 1024 * 1024)
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploaded files are spooled to a temporary file
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880  # non-file body parts; a larger form or JSON body is refused
+ANONYMOUS_MAX_BODY_BYTES = env.int("ANONYMOUS_MAX_BODY_BYTES", default=64 * 1024)  # login and token requests
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "readerstudy.studies.tokens.ExpiringTokenAuthentication",
     ],
+    "NUM_PROXIES": PROXY_COUNT,
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "readerstudy.studies.schema.AutoSchema",  # nested InputSerializers get distinct names
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -154,7 +174,8 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+# With a broker an import never runs inside a web request (no override: a 62 s import once held a web thread).
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=None) or None
 CELERY_TASK_ACKS_LATE = True
@@ -166,7 +187,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT - 60, int(CELERY_TASK_T
 # A message not acknowledged within the visibility timeout is redelivered: keep it longer than any task may run.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Training and generation run on their own queue, one task at a time (worker: -Q gpu -P solo; CUDA does not fork).
+# Training and generation run on their own queue, one task at a time, each in a fresh child process so the time
+# limits hold and a finished or killed job leaves the GPU free (worker: -Q gpu -P prefork -c 1 --max-tasks-per-child 1;
+# safe because nothing imports torch before the fork, so no CUDA state is inherited).
 CELERY_TASK_ROUTES = {"readerstudy.jobs.tasks.generate_and_import_task": {"queue": "gpu"}}
 
 # Batch import limits (safe defaults; each can be raised from the environment).
@@ -175,6 +198,9 @@ BATCH_MAX_MEMBERS = env.int("BATCH_MAX_MEMBERS", default=5000)
 BATCH_MAX_UNCOMPRESSED_BYTES = env.int("BATCH_MAX_UNCOMPRESSED_BYTES", default=4 * 1024 * 1024 * 1024)
 BATCH_MAX_COMPRESSION_RATIO = env.int("BATCH_MAX_COMPRESSION_RATIO", default=100)
 BATCH_MAX_IMAGE_PIXELS = env.int("BATCH_MAX_IMAGE_PIXELS", default=4096 * 4096)
+# Without a broker (the embedded default) an import runs inside the upload request: its decoded pixels are capped
+# (about 250 images of 1024x1024; 0: no cap, as with a worker).
+BATCH_MAX_BATCH_PIXELS = env.int("BATCH_MAX_BATCH_PIXELS", default=0 if CELERY_BROKER_URL else 256 * 1024 * 1024)
 
 # With a shared cache (CACHE_URL=redis://..., the Redis that already serves as Celery's broker will do), sessions
 # are read from it in front of the database (cached_db): a cache read instead of a query on every request a reader's
@@ -217,6 +243,10 @@ GENERATION_DATA_DIR = env.path("GENERATION_DATA_DIR", default=str(VAR_DIR / "dem
 GENERATION_CHECKPOINT_ROOT = env.path("GENERATION_CHECKPOINT_ROOT", default=str(VAR_DIR / "demo" / "runs"))
 GENERATION_DEVICE = env.str("GENERATION_DEVICE", default="auto")
 GENERATION_TASK_TIME_LIMIT = env.int("GENERATION_TASK_TIME_LIMIT", default=4 * 3600)
+# The soft limit comes first so the job can record why it stopped: a minute early, or a tenth for short limits.
+GENERATION_TASK_SOFT_TIME_LIMIT = env.int(
+    "GENERATION_TASK_SOFT_TIME_LIMIT",
+    default=max(1, GENERATION_TASK_TIME_LIMIT - min(60, GENERATION_TASK_TIME_LIMIT // 10)))
 # A running job whose worker has shown no sign of life for this long may be taken over by a redelivered message.
 GENERATION_JOB_STALE_AFTER_S = env.int("GENERATION_JOB_STALE_AFTER_S", default=900)
 

@@ -1,7 +1,7 @@
 """Django admin: the one place besides results where a case's truth (its source) is visible."""
 from django.contrib import admin
 
-from .models import Case, Finding, Membership, Source, Study, Vote
+from .models import Case, Finding, Membership, Source, Study, StudyAdministrator, Vote
 
 
 @admin.register(Finding)
@@ -23,6 +23,19 @@ class MembershipInline(admin.TabularInline):
     readonly_fields = ("joined_at", "last_activity_at")
 
 
+class AdministratorInline(admin.TabularInline):
+    """Who administers the study, read-only: grants and removals go through the readers page, the API or
+    ``manage.py study_admins``, which audit them and keep the last admin."""
+
+    model = StudyAdministrator
+    extra = 0
+    fields = readonly_fields = ("user", "granted_by", "granted_at")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "status", "created_at")
@@ -30,7 +43,7 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("findings", "sources")
-    inlines = [MembershipInline]
+    inlines = [AdministratorInline, MembershipInline]
 
 
 @admin.register(Case)

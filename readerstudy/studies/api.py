@@ -5,19 +5,20 @@ or truth; the finding name appears only when the study says so.
 """
 from __future__ import annotations
 
-from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.protocol import reading
+from readerstudy.protocol import reading, showings
 from readerstudy.protocol.models import Phase, RepeatVote
 from readerstudy.protocol.services import protocol_for
 
 from . import selectors, services
-from .models import Answer, Study, Vote
+from .models import Answer, Study, StudyAdministrator, Vote
+from .permissions import IsStudyAdmin, may_administer
 
 MAX_TIME_MS = 3_600_000  # an hour on one image is not a measurement; the database refuses more as well
 
@@ -51,65 +52,74 @@ class VoteSerializer(serializers.Serializer):
 class CaseSerializer(serializers.Serializer):
     case = serializers.CharField()
     image_url = serializers.CharField()
-    position = serializers.IntegerField()
-    total = serializers.IntegerField()
-    answered = serializers.IntegerField()
+    position = serializers.IntegerField(required=False, help_text="Left out when the study hides progress and does "
+                                                                  "not allow going back.")
+    total = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
+    answered = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
     prefetch_image_url = serializers.CharField(allow_null=True)
+    exposure_ms = serializers.IntegerField(required=False, help_text="Timed studies: how long to show the image.")
     finding = serializers.CharField(required=False)
     vote = serializers.DictField(allow_null=True, required=False)
 
 
 class ProgressSerializer(serializers.Serializer):
-    answered = serializers.IntegerField()
-    total = serializers.IntegerField()
+    answered = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
+    total = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
     done = serializers.BooleanField()
 
 
-def _shown_ids(slot) -> tuple[str, str]:
-    """The (case id, image URL) a reader sees for a slot: a first showing under its case's own ids, a repeat or a
-    practice image under its slot's own, equally random ids."""
-    if slot.own_public_id:
-        return slot.own_public_id, reverse("case_image", kwargs={"token": slot.own_image_token})
-    return slot.case_public_id, reverse("case_image", kwargs={"token": slot.case_image_token})
+def _shown_case_id(slot) -> str:
+    """The case id a reader sees for a slot: a first showing's is its case's own, a repeat's or a practice image's
+    its slot's own, equally random id."""
+    return slot.own_public_id or slot.case_public_id
 
 
-def _slot_payload(membership, state, index: int, practice: bool = False) -> dict:
-    """The slot at ``index`` (of the practice block or of the study), with the image URL of the next unread one for
-    prefetching, and the exposure when the study is timed."""
+def _slot_payload(membership, state, index: int, practice: bool = False, revisit_vote=None) -> dict:
+    """The slot at ``index`` (of the practice block or of the study) under a token for this showing, with a token for
+    the next unread image to prefetch, and the exposure when the study is timed: the staircase's now, or for an
+    answered image the reader goes back to (``revisit_vote``) the exposure it was shown for, and no prefetch.
+
+    Nothing is sent about any other position. Progress (``total``, ``answered``) is left out when the study hides
+    it, and so is ``position`` unless the reader may go back (the page needs it for the Back button)."""
     slots = state.practice if practice else state.sequence
     slot = slots[index]
     following = None
-    if practice:
-        rest = [later for later in state.practice[index + 1:] if not state.is_answered(later)]
-        following = rest[0] if rest else None
-    if following is None:
-        at = state.first_unread_index(0 if practice else index + 1)
-        following = state.sequence[at] if at is not None else None
-    case_id, url = _shown_ids(slot)
-    shown = slots if practice else state.sequence
-    payload = {
-        "case": case_id,
-        "image_url": url,
-        "position": index + 1,
-        "total": len(shown),
-        "answered": sum(1 for one in shown if state.is_answered(one)) if practice else state.answered,
-        "prefetch_image_url": _shown_ids(following)[1] if following is not None else None,
-    }
+    if revisit_vote is None:
+        if practice:
+            rest = [later for later in state.practice[index + 1:] if not state.is_answered(later)]
+            following = rest[0] if rest else None
+        if following is None:
+            at = state.first_unread_index(0 if practice else index + 1)
+            following = state.sequence[at] if at is not None else None
     study = membership.study
     protocol = protocol_for(study)
     case = None
     if not practice and (study.show_finding or protocol.timed):
         case = selectors.cases_by_pk([slot.case_id])[slot.case_id]
+    exposure = None
+    if protocol.timed:
+        if revisit_vote is not None:
+            exposure = revisit_vote.exposure_ms or protocol.exposure_ms
+        else:
+            track = None if practice else reading.case_track(membership, protocol, case.pk, case.source_id,
+                                                             case.source.is_real)
+            exposure = reading.exposure_for(membership, protocol, track)
+    url, prefetch_url = showings.showing_urls(membership, slot.pk, exposure,
+                                              following.pk if following is not None else None,
+                                              revisit=revisit_vote is not None)
+    shown = slots if practice else state.sequence
+    payload = {"case": _shown_case_id(slot), "image_url": url, "prefetch_image_url": prefetch_url}
+    if practice or study.show_progress:
+        payload.update(position=index + 1, total=len(shown),
+                       answered=sum(1 for one in shown if state.is_answered(one)) if practice else state.answered)
+    elif study.allow_vote_changes:
+        payload["position"] = index + 1
     if practice:
         payload["practice"] = True
     elif study.show_finding:
         payload["finding"] = case.finding.name
-    if protocol.timed:
-        track = None
-        if not practice:
-            source_is_real = case.source.is_real
-            track = reading.case_track(membership, protocol, case.source_id, source_is_real, index + 1)
-        payload["exposure_ms"] = reading.exposure_for(membership, protocol, track)
+    if exposure is not None:
+        payload["exposure_ms"] = exposure
     return payload
 
 
@@ -118,7 +128,8 @@ def _reading_membership(request, slug: str):
 
 
 class StudyListApi(APIView):
-    """The caller's studies (staff: every study); staff create studies here."""
+    """The caller's studies: those they read in and those they administer (a superuser: every study). Staff create
+    studies here and become their first admin."""
 
     class InputSerializer(serializers.Serializer):
         slug = serializers.SlugField(max_length=64)
@@ -136,15 +147,12 @@ class StudyListApi(APIView):
 
     @extend_schema(responses=StudySerializer(many=True))
     def get(self, request):
-        studies = (
-            Study.objects.order_by("name") if request.user.is_staff else selectors.studies_for_reader(request.user)
-        )
-        return Response(StudySerializer(studies, many=True).data)
+        return Response(StudySerializer(selectors.studies_for_user(request.user), many=True).data)
 
     @extend_schema(request=InputSerializer, responses={201: StudySerializer})
     def post(self, request):
-        if not request.user.is_staff:
-            raise PermissionDenied("Only study admins create studies.")
+        if not may_administer(request.user):
+            raise PermissionDenied("Only staff accounts create studies.")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         study = services.study_create(created_by=request.user, **serializer.validated_data)
@@ -170,23 +178,27 @@ class StudyNextApi(APIView):
 
 
 class StudyPositionApi(APIView):
-    """The case at a position of the reader's sequence with the reader's own vote (for going back)."""
+    """An answered position of the reader's sequence with the reader's own vote, for going back: only where the study
+    allows going back, and never ahead of the reader (a script must not see images it has not been shown)."""
 
     @extend_schema(responses=CaseSerializer)
     def get(self, request, slug: str, position: int):
         membership = _reading_membership(request, slug)
-        if not membership.study.is_open:
-            return _error(f"The study is {membership.study.get_status_display().lower()}.", "study", 409)
+        study = membership.study
+        if not study.is_open:
+            return _error(f"The study is {study.get_status_display().lower()}.", "study", 409)
+        if not study.allow_vote_changes:
+            return _error("This study does not let readers go back to earlier images.", "position", 403)
         state = selectors.reading_state(membership)
-        if not 1 <= position <= state.total:
-            return _error(f"Position must be between 1 and {state.total}.", "position", 404)
-        payload = _slot_payload(membership, state, position - 1)
+        if not 1 <= position <= state.total or not state.is_answered(state.sequence[position - 1]):
+            return _error(f"Position {position} is not an image you have answered.", "position", 404)
         slot = state.sequence[position - 1]
         if slot.is_repeat:
             vote = RepeatVote.objects.filter(slot_id=slot.pk).first()
         else:
             vote = Vote.objects.filter(membership=membership, case_id=slot.case_id).order_by("pk").first()
-        payload["vote"] = {"answer": vote.answer, "confidence": vote.confidence} if vote else None
+        payload = _slot_payload(membership, state, position - 1, revisit_vote=vote)
+        payload["vote"] = {"answer": vote.answer, "confidence": vote.confidence}
         return Response(payload)
 
 
@@ -194,7 +206,10 @@ class StudyProgressApi(APIView):
     @extend_schema(responses=ProgressSerializer)
     def get(self, request, slug: str):
         membership = _reading_membership(request, slug)
-        return Response(selectors.study_progress(membership))
+        progress = selectors.study_progress(membership)
+        if not membership.study.show_progress:
+            progress = {"done": progress["done"]}  # hidden from the reader: not merely in the page
+        return Response(progress)
 
 
 class StudyVotesApi(APIView):
@@ -227,7 +242,7 @@ class StudyVotesApi(APIView):
             return self._cast(membership, serializer.validated_data)
         except services.StudyStateError as exc:
             return _error(str(exc), exc.field, 409)
-        except reading.ReasonError as exc:
+        except (reading.ReasonError, services.ConfidenceRequired) as exc:
             return _error(str(exc), exc.field, 400)
         except services.CaseNotInStudy:
             return _error("No such case in this study.", "case", 400)
@@ -313,3 +328,51 @@ class StudyOpenApi(APIView):
         except services.StudyStateError as exc:
             return _error(str(exc), exc.field, 409)
         return Response(StudySerializer(study).data)
+
+
+class StudyAdminSerializer(serializers.Serializer):
+    username = serializers.CharField(source="user.username")
+    granted_by = serializers.CharField(source="granted_by.username", allow_null=True, default=None)
+    granted_at = serializers.DateTimeField()
+
+
+class StudyAdminsApi(APIView):
+    """Study admins: list the study's admins; grant admin rights to an existing account (audited)."""
+
+    permission_classes = [IsAuthenticated, IsStudyAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
+
+    @extend_schema(responses=StudyAdminSerializer(many=True))
+    def get(self, request, slug: str):
+        admins = StudyAdministrator.objects.filter(study=request.study).select_related("user", "granted_by")
+        return Response(StudyAdminSerializer(admins, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: StudyAdminSerializer, 200: StudyAdminSerializer})
+    def post(self, request, slug: str):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = selectors.account_named(serializer.validated_data["username"])
+        if user is None:
+            return _error("No account with this username.", "username", 400)
+        role, created = services.study_admin_grant(study=request.study, user=user, actor=request.user)
+        return Response(StudyAdminSerializer(role).data, status=201 if created else 200)
+
+
+class StudyAdminDetailApi(APIView):
+    """Study admins: remove an admin's rights (audited; refused, 409, for the study's last admin)."""
+
+    permission_classes = [IsAuthenticated, IsStudyAdmin]
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Removed.")})
+    def delete(self, request, slug: str, username: str):
+        user = selectors.account_named(username)
+        try:
+            removed = user is not None and services.study_admin_revoke(study=request.study, user=user,
+                                                                        actor=request.user)
+        except services.LastAdmin as exc:
+            return _error(str(exc), "username", 409)
+        if not removed:
+            return _error("This account is not an admin of the study.", "username", 404)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -225,3 +225,22 @@ class Vote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.membership} {self.case.public_id}={self.answer}"
+
+
+class StudyAdministrator(models.Model):
+    """A study admin: sees the study's truth, results and exports, runs its batches, jobs and protocol, manages its
+    readers and admins. A study has its own admins; a staff account administers only the studies it is listed for.
+    Grants and removals go through ``services.study_admin_grant`` / ``study_admin_revoke`` (audited)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="administrators")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="administered")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    granted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "granted_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="one_admin_role_per_user_per_study")]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}: admin {self.user}"

@@ -18,7 +18,7 @@ from functools import cache
 
 from django.db import connection
 
-from .models import Case, Membership, Source, Study, Vote
+from .models import Case, Membership, Source, Study, StudyAdministrator, Vote
 
 
 @dataclass(frozen=True)
@@ -83,9 +83,9 @@ def _membership_rows() -> tuple[_Rows, _Rows, _Rows]:
 
 @cache
 def _sql() -> dict[str, str]:
-    from readerstudy.protocol.models import Phase, SequenceSlot
+    from readerstudy.protocol.models import ImageShowing, Phase, PracticeImage, PracticeVote, RepeatVote, SequenceSlot
 
-    case, slot, source, member = Case, SequenceSlot, Source, Membership
+    case, slot, source, member, showing = Case, SequenceSlot, Source, Membership, ImageShowing
     slots, cases = _table(slot), _table(case)
     first_showing = (f"{_column(slot, 'phase')} = '{Phase.STUDY.value}' AND NOT {_column(slot, 'is_repeat')}")
     included = f"{_column(case, 'excluded_at')} IS NULL"  # an excluded case is never read, voted on or served
@@ -119,8 +119,39 @@ def _sql() -> dict[str, str]:
         "voted_cases": (
             f"SELECT {_column(Vote, 'case')} FROM {_table(Vote)} WHERE {_column(Vote, 'membership')} = %s"
         ),
-        "image_for_staff": (
-            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s"
+        # A staff account's lookup, still one statement: the case's study has the user as a member or as an admin.
+        # (A superuser outside their studies is looked up by the image view afterwards, and audited.)
+        "image_for_admin": (
+            f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
+            f"AND (EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
+            f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s) "
+            f"OR EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE a.{_column(StudyAdministrator, 'study')} "
+            f"= c.{_column(case, 'study')} AND a.{_column(StudyAdministrator, 'user')} = %s))"
+        ),
+        "image_for_showing": (
+            f"SELECT COALESCE(c.{_column(case, 'image')}, pi.{_column(PracticeImage, 'image')}), "
+            f"sh.{_column(showing, 'id')}, m.{_column(member, 'study')}, sl.{_column(slot, 'phase')}, "
+            f"sl.{_column(slot, 'position')}, "
+            f"(sh.{_column(showing, 'expires_at')} IS NOT NULL AND sh.{_column(showing, 'expires_at')} < %s), "
+            f"CASE WHEN sl.{_column(slot, 'phase')} = '{Phase.PRACTICE.value}' THEN EXISTS (SELECT 1 FROM "
+            f"{_table(PracticeVote)} pv WHERE pv.{_column(PracticeVote, 'slot')} = sl.{_column(slot, 'id')} "
+            f"AND pv.{_column(PracticeVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
+            f"WHEN sl.{_column(slot, 'is_repeat')} THEN EXISTS (SELECT 1 FROM {_table(RepeatVote)} rv "
+            f"WHERE rv.{_column(RepeatVote, 'slot')} = sl.{_column(slot, 'id')} "
+            f"AND rv.{_column(RepeatVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
+            f"ELSE EXISTS (SELECT 1 FROM {_table(Vote)} v WHERE v.{_column(Vote, 'membership')} = "
+            f"sh.{_column(showing, 'membership')} AND v.{_column(Vote, 'case')} = sl.{_column(slot, 'case')} "
+            f"AND v.{_column(Vote, 'created_at')} > sh.{_column(showing, 'issued_at')}) END "
+            f"FROM {_table(showing)} sh "
+            f"JOIN {_table(member)} m ON m.{_column(member, 'id')} = sh.{_column(showing, 'membership')} "
+            f"JOIN {slots} sl ON sl.{_column(slot, 'id')} = sh.{_column(showing, 'slot')} "
+            f"LEFT JOIN {cases} c ON c.{_column(case, 'id')} = sl.{_column(slot, 'case')} "
+            f"LEFT JOIN {_table(PracticeImage)} pi ON pi.{_column(PracticeImage, 'id')} = "
+            f"sl.{_column(slot, 'practice_image')} "
+            f"WHERE sh.{_column(showing, 'token')} = %s AND (m.{_column(member, 'user')} = %s OR %s "
+            f"OR (%s AND EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE "
+            f"a.{_column(StudyAdministrator, 'study')} = m.{_column(member, 'study')} "
+            f"AND a.{_column(StudyAdministrator, 'user')} = %s)))"
         ),
     }
 
@@ -198,8 +229,33 @@ def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForV
     return CaseForVote(*row) if row else None
 
 
-def image_name(token: str, user_id: int, *, is_staff: bool) -> str | None:
-    """The stored file name of the case behind an image token, if the user may see it (staff, or a member of the
-    case's study); None otherwise."""
-    row = _one("image_for_staff", [token]) if is_staff else _one("image_for_member", [token, user_id])
+def image_name(token: str, user_id: int, *, as_admin: bool = False, is_staff: bool | None = None) -> str | None:
+    """The stored file name of the case behind an image token, if the user is a member of the case's study (or, with
+    ``as_admin``, for staff accounts, one of its admins); None otherwise. One statement either way.
+
+    ``is_staff`` is the argument's name from before per-study roles, kept so that callers written against it are
+    per-study too: a staff account finds only the images of its own studies."""
+    if as_admin or is_staff:
+        row = _one("image_for_admin", [token, user_id, user_id])
+    else:
+        row = _one("image_for_member", [token, user_id])
     return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class ShowingImage:
+    name: str  # the stored file (a case's or a practice image's)
+    showing_id: int
+    study_id: int
+    phase: str
+    position: int
+    expired: bool  # a timed showing past its exposure and grace
+    answered_since: bool  # the slot was answered after this showing was issued: the showing is over
+
+
+def showing_image(token: str, user_id: int, *, as_admin: bool, is_superuser: bool, now) -> ShowingImage | None:
+    """The image behind a showing token for its reader (or, ``as_admin``, the admins of the reader's study; or a
+    superuser), with what tells a fetch outside the showing. One statement."""
+    row = _one("image_for_showing", [connection.ops.adapt_datetimefield_value(now), token, user_id, is_superuser,
+                                     as_admin, user_id])
+    return ShowingImage(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6])) if row else None

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from . import reading_sql
 from .blinding import blinded_bytes
-from .models import Answer, Case, Finding, Membership, Source, Study, Vote
+from .models import Answer, Case, Finding, Membership, Source, Study, StudyAdministrator, Vote
 
 
 class StudyStateError(Exception):
@@ -36,6 +36,21 @@ class VoteConflict(Exception):
         self.vote = vote
 
 
+class ConfidenceRequired(ValueError):
+    """A study that asks for confidence got an answer without one (the AUC needs every rating)."""
+
+    field = "confidence"
+
+    def __init__(self) -> None:
+        super().__init__("This study asks for a confidence (1-5) with every answer; send `confidence` with the vote.")
+
+
+def ensure_confidence(study: Study, confidence: int | None) -> None:
+    """Refuse, before anything is stored, an answer without a confidence in a study that asks for one."""
+    if study.ask_confidence and confidence is None:
+        raise ConfidenceRequired()
+
+
 class CaseNotInStudy(Exception):
     """The case id does not name a case of the reader's study."""
 
@@ -48,12 +63,53 @@ class VoteOutcome:
 
 
 def study_create(*, slug: str, name: str, description: str = "", created_by=None, **options) -> Study:
-    """A draft study over all findings and all sources; ``options`` are the study's reading settings."""
+    """A draft study over all findings and all sources; ``options`` are the study's reading settings. Its creator
+    (when there is one) is its first admin."""
     with transaction.atomic():
         study = Study.objects.create(slug=slug, name=name, description=description, created_by=created_by, **options)
         study.findings.set(Finding.objects.all())
         study.sources.set(Source.objects.all())
+        if created_by is not None:
+            study_admin_grant(study=study, user=created_by, actor=created_by)
     return study
+
+
+class LastAdmin(Exception):
+    """Removing this admin would leave the study with none."""
+
+
+def study_admin_grant(*, study: Study, user, actor) -> tuple[StudyAdministrator, bool]:
+    """Make ``user`` an admin of ``study`` (audited); returns (role, created). Study admins are staff accounts (staff
+    alone administers nothing), so the account is marked staff if it is not yet."""
+    from readerstudy.protocol.services import audit
+
+    with transaction.atomic():
+        role, created = StudyAdministrator.objects.get_or_create(
+            study=study, user=user, defaults={"granted_by": actor if getattr(actor, "pk", None) else None})
+        if created:
+            if not user.is_staff:
+                type(user).objects.filter(pk=user.pk).update(is_staff=True)
+                user.is_staff = True
+            audit(study, actor, "admin_granted", field="admin", new=user.get_username())
+    return role, created
+
+
+def study_admin_revoke(*, study: Study, user, actor) -> bool:
+    """Remove ``user``'s admin rights on ``study`` (audited); False when they had none. The last admin cannot be
+    removed (``LastAdmin``): the study's rows are locked, so two admins removing each other at once cannot both
+    succeed."""
+    from readerstudy.protocol.services import audit
+
+    with transaction.atomic():
+        admins = list(StudyAdministrator.objects.select_for_update().filter(study=study).order_by("pk"))
+        role = next((admin for admin in admins if admin.user_id == user.pk), None)
+        if role is None:
+            return False
+        if len(admins) == 1:
+            raise LastAdmin(f"{user.get_username()} is the last admin of {study.slug}: add another admin first.")
+        role.delete()
+        audit(study, actor, "admin_revoked", field="admin", old=user.get_username())
+    return True
 
 
 def reader_add(*, study: Study, username: str, password: str | None = None) -> tuple[Membership, bool]:
@@ -183,11 +239,12 @@ def vote_cast(
     _ensure_open(study)
     if answer not in Answer.values:
         raise ValueError(f"answer must be one of {Answer.values}")
+    ensure_confidence(study, confidence)
     case, is_real, position = _case_with_position(membership, case_public_id)
     protocol = protocol_for(study)
     reasons = reading.checked_cues(study, protocol, answer, cues, note)
 
-    track = reading.case_track(membership, protocol, case.source_id, is_real, position)
+    track = reading.case_track(membership, protocol, case.pk, case.source_id, is_real)
     try:
         with transaction.atomic():
             vote = Vote.objects.create(

@@ -1,7 +1,6 @@
 from django.urls import path, re_path
-from rest_framework.authtoken.views import obtain_auth_token
 
-from . import api, views
+from . import api, auth, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,7 +8,7 @@ urlpatterns = [
     path("studies/<slug:slug>/read/", views.read, name="read"),
     path("studies/<slug:slug>/finished/", views.finished, name="finished"),
     re_path(r"^i/(?P<token>[A-Za-z0-9_-]{16,40})\.png$", views.case_image, name="case_image"),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", auth.ObtainExpiringAuthToken.as_view(), name="api-token"),
     path("api/studies/", api.StudyListApi.as_view(), name="api-studies"),
     path("api/studies/<slug:slug>/next/", api.StudyNextApi.as_view(), name="api-next"),
     path("api/studies/<slug:slug>/votes/", api.StudyVotesApi.as_view(), name="api-votes"),
@@ -17,4 +16,6 @@ urlpatterns = [
     path("api/studies/<slug:slug>/sequence/<int:position>/", api.StudyPositionApi.as_view(), name="api-position"),
     path("api/studies/<slug:slug>/readers/", api.StudyReadersApi.as_view(), name="api-readers"),
     path("api/studies/<slug:slug>/open/", api.StudyOpenApi.as_view(), name="api-open"),
+    path("api/studies/<slug:slug>/admins/", api.StudyAdminsApi.as_view(), name="api-admins"),
+    path("api/studies/<slug:slug>/admins/<str:username>/", api.StudyAdminDetailApi.as_view(), name="api-admin"),
 ]

@@ -6,7 +6,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.protocol.services import protocol_for
@@ -14,6 +13,9 @@ from readerstudy.protocol.services import protocol_for
 from . import reading_sql, selectors
 from .blinding import BlindedImageCache
 from .models import Case
+from .operator import operator_access
+from .permissions import caller_is_admin, may_administer
+from .tokens import ExpiringTokenAuthentication
 
 IMAGE_MAX_AGE_S = 3600
 blinded_images = BlindedImageCache(max_bytes=settings.BLINDED_IMAGE_CACHE_BYTES)
@@ -23,8 +25,8 @@ CASE_IMAGE_STORAGE = Case._meta.get_field("image").storage
 @login_required
 def home(request):
     context = {"memberships": selectors.reader_memberships_with_progress(request.user)}
-    if request.user.is_staff:
-        context["all_studies"] = selectors.staff_studies()
+    if may_administer(request.user):
+        context["all_studies"] = selectors.staff_studies(request.user)
     return render(request, "studies/home.html", context)
 
 
@@ -65,33 +67,54 @@ def _image_user(request):
     if request.user.is_authenticated:
         return request.user
     try:
-        found = TokenAuthentication().authenticate(request)
+        found = ExpiringTokenAuthentication().authenticate(request)
     except AuthenticationFailed:
         return None
     return found[0] if found else None
 
 
 def _stored_image_for(user, token: str):
-    """The (storage, file name) behind an image token: a case's (for members of its study and staff), or a repeat's or
-    practice image's (for the reader whose slot it is, and staff). None for anything else."""
-    from readerstudy.protocol.models import SequenceSlot
+    """The (storage, file name) behind an image token: a showing's (for the reader it was issued to and the study's
+    admins), or a case's own token (the study's admins only: readers are only ever given showing tokens). A superuser
+    reaches any image, audited outside the studies they administer. None for anything else."""
+    from readerstudy.protocol import showings
 
-    name = reading_sql.image_name(token, user.pk, is_staff=user.is_staff)
-    if name is not None:
-        return CASE_IMAGE_STORAGE, name
-    slots = SequenceSlot.objects.filter(image_token=token).select_related("case", "practice_image")
-    if not user.is_staff:
-        slots = slots.filter(membership__user=user)
-    slot = slots.first()
-    if slot is None:
+    if may_administer(user):
+        name = reading_sql.image_name(token, user.pk, as_admin=True)
+        if name is not None:
+            return CASE_IMAGE_STORAGE, name
+    found = showings.fetched_image(user, token)
+    if found is None:
+        return _operator_case_image(user, token)
+    name, is_practice, study_id = found
+    if user.is_superuser:
+        _audit_if_outside(user, study_id)
+    return (showings.PRACTICE_IMAGE_STORAGE if is_practice else CASE_IMAGE_STORAGE), name
+
+
+def _operator_case_image(user, token: str):
+    """A superuser's look at a case image of a study they neither read in nor administer: served, and audited."""
+    if not user.is_superuser:
         return None
-    stored = slot.case.image if slot.case_id else slot.practice_image.image
-    return stored.storage, stored.name
+    case = Case.objects.filter(image_token=token).select_related("study").first()
+    if case is None:
+        return None
+    operator_access(user, case.study)
+    return CASE_IMAGE_STORAGE, case.image.name
+
+
+def _audit_if_outside(user, study_id: int) -> None:
+    from .models import Study
+
+    study = Study.objects.annotate(caller_is_admin=caller_is_admin(user)).get(pk=study_id)
+    if not study.caller_is_admin:
+        operator_access(user, study)
 
 
 @require_GET
 def case_image(request, token: str):
-    """A case's image for members of its study (and staff). Everything else is 404, never a hint."""
+    """The image of a showing for the reader it was issued to (and the study's admins). Everything else is 404,
+    never a hint."""
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")

@@ -88,8 +88,9 @@ def test_same_seed_same_plan_other_seed_other_plan():
     assert first != plan_verification_set(world, FINDINGS, per_cell=3, seed=6)
 
 
-def test_shortage_names_the_finding_and_the_counts():
-    with pytest.raises(GenerationError, match=r"Atelectasis / Pix2Pix-N: need 5 box-annotated .* found 1 usable"):
+def test_shortage_names_the_cell_and_the_shortfall():
+    with pytest.raises(GenerationError, match=r"Atelectasis / Pix2Pix and Pix2Pix-N on equal terms: 5 each .* "
+                                              r"needs 10 distinct box images, 6 are usable .* short by 4"):
         plan_verification_set(_world(boxed_test=3, boxed_train=3, unboxed=9), FINDINGS, per_cell=5, seed=0)
 
 
@@ -100,10 +101,15 @@ def test_shortage_of_real_images_names_the_finding():
 
 
 def test_allow_reuse_reuses_across_sources_and_records_it():
-    plan = plan_verification_set(_world(boxed_test=3, boxed_train=3, unboxed=9), FINDINGS, per_cell=5, seed=0,
-                                 allow_reuse=True)
+    # Real needs 2 box images per finding; the generators then have 2 left for 4 disjoint origins without reuse.
+    world = _world(boxed_test=4, boxed_train=0, unboxed=0)
+    with pytest.raises(GenerationError, match="--allow-reuse relaxes that"):
+        plan_verification_set(world, FINDINGS, per_cell=2, seed=0)
+    plan = plan_verification_set(world, FINDINGS, per_cell=2, seed=0, allow_reuse=True)
     reused = [p for p in plan if p.reused]
-    assert reused and all(p.source == PIX2PIX_N for p in reused)
+    assert reused and {p.source for p in reused} <= {PIX2PIX, PIX2PIX_N}
+    reals = {p.origin_image for p in plan if p.source == REAL}
+    assert all(p.origin_image in reals for p in reused)
     for source in (REAL, STARGAN, PIX2PIX, PIX2PIX_N):
         images = [p.origin_image for p in plan if p.source == source]
         assert len(images) == len(set(images))

@@ -83,7 +83,10 @@ def test_audit_records_box_identity_for_every_generated_box(built):
     assert len(records) == 24
     assert all(r["box_identical"] is True and r["max_abs_diff_in_box"] == 0 for r in records)
     assert provenance["audit"] == {"working_size": 256, "box_checked": 24, "box_identical": 24,
-                                   "max_abs_diff_in_box": 0}
+                                   "max_abs_diff_in_box": 0, "final_size": 224, "box_checked_224": 24,
+                                   "box_identical_224": 24, "max_abs_diff_in_box_224": 0,
+                                   "min_box_kept_fraction_224": provenance["audit"]["min_box_kept_fraction_224"]}
+    assert provenance["audit"]["min_box_kept_fraction_224"] > 0.5
 
 
 def test_all_four_sources_have_the_same_png_layout(built):
@@ -134,3 +137,41 @@ def test_same_inputs_give_the_same_images(built, phantom_dir, tiny_checkpoints, 
         data_dir=phantom_dir, checkpoints=tiny_checkpoints, out=tmp_path / "again.zip", per_cell=2, seed=11))
     with zipfile.ZipFile(again.out) as archive:
         assert all(archive.read(name) == png for name, png in pngs.items())
+
+
+def test_provenance_carries_the_per_cell_plan_and_the_inference_mode(built):
+    _, manifest, _, provenance = built
+    assert provenance["plan"]["pairing"] == "disjoint"
+    cells = {(c["source"], c["finding"]): c for c in provenance["plan"]["cells"]}
+    assert Counter((row["source"], row["finding"]) for row in manifest) == {k: c["origins"] for k, c in cells.items()}
+    for finding in FINDINGS:
+        assert cells[("Pix2Pix", finding)]["seen"] == cells[("Pix2Pix-N", finding)]["seen"]
+    assert provenance["inference"]["mode"] == "deterministic" and "reproducible" in provenance["inference"]["why"]
+
+
+def test_stochastic_inference_draws_new_surroundings_and_keeps_the_box(built, phantom_dir, tiny_checkpoints,
+                                                                      tmp_path):
+    _, manifest, pngs, _ = built
+    again = build_verification_set(VerificationSetConfig(
+        data_dir=phantom_dir, checkpoints=tiny_checkpoints, out=tmp_path / "stochastic.zip", per_cell=2, seed=11,
+        inference="stochastic"))
+    assert again.provenance["inference"]["mode"] == "stochastic"
+    assert again.provenance["audit"]["box_identical_224"] == again.provenance["audit"]["box_checked_224"] == 24
+    with zipfile.ZipFile(again.out) as archive:
+        generated = [row["filename"] for row in manifest if row["source"] in ("Pix2Pix", "Pix2Pix-N")]
+        assert all(archive.read(name) != pngs[name] for name in generated)
+
+
+def test_the_final_224_check_sees_a_change_inside_the_box_and_ignores_the_surroundings():
+    from generation.verification import _final_box_check
+
+    rng = np.random.default_rng(0)
+    real = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    box = (20.0, 24.0, 24.0, 20.0)  # working size 64: the final pipeline enlarges 4x, so the edge blends
+    generated = rng.integers(0, 256, (64, 64), dtype=np.uint8)
+    generated[24:44, 20:44] = real[24:44, 20:44]
+    kept = _final_box_check(real, generated, box, 64, 16 / 256)
+    assert kept["box_identical_224"] and kept["box_pixels_checked_224"] > 0
+    generated[34, 32] ^= 0x80
+    changed = _final_box_check(real, generated, box, 64, 16 / 256)
+    assert not changed["box_identical_224"] and changed["max_abs_diff_in_box_224"] > 0

@@ -58,12 +58,16 @@ def test_a_tiny_run_writes_metrics_table_curve_config_and_checkpoint(phantom, pi
     config = json.loads((out / "config.json").read_text())
     assert config["protocol"] == "ori+pix2pix" and config["lr"] == 0.0003 and config["batch_size"] == 2
     assert config["data_counts"]["train_synthetic_images"] == 3 and config["data_counts"]["test_images"] == 2
-    assert (out / "table2.csv").read_text().splitlines()[:2] == ["Finding,Ori+Pix2Pix", ",2"]
+    assert (out / "table2.csv").read_text().splitlines()[:2] == ["Finding,Ori+Pix2Pix", ",2*"]  # window [1, 3] cut
+    assert "window truncated to [1, 2] (the run ends at 2)" in (out / "table2.md").read_text()
     assert (out / "table2.md").read_text() in capsys.readouterr().out
+    assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "learning.csv").read_text().splitlines()[0] == "step,loss,cl,baseline_cl,fp_per_image"
     assert (out / "curve.png").read_bytes()[:4] == b"\x89PNG"
     checkpoint = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert (checkpoint["kind"], checkpoint["step"], checkpoint["seed"]) == ("detector", 2, 0)
     assert set(checkpoint["split"]) == {"train", "test"}
+    assert checkpoint["split_record"]["seed"] == 0 and len(checkpoint["split_record"]["boxes_sha256"]) == 64
 
 
 SMALL = ["--eval-every", "1", "--window", "1", "--image-size", "128", *TINY]
@@ -111,8 +115,8 @@ def fake_run(root: Path, protocol: str, cl: float) -> Path:
 def test_table2_command_assembles_one_column_group_per_protocol(tmp_path, capsys):
     runs = [fake_run(tmp_path, "ori+pix2pix-n", 0.6), fake_run(tmp_path, "ori", 0.2)]
     assert main(["table2", *map(str, runs), "--out", str(tmp_path / "table")]) == 0
-    assert (tmp_path / "table" / "table2.md").read_text().splitlines()[:3] == [
-        "| Finding | Ori 5k | Ori+Pix2Pix-N 5k |", "|---|---:|---:|", "| Effusion | 0.20 | 0.60 |"]
+    assert (tmp_path / "table" / "table2.md").read_text().splitlines()[2:5] == [
+        "| Finding | Ori 5k* | Ori+Pix2Pix-N 5k* |", "|---|---:|---:|", "| Effusion | 0.20 | 0.60 |"]
     assert (tmp_path / "table" / "curve.png").is_file()
     assert "| **Total** | 0.20 | 0.60 |" in capsys.readouterr().out
 

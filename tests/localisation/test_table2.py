@@ -113,10 +113,56 @@ def test_table_has_finding_rows_then_total_and_a_column_per_protocol_and_step(tm
     assert table.values[("ori", 200)]["Effusion"] == pytest.approx(0.4)
 
 
-def test_each_cell_is_the_best_in_its_own_window(tmp_path):
-    run = make_run(tmp_path, "ori", {60: (0.9, 0.1), 100: (0.2, 0.8), 140: (0.3, 0.3), 200: (0.0, 0.0)})
+def test_a_column_is_one_checkpoint_chosen_by_total_even_where_per_finding_maxima_differ(tmp_path):
+    # Hand-made log: Atelectasis peaks at 60, Effusion at 100, Total at 140; per-row maxima would mix three checkpoints.
+    run = make_run(tmp_path, "ori", {60: (0.9, 0.1), 100: (0.2, 0.8), 140: (0.6, 0.7), 200: (0.0, 0.0)})
     table = build_table([load_run(run)])
-    assert table.values[("ori", 100)] == pytest.approx({"Atelectasis": 0.9, "Effusion": 0.8, TOTAL: 0.5})
+    assert table.checkpoints[("ori", 100)] == 140
+    assert table.values[("ori", 100)] == pytest.approx({"Atelectasis": 0.6, "Effusion": 0.7, TOTAL: 0.65})
+    assert table.optimistic[("ori", 100)] == pytest.approx({"Atelectasis": 0.9, "Effusion": 0.8, TOTAL: 0.65})
+
+
+def test_the_optimistic_view_is_written_apart_and_labelled(tmp_path):
+    run = make_run(tmp_path, "ori", {60: (0.9, 0.1), 100: (0.2, 0.8), 140: (0.6, 0.7), 200: (0.0, 0.0)})
+    write_report([load_run(run)], tmp_path / "out")
+    main_md = (tmp_path / "out" / "table2.md").read_text()
+    optimistic_md = (tmp_path / "out" / "table2_optimistic.md").read_text()
+    assert "| Atelectasis | 0.60 |" in main_md and "| Checkpoint step | 140 | 200 |" in main_md
+    assert optimistic_md.startswith("Optimistic view: each cell is maximised on its own")
+    assert "| Atelectasis | 0.90 |" in optimistic_md
+
+
+def test_a_truncated_last_window_is_stated_in_the_table(tmp_path):
+    run = make_run(tmp_path, "ori", {100: (0.1, 0.2), 200: (0.3, 0.4)})  # windows [50, 150] and [150, 250]
+    table = build_table([load_run(run)])
+    assert table.windows[("ori", 100)] == (50, 150, False) and table.windows[("ori", 200)] == (150, 200, True)
+    text = markdown(table)
+    assert "| Finding | Ori 100 | Ori 200* |" in text
+    assert "Ori 200: window truncated to [150, 200] (the run ends at 200)" in text
+
+
+def test_mean_false_positives_per_image_stand_beside_cl(tmp_path):
+    run = tmp_path / "fp"
+    run.mkdir()
+    config = {"protocol": "ori", "findings": list(FINDINGS), "report_steps": [100], "window_half_width": 50}
+    (run / "config.json").write_text(json.dumps(config))
+    append_metrics(run / "metrics.csv", 100, scores(Atelectasis=0.5, Effusion=0.5),
+                   {"Atelectasis": 3, "Effusion": 4, TOTAL: 7}, images=4)
+    assert "| Mean FP per image | 1.75 |" in markdown(build_table([load_run(run)]))
+
+
+def test_the_header_says_how_the_backbone_started(tmp_path):
+    scratch = make_run(tmp_path, "ori", {100: (0.1, 0.2), 200: (0.3, 0.4)})
+    config = json.loads((scratch / "config.json").read_text())
+    (scratch / "config.json").write_text(json.dumps({**config, "backbone": "resnet18_fpn", "backbone_weights": None}))
+    assert "backbone resnet18_fpn, from scratch (random weights)" in markdown(build_table([load_run(scratch)]))
+    pretrained = make_run(tmp_path, "ori+pix2pix", {100: (0.1, 0.2), 200: (0.3, 0.4)})
+    (pretrained / "config.json").write_text(json.dumps({**config, "protocol": "ori+pix2pix",
+                                                        "backbone": "resnet18_fpn",
+                                                        "backbone_weights": "/w/resnet18-imagenet.pth"}))
+    header = markdown(build_table([load_run(scratch), load_run(pretrained)])).splitlines()[0]
+    assert "Ori: resnet18_fpn, from scratch" in header
+    assert "Ori+Pix2Pix: resnet18_fpn, from supplied pretrained weights (resnet18-imagenet.pth)" in header
 
 
 def test_csv_and_markdown_follow_the_paper_layout(tmp_path):
@@ -129,12 +175,13 @@ def test_csv_and_markdown_follow_the_paper_layout(tmp_path):
     with (out / "table2.csv").open() as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["Finding", "Ori", "Ori", "Ori+Pix2Pix", "Ori+Pix2Pix"]
-    assert rows[1] == ["", "100", "200", "100", "200"]
-    assert [r[0] for r in rows[2:]] == ["Atelectasis", "Effusion", "Total"]
+    assert rows[1] == ["", "100", "200*", "100", "200*"]
+    assert [r[0] for r in rows[2:]] == ["Atelectasis", "Effusion", "Total", "Mean FP per image", "Checkpoint step",
+                                        "Window", "Note"]
     assert rows[3] == ["Effusion", "0.2000", "0.4000", "0.5000", "0.7500"]
     md = (out / "table2.md").read_text().splitlines()
-    assert md[0] == "| Finding | Ori 100 | Ori 200 | Ori+Pix2Pix 100 | Ori+Pix2Pix 200 |"
-    assert md[-1] == "| **Total** | 0.15 | 0.35 | 0.38 | 0.62 |"
+    assert md[2] == "| Finding | Ori 100 | Ori 200* | Ori+Pix2Pix 100 | Ori+Pix2Pix 200* |"
+    assert "| **Total** | 0.15 | 0.35 | 0.38 | 0.62 |" in md
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

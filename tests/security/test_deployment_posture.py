@@ -73,6 +73,8 @@ def test_pages_carry_csp_without_inline_script_and_framing_is_denied(path, staff
     study = study_factory("paper", status="open")
     case_factory(study, source="real")
     case_factory(study, source="pix2pix")
+    if path == "/admin/":  # Django admin is for superusers (operators) only
+        type(staff_user).objects.filter(pk=staff_user.pk).update(is_superuser=True)
     client = Client()
     client.force_login(reader_factory(study, username="r").user if path.startswith("/studies/") else staff_user)
     response = client.get(path)

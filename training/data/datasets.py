@@ -2,7 +2,9 @@
 
 Every image is read once, resized to the training size and kept as uint8 (820 NIH images at 256 px are 54 MB), so a
 training step costs no disk work. The batch order depends only on (seed, step): a resumed run draws exactly the batches
-the uninterrupted run would have drawn, and the per-sample augmentation generator is seeded by (seed, step, slot).
+the uninterrupted run would have drawn, and the per-sample augmentation generator is seeded by (seed, step, slot), the
+slot counted in the global batch, so under torchrun every process augments its own samples differently and the
+processes together draw what one process with the whole global batch would.
 """
 
 from __future__ import annotations
@@ -116,12 +118,15 @@ def batch_indices(n: int, batch_size: int, step: int, seed: int, rank: int = 0, 
     return out
 
 
-def make_batch(samples: SampleSet, indices: np.ndarray, seed: int, step: int, augment: AugmentSettings | None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(y, m, domain): images in [-1, 1] (B, 1, S, S), box masks (B, 1, S, S), domains (B,)."""
+def make_batch(samples: SampleSet, indices: np.ndarray, seed: int, step: int, augment: AugmentSettings | None,
+               first_slot: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(y, m, domain): images in [-1, 1] (B, 1, S, S), box masks (B, 1, S, S), domains (B,).
+
+    ``first_slot`` is the place of ``indices[0]`` in the global batch (rank * per-rank batch under torchrun).
+    """
     size = samples.images.shape[1]
     images, masks = [], []
-    for slot, index in enumerate(indices):
+    for slot, index in enumerate(indices, start=first_slot):
         image, box = samples.images[index], tuple(samples.boxes[index])
         if augment is not None:
             image, box = augment_pair(image, box, np.random.default_rng([seed, step, slot, 5]), augment)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import logging
 import math
@@ -96,6 +97,18 @@ class Split:
             "train": list(dict.fromkeys(b.image for b in self.train)),
             "test": list(dict.fromkeys(b.image for b in self.test)),
         }
+
+
+def split_record(split: Split, seed: int, test_fraction: float, by: str) -> dict:
+    """What identifies a split in every checkpoint: how it was drawn and a SHA-256 of its box list.
+
+    The hash covers every box with its side (one line ``side,image,finding,x,y,w,h`` per box, sorted), so two runs
+    hold the same hash exactly when they trained and tested on the same boxes, whatever produced the split.
+    """
+    lines = sorted(f"{side},{b.image},{b.finding},{b.x!r},{b.y!r},{b.w!r},{b.h!r}"
+                   for side, boxes in (("train", split.train), ("test", split.test)) for b in boxes)
+    return {"seed": seed, "test_fraction": test_fraction, "by": by, "train_boxes": len(split.train),
+            "test_boxes": len(split.test), "boxes_sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
 
 
 def _open_text(path: Path) -> io.TextIOBase:

@@ -103,6 +103,22 @@ class _BatchFiles:
             self.zip.close()
 
 
+def synthetic_provenance(path: Path) -> dict:
+    """The synthetic set's ``provenance.json`` as a dict (empty when it has none)."""
+    import json
+
+    files = _BatchFiles(path)
+    try:
+        try:
+            return json.loads(files.read("provenance.json"))
+        except DataError:
+            return {}
+        except ValueError as error:
+            raise DataError(f"synthetic set {path}: provenance.json is not valid JSON ({error})") from None
+    finally:
+        files.close()
+
+
 def read_manifest(files: _BatchFiles, findings: Sequence[str]) -> list[ManifestRow]:
     where = f"synthetic set {files.path}"
     text = files.read(MANIFEST).decode("utf-8-sig")

@@ -20,10 +20,17 @@ import torch
 from torch import nn
 from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
-from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
+from torchvision.models.detection.backbone_utils import BackboneWithFPN, mobilenet_backbone, resnet_fpn_backbone
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.ops import MultiScaleRoIAlign
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 
-BACKBONES = ("resnet50_fpn", "resnet18_fpn", "mobilenet_v3_large_fpn")
-LIGHT_BACKBONE = "mobilenet_v3_large_fpn"  # the fastest of the three on a CPU (bench/bench_localisation.py)
+BACKBONES = ("resnet50_fpn", "resnet18_fpn", "mobilenet_v3_large_fpn", "tiny_fpn")
+LIGHT_BACKBONE = "mobilenet_v3_large_fpn"  # the fastest torchvision backbone on a CPU (bench/bench_localisation.py)
+TINY_BACKBONE = "tiny_fpn"  # a four-stage plain CNN (0.4 M parameters) for CPU checks that the detector learns
+TINY_CHANNELS = (16, 32, 64, 128)
+TINY_FPN_CHANNELS = 64
+TINY_REPRESENTATION = 256
 
 
 class BackboneWeightsError(ValueError):
@@ -39,13 +46,36 @@ def _backbone(name: str) -> nn.Module:
         return mobilenet_backbone(
             backbone_name="mobilenet_v3_large", weights=None, fpn=True, norm_layer=nn.BatchNorm2d, trainable_layers=6
         )
+    if name == TINY_BACKBONE:
+        return _tiny_backbone()
     raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
 
 
-def _anchors(name: str) -> AnchorGenerator | None:
-    """The mobilenet FPN gives 3 feature maps instead of 5: one anchor set per map, as torchvision configures it."""
+def _tiny_backbone() -> BackboneWithFPN:
+    """Four stride-2 stages of two 3x3 convolutions with batch norm; the last three (strides 4, 8, 16) feed an FPN."""
+    stages, previous = [], 1
+    for channels in TINY_CHANNELS:
+        stages.append(nn.Sequential(
+            nn.Conv2d(3 if previous == 1 else previous, channels, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True)))
+        previous = channels
+    body = nn.Sequential(*stages)
+    return BackboneWithFPN(body, return_layers={"1": "0", "2": "1", "3": "2"}, in_channels_list=list(TINY_CHANNELS[1:]),
+                           out_channels=TINY_FPN_CHANNELS, extra_blocks=LastLevelMaxPool())
+
+
+def _anchors(name: str, image_size: int) -> AnchorGenerator | None:
+    """The mobilenet FPN gives 3 feature maps instead of 5: one anchor set per map, as torchvision configures it.
+
+    The tiny backbone's four maps (strides 4, 8, 16, 32) get one size each, 1/16 to 1/2 of the image side, so its
+    anchors cover NIH-sized boxes (about 8-40 % of the side) at any image size.
+    """
     if name == "mobilenet_v3_large_fpn":
         sizes = ((32, 64, 128, 256, 512),) * 3
+        return AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
+    if name == TINY_BACKBONE:
+        sizes = tuple((max(4, image_size // d),) for d in (16, 8, 4, 2))
         return AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
     return None  # torchvision's default for five FPN levels
 
@@ -58,12 +88,23 @@ def build_detector(findings: Sequence[str], backbone: str = "resnet50_fpn", imag
     body = _backbone(backbone)
     if backbone_weights is not None:
         load_backbone_weights(body.body, backbone, Path(backbone_weights))
+    if backbone == TINY_BACKBONE:
+        # Small heads and fewer proposals to match: torchvision's 1024-wide box head, 2000 proposals and 512 sampled
+        # regions per image would cost ten times the backbone (RoIAlign's backward dominated a CPU step).
+        return FasterRCNN(
+            body, min_size=image_size, max_size=image_size, rpn_anchor_generator=_anchors(backbone, image_size),
+            box_roi_pool=MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=1),
+            box_head=TwoMLPHead(TINY_FPN_CHANNELS * 7 * 7, TINY_REPRESENTATION),
+            box_predictor=FastRCNNPredictor(TINY_REPRESENTATION, len(findings) + 1),
+            rpn_pre_nms_top_n_train=300, rpn_post_nms_top_n_train=300, rpn_pre_nms_top_n_test=300,
+            rpn_post_nms_top_n_test=100, rpn_batch_size_per_image=128, box_batch_size_per_image=64,
+        )
     return FasterRCNN(
         body,
         num_classes=len(findings) + 1,
         min_size=image_size,
         max_size=image_size,
-        rpn_anchor_generator=_anchors(backbone),
+        rpn_anchor_generator=_anchors(backbone, image_size),
     )
 
 

@@ -3,7 +3,9 @@
 One run = one protocol. Run directory:
 
 * ``config.json``: the run's configuration plus what the data turned out to be (image and box counts);
-* ``metrics.csv``: step, finding, cl, localised, total at every evaluation;
+* ``metrics.csv``: step, finding, cl, localised, total, false_positives, images at every evaluation;
+* ``learning.csv`` and ``learning_curve.png``: the mean training loss since the previous evaluation, Total CL, the
+  random-box baseline's Total CL (:mod:`training.localisation.baseline`) and the mean false positives per image;
 * ``checkpoints/last.pt``: model, optimiser and RNG state, rewritten atomically at every evaluation (resume point);
 * ``table2.csv``, ``table2.md``, ``curve.png`` at the end.
 
@@ -28,19 +30,28 @@ import torchvision
 from tqdm import tqdm
 
 from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
-from training.data.nih import FINDINGS, SPLIT_MODES, NIHIndex
+from training.data.nih import FINDINGS, SPLIT_MODES, NIHIndex, split_record
 from training.localisation import table2
+from training.localisation.baseline import random_box_baseline
 from training.localisation.data import (
     DetectionImage,
     batch_indices,
     count_boxes,
     real_images,
     synthetic_images,
+    synthetic_provenance,
     to_target,
     to_tensor,
 )
 from training.localisation.detector import BACKBONES, build_detector, finding_of_label
-from training.localisation.metric import CRITERIA, TOTAL, FindingScore, LabelledBox, correct_localisation
+from training.localisation.metric import (
+    CRITERIA,
+    TOTAL,
+    FindingScore,
+    LabelledBox,
+    correct_localisation,
+    false_positives,
+)
 from training.localisation.protocols import get_protocol
 
 log = logging.getLogger(__name__)
@@ -121,7 +132,11 @@ class LocalisationConfig:
 
     def resolved_device(self) -> torch.device:
         if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            if torch.cuda.is_available():
+                return torch.device("cuda")
+            log.warning("--device auto: no CUDA device is visible (torch.cuda.is_available() is False); "
+                        "training the detector on the CPU")
+            return torch.device("cpu")
         return torch.device(self.device)
 
     def to_json(self) -> dict:
@@ -140,6 +155,7 @@ class RunData:
     test: list[DetectionImage]
     split: dict[str, list[str]]
     counts: dict = field(default_factory=dict)
+    split_record: dict = field(default_factory=dict)
 
 
 def load_run_data(config: LocalisationConfig) -> RunData:
@@ -150,9 +166,11 @@ def load_run_data(config: LocalisationConfig) -> RunData:
             f"{config.data}: the split leaves {len(split.train)} training and {len(split.test)} test boxes"
         )
     size, findings = config.image_size, config.findings
+    record = split_record(split, config.split_seed, config.test_fraction, config.split_by)
     train = real_images(Path(config.data), split.train, size, findings, config.progress)
     real_train = len(train)
     if config.source:
+        check_synthetic_split(Path(config.synthetic), record)
         train += synthetic_images(Path(config.synthetic), config.source, config.synthetic_count, config.seed, size,
                                   findings, config.progress)
     # An image with boxes on both sides (possible in the by-annotation split) is trained on in ori already.
@@ -172,7 +190,22 @@ def load_run_data(config: LocalisationConfig) -> RunData:
         "test_images": len(test),
         "test_boxes": count_boxes(test),
     }
-    return RunData(train, test, split.image_names(), counts)
+    return RunData(train, test, split.image_names(), counts, record)
+
+
+def check_synthetic_split(path: Path, record: dict) -> None:
+    """Refuse a synthetic set whose generator was trained, or whose boxes were drawn, on another split than this run's.
+
+    The set's ``provenance.json`` (written by ``localisation-synthetic``) records the split it was made for; a set
+    without one (a batch made elsewhere) is checked by the leakage guard only.
+    """
+    made_for = synthetic_provenance(path).get("split_record")
+    if made_for and made_for.get("boxes_sha256") != record["boxes_sha256"]:
+        raise ValueError(
+            f"synthetic set {path} was made for another split (seed {made_for.get('seed')}, by {made_for.get('by')}, "
+            f"box list {str(made_for.get('boxes_sha256'))[:12]}) than this run's (seed {record['seed']}, by "
+            f"{record['by']}, box list {record['boxes_sha256'][:12]}): make it again with this run's --split-seed, "
+            "--split-by and --test-fraction, from a generator trained on this split")
 
 
 def seed_everything(seed: int) -> None:
@@ -188,10 +221,22 @@ def predictions_of(output: dict[str, torch.Tensor], findings: Sequence[str], sco
     return [LabelledBox(finding_of_label(findings, label), *box) for box, label in zip(boxes, labels, strict=True)]
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    scores: dict[str, FindingScore]
+    false_positives: dict[str, int]
+    images: int
+    baseline: dict[str, float | None]  # the random-box baseline's CL with as many boxes as the detector placed
+
+    @property
+    def fp_per_image(self) -> float:
+        return self.false_positives[TOTAL] / self.images if self.images else 0.0
+
+
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, images: Sequence[DetectionImage], config: LocalisationConfig,
-             device: torch.device) -> dict[str, FindingScore]:
-    """CL per finding and Total of ``model`` on ``images`` (the model is left in training mode)."""
+def predict(model: torch.nn.Module, images: Sequence[DetectionImage], config: LocalisationConfig,
+            device: torch.device) -> list[list[LabelledBox]]:
+    """The boxes ``model`` outputs at or above the score threshold (the model is left in training mode)."""
     model.eval()
     predictions: list[list[LabelledBox]] = []
     for start in range(0, len(images), config.eval_batch_size):
@@ -199,8 +244,33 @@ def evaluate(model: torch.nn.Module, images: Sequence[DetectionImage], config: L
         outputs = model([to_tensor(i.pixels).to(device) for i in chunk])
         predictions += [predictions_of(o, config.findings, config.score_threshold) for o in outputs]
     model.train()
+    return predictions
+
+
+def evaluate(model: torch.nn.Module, images: Sequence[DetectionImage], config: LocalisationConfig,
+             device: torch.device) -> dict[str, FindingScore]:
+    """CL per finding and Total of ``model`` on ``images`` (the model is left in training mode)."""
+    predictions = predict(model, images, config, device)
     truths = [list(i.boxes) for i in images]
     return correct_localisation(truths, predictions, config.findings, config.criterion, config.threshold)
+
+
+def evaluate_fully(model: torch.nn.Module, test: Sequence[DetectionImage], train: Sequence[DetectionImage],
+                   config: LocalisationConfig, device: torch.device) -> Evaluation:
+    """CL, false positives and the random-box baseline (box sizes from ``train``'s boxes) of ``model`` on ``test``."""
+    predictions = predict(model, test, config, device)
+    truths = [list(i.boxes) for i in test]
+    training_boxes: dict[str, list[LabelledBox]] = {}
+    for image in train:
+        for box in image.boxes:
+            training_boxes.setdefault(box.finding, []).append(box)
+    return Evaluation(
+        scores=correct_localisation(truths, predictions, config.findings, config.criterion, config.threshold),
+        false_positives=false_positives(truths, predictions, config.findings, config.criterion, config.threshold),
+        images=len(test),
+        baseline=random_box_baseline(truths, predictions, training_boxes, config.image_size, config.findings,
+                                     config.criterion, config.threshold, seed=config.seed),
+    )
 
 
 def make_optimizer(model: torch.nn.Module, config: LocalisationConfig) -> torch.optim.Optimizer:
@@ -225,17 +295,28 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
     return loss.detach()
 
 
-def _rng_state() -> dict:
+def _rng_state(device: torch.device) -> dict:
+    """The CPU generator's state and, on CUDA, the state of the one GPU this run uses (not of every visible GPU:
+    a run resumed where fewer GPUs are visible must still find its own)."""
     state = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _set_rng_state(state: dict) -> None:
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    """Restore what :func:`_rng_state` saved. A GPU state is restored only onto a GPU; checkpoints of older versions
+    hold a list with one state per GPU that was visible, of which this run's GPU takes the first."""
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    saved = state.get("cuda")
+    if device.type != "cuda" or saved is None:
+        if saved is not None:
+            log.info("the checkpoint holds a GPU's RNG state; this run is on %s, so it is not restored", device)
+        return
+    if isinstance(saved, list | tuple):
+        saved = saved[0] if saved else None
+    if saved is not None:
+        torch.cuda.set_rng_state(saved, device)
 
 
 def _same_run(saved: dict, config: LocalisationConfig, path: Path) -> None:
@@ -269,36 +350,105 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        _set_rng_state(checkpoint["rng"])
+        _set_rng_state(checkpoint["rng"], device)
         start = int(checkpoint["step"])
         table2.truncate_metrics(out / "metrics.csv", start)
+        _truncate_learning(out / "learning.csv", start)
         log.info("resuming %s from step %d", out, start)
     else:
         (out / "checkpoints").mkdir(parents=True, exist_ok=True)
         (out / "metrics.csv").unlink(missing_ok=True)
+        (out / "learning.csv").unlink(missing_ok=True)
     _write_config(out, config, data, device)
 
     evaluations = set(table2.evaluation_steps(config.steps, config.eval_every))
     model.train()
     last_total: float | None = None
+    losses: list[float] = []
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"localisation {config.protocol}",
                unit="step", disable=not config.progress)
     for step in bar:
         chosen = [data.train[i] for i in batch_indices(len(data.train), config.batch_size, config.seed, step)]
         loss = train_step(model, optimizer, chosen, config, device)
+        losses.append(loss.item())
         done = step + 1
         if done in evaluations:
-            scores = evaluate(model, data.test, config, device)
-            table2.append_metrics(out / "metrics.csv", done, scores)
-            last_total = scores[TOTAL].cl
-            save_checkpoint(checkpoint_path, _checkpoint(model, optimizer, config, data, done))
+            result = evaluate_fully(model, data.test, data.train, config, device)
+            table2.append_metrics(out / "metrics.csv", done, result.scores, result.false_positives, result.images)
+            append_learning(out / "learning.csv", done, float(np.mean(losses)), result)
+            losses.clear()
+            last_total = result.scores[TOTAL].cl
+            save_checkpoint(checkpoint_path, _checkpoint(model, optimizer, config, data, done, device))
         bar.set_postfix(loss=f"{loss.item():.3f}", cl=f"{last_total:.3f}" if last_total is not None else "-")
     bar.close()
+    plot_learning(out / "learning.csv", out / "learning_curve.png", f"{config.protocol}, {config.backbone}")
     return table2.write_report([table2.load_run(out)], out)
 
 
+LEARNING_FIELDS = ("step", "loss", "cl", "baseline_cl", "fp_per_image")
+
+
+def append_learning(path: Path, step: int, loss: float, result: Evaluation) -> None:
+    """One line per evaluation: mean loss since the previous one, Total CL, the random-box baseline, FP per image."""
+    import csv
+
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(LEARNING_FIELDS)
+        cl, baseline = result.scores[TOTAL].cl, result.baseline[TOTAL]
+        writer.writerow([step, f"{loss:.6g}", "" if cl is None else f"{cl:.6g}",
+                         "" if baseline is None else f"{baseline:.6g}", f"{result.fp_per_image:.6g}"])
+
+
+def _truncate_learning(path: Path, after_step: int) -> None:
+    if path.exists():
+        lines = path.read_text().splitlines(keepends=True)
+        kept = lines[:1] + [line for line in lines[1:] if int(line.split(",", 1)[0]) <= after_step]
+        path.write_text("".join(kept))
+
+
+def read_learning(path: Path) -> list[dict[str, float | None]]:
+    import csv
+
+    with path.open(newline="") as handle:
+        return [{k: float(v) if v else None for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def plot_learning(csv_path: Path, png_path: Path, title: str) -> None:
+    """Loss (left) and Total CL against the random-box baseline (right) over the training steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not csv_path.exists():
+        return
+    rows = read_learning(csv_path)
+    steps = [r["step"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.plot(steps, [r["loss"] for r in rows], marker="o")
+    left.set_xlabel("training step")
+    left.set_ylabel("training loss (mean since the previous evaluation)")
+    right.plot(steps, [r["cl"] for r in rows], marker="o", label="detector")
+    right.plot(steps, [r["baseline_cl"] for r in rows], linestyle="--", label="random boxes (same count)")
+    right.set_xlabel("training step")
+    right.set_ylabel("Total CL on the test split")
+    right.set_ylim(0, 1)
+    right.legend()
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    tmp = png_path.with_name(png_path.stem + ".tmp" + png_path.suffix)
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(png_path)
+
+
 def _checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: LocalisationConfig,
-                data: RunData, step: int) -> dict:
+                data: RunData, step: int, device: torch.device) -> dict:
     return {
         "kind": "detector",
         "format_version": FORMAT_VERSION,
@@ -306,9 +456,10 @@ def _checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config
         "step": step,
         "seed": config.seed,
         "split": data.split,
+        "split_record": data.split_record,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "rng": _rng_state(),
+        "rng": _rng_state(device),
         "findings": list(config.findings),
         "backbone": config.backbone,
         "image_size": config.image_size,

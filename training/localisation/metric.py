@@ -116,3 +116,26 @@ def correct_localisation(
     scores = {f: FindingScore(localised[f], total[f]) for f in findings}
     scores[TOTAL] = FindingScore(sum(localised.values()), sum(total.values()))
     return scores
+
+
+def false_positives(
+    truths: Sequence[Sequence[LabelledBox]],
+    predictions: Sequence[Sequence[LabelledBox]],
+    findings: Sequence[str],
+    criterion: str = "iou",
+    threshold: float = 0.1,
+) -> dict[str, int]:
+    """Per finding and Total: predicted boxes that overlap no ground-truth box of their finding at ``threshold``.
+
+    CL does not penalise them, so they are reported beside it (a detector can raise CL by guessing more boxes).
+    """
+    counts = dict.fromkeys(findings, 0)
+    for image_truths, image_predictions in zip(truths, predictions, strict=True):
+        for predicted in image_predictions:
+            if predicted.finding not in counts:
+                continue
+            if not any(t.finding == predicted.finding and overlap(t, predicted, criterion) >= threshold - _TOLERANCE
+                       for t in image_truths):
+                counts[predicted.finding] += 1
+    counts[TOTAL] = sum(counts.values())
+    return counts

@@ -1,12 +1,15 @@
-"""Reporting: the evaluation schedule, best-in-window selection and the paper's Table 2 (CSV, Markdown, curve PNG).
+"""Reporting: the evaluation schedule, one checkpoint per column and the paper's Table 2 (CSV, Markdown, curve PNG).
 
-A run evaluates CL every ``eval_every`` steps (and at its last step). The value reported at step s is the best CL
-among the evaluations in the window [s - half_width, s + half_width] (half_width 500 as in the paper), the window being
-cut at the run's last step. Each cell (finding x reported step) is chosen on its own, so a column's Total is the best
-Total in the window, not recomputed from the rows above it.
+A run evaluates CL every ``eval_every`` steps (and at its last step). The column of step s is **one checkpoint**: the
+evaluation in the window [s - half_width, s + half_width] (half_width 500 as in the paper) with the best Total CL,
+and every finding's row is that same evaluation's. Maximising each row on its own would mix checkpoints within a
+column (an optimistic figure no single model reaches); that view is kept, labelled as such, in a separate table. A
+window cut at the run's last step is stated in the table, and each column carries the chosen checkpoint's step and
+its mean false positives per image beside CL.
 
-Run directory files read and written here: ``config.json`` (protocol, findings, report_steps, window_half_width, ...)
-and ``metrics.csv`` (step, finding, cl, localised, total; one row per finding and one ``Total`` row per evaluation).
+Run directory files read and written here: ``config.json`` (protocol, findings, report_steps, window_half_width,
+backbone, backbone_weights, threshold, criterion, ...) and ``metrics.csv`` (step, finding, cl, localised, total,
+false_positives, images; one row per finding and one ``Total`` row per evaluation).
 """
 from __future__ import annotations
 
@@ -20,9 +23,11 @@ from pathlib import Path
 from training.localisation.metric import TOTAL, FindingScore
 from training.localisation.protocols import get_protocol, protocol_order
 
-METRICS_FIELDS = ("step", "finding", "cl", "localised", "total")
+METRICS_FIELDS = ("step", "finding", "cl", "localised", "total", "false_positives", "images")
+_REQUIRED_FIELDS = METRICS_FIELDS[:5]  # logs written before false positives were counted lack the last two
 DEFAULT_REPORT_STEPS = (5000, 10000, 15000)
 DEFAULT_HALF_WIDTH = 500
+CRITERION_TITLES = {"iou": "IoU", "iobb": "IoBB"}
 
 
 class ScheduleError(ValueError):
@@ -90,7 +95,9 @@ def step_label(step: int) -> str:
 # --- the metrics log of one run --------------------------------------------------------------------------------------
 
 
-def append_metrics(path: Path, step: int, scores: Mapping[str, FindingScore]) -> None:
+def append_metrics(path: Path, step: int, scores: Mapping[str, FindingScore],
+                   false_positives: Mapping[str, int] | None = None, images: int | None = None) -> None:
+    """One evaluation: a row per finding and Total, with its false positives (predictions matching no truth)."""
     new = not path.exists()
     with path.open("a", newline="") as handle:
         writer = csv.writer(handle)
@@ -98,25 +105,35 @@ def append_metrics(path: Path, step: int, scores: Mapping[str, FindingScore]) ->
             writer.writerow(METRICS_FIELDS)
         for finding, score in scores.items():
             cl = "" if score.cl is None else repr(score.cl)
-            writer.writerow([step, finding, cl, score.localised, score.total])
+            fp = "" if false_positives is None else false_positives.get(finding, "")
+            writer.writerow([step, finding, cl, score.localised, score.total, fp, "" if images is None else images])
 
 
 def read_metrics(path: Path) -> dict[str, dict[int, float | None]]:
     """finding (and Total) -> step -> CL."""
+    return read_metrics_log(path)[0]
+
+
+def read_metrics_log(path: Path) -> tuple[dict[str, dict[int, float | None]], dict[int, float | None]]:
+    """(finding and Total -> step -> CL, step -> mean false positives per image; None where not logged)."""
     series: dict[str, dict[int, float | None]] = {}
+    fp_per_image: dict[int, float | None] = {}
     with path.open(newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = set(METRICS_FIELDS) - set(reader.fieldnames or ())
+        missing = set(_REQUIRED_FIELDS) - set(reader.fieldnames or ())
         if missing:
             raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         for line, row in enumerate(reader, start=2):
             try:
                 step = int(row["step"])
                 cl = float(row["cl"]) if row["cl"] else None
+                if row["finding"] == TOTAL:
+                    fp, images = row.get("false_positives") or "", row.get("images") or ""
+                    fp_per_image[step] = int(fp) / int(images) if fp and images and int(images) else None
             except ValueError as error:
                 raise ValueError(f"{path}, line {line}: {error}") from None
             series.setdefault(row["finding"], {})[step] = cl
-    return series
+    return series, fp_per_image
 
 
 def truncate_metrics(path: Path, after_step: int) -> None:
@@ -127,9 +144,9 @@ def truncate_metrics(path: Path, after_step: int) -> None:
         rows = [row for row in csv.DictReader(handle) if int(row["step"]) <= after_step]
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=METRICS_FIELDS)
+        writer = csv.DictWriter(handle, fieldnames=METRICS_FIELDS, restval="")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: v for k, v in row.items() if k in METRICS_FIELDS} for row in rows)
     tmp.replace(path)
 
 
@@ -146,9 +163,44 @@ class RunReport:
     half_width: int
     series: dict[str, dict[int, float | None]] = field(repr=False)
     source: str = ""  # the run directory, for error messages
+    fp_per_image: dict[int, float | None] = field(default_factory=dict, repr=False)
+    backbone_start: str = ""  # e.g. "resnet50_fpn, from scratch"
+    metric: str = "CL@0.1 (IoU)"
+
+    @property
+    def last_step(self) -> int:
+        return max((step for steps in self.series.values() for step in steps), default=0)
+
+    def checkpoint(self, at: int) -> int:
+        """The step of the column's one checkpoint: the best Total CL in the window of ``at``."""
+        return best_in_window(self.series.get(TOTAL, {}), at, self.half_width)[0]
+
+    def column(self, at: int) -> dict[str, float | None]:
+        """Every row of the column of ``at`` from its one checkpoint."""
+        chosen = self.checkpoint(at)
+        return {row: self.series.get(row, {}).get(chosen) for row in (*self.findings, TOTAL)}
+
+    def optimistic(self, at: int) -> dict[str, float | None]:
+        """Each row maximised on its own over the window: rows may come from different checkpoints."""
+        rows = (*self.findings, TOTAL)
+        return {row: best_in_window(self.series.get(row, {}), at, self.half_width)[1] for row in rows}
+
+    def window(self, at: int) -> tuple[int, int, bool]:
+        """(first, last, truncated) step of the window of ``at``, cut at the run's last step."""
+        end = at + self.half_width
+        return at - self.half_width, min(end, self.last_step), end > self.last_step
 
     def cell(self, finding: str, at: int) -> float | None:
-        return best_in_window(self.series.get(finding, {}), at, self.half_width)[1]
+        return self.column(at)[finding]
+
+
+def backbone_start(config: Mapping) -> str:
+    """How the run's backbone started, for the table's header."""
+    backbone = config.get("backbone", "?")
+    weights = config.get("backbone_weights")
+    if weights:
+        return f"{backbone}, from supplied pretrained weights ({Path(str(weights)).name})"
+    return f"{backbone}, from scratch (random weights)"
 
 
 def load_run(run_dir: Path) -> RunReport:
@@ -157,14 +209,18 @@ def load_run(run_dir: Path) -> RunReport:
         if not path.is_file():
             raise ValueError(f"{run_dir} is not a localisation run directory: {path.name} is missing")
     config = json.loads(config_path.read_text())
+    series, fp_per_image = read_metrics_log(metrics_path)
     try:
         return RunReport(
             protocol=get_protocol(config["protocol"]).name,
             findings=tuple(config["findings"]),
             report_steps=tuple(int(s) for s in config["report_steps"]),
             half_width=int(config["window_half_width"]),
-            series=read_metrics(metrics_path),
+            series=series,
             source=str(run_dir),
+            fp_per_image=fp_per_image,
+            backbone_start=backbone_start(config) if "backbone" in config else "",
+            metric=f"CL@{config.get('threshold', 0.1):g} ({CRITERION_TITLES.get(config.get('criterion', 'iou'), '?')})",
         )
     except KeyError as error:
         raise ValueError(f"{config_path}: missing key {error}") from None
@@ -172,15 +228,37 @@ def load_run(run_dir: Path) -> RunReport:
 
 @dataclass(frozen=True)
 class Table2:
-    """Rows: findings then Total. Columns: for each protocol, one per reported step."""
+    """Rows: findings then Total. Columns: for each protocol, one per reported step, each from one checkpoint."""
 
     findings: tuple[str, ...]
     columns: tuple[tuple[str, int], ...]  # (protocol, reported step)
     values: dict[tuple[str, int], dict[str, float | None]]
+    checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)
+    fp_per_image: dict[tuple[str, int], float | None] = field(default_factory=dict)
+    windows: dict[tuple[str, int], tuple[int, int, bool]] = field(default_factory=dict)
+    optimistic: dict[tuple[str, int], dict[str, float | None]] = field(default_factory=dict)
+    starts: dict[str, str] = field(default_factory=dict)  # protocol -> how its backbone started
+    metric: str = "CL@0.1 (IoU)"
 
     @property
     def rows(self) -> tuple[str, ...]:
         return (*self.findings, TOTAL)
+
+    def header(self) -> str:
+        """What the table is: the metric, the selection rule and how the backbones started."""
+        starts = set(self.starts.values()) - {""}
+        if len(starts) == 1:
+            start = f"backbone {starts.pop()}"
+        elif starts:
+            start = "backbones: " + "; ".join(f"{get_protocol(p).title}: {s}" for p, s in self.starts.items())
+        else:
+            start = "backbone start not recorded"
+        return (f"{self.metric} on the test split; each column is one checkpoint (the best Total in its window), "
+                f"{start}")
+
+    def truncation_notes(self) -> list[str]:
+        return [f"{get_protocol(p).title} {step_label(s)}: window truncated to [{lo}, {hi}] (the run ends at {hi})"
+                for (p, s), (lo, hi, cut) in self.windows.items() if cut]
 
 
 def build_table(runs: Iterable[RunReport]) -> Table2:
@@ -194,38 +272,75 @@ def build_table(runs: Iterable[RunReport]) -> Table2:
         seen[run.protocol] = run.source
         if run.findings != runs[0].findings:
             raise ValueError(f"{run.source} was run on findings {run.findings}, {runs[0].source} on {runs[0].findings}")
-    columns, values = [], {}
+    columns, values, checkpoints, fps, windows, optimistic = [], {}, {}, {}, {}, {}
     for run in runs:
         for at in run.report_steps:
+            key = (run.protocol, at)
             try:
-                values[(run.protocol, at)] = {row: run.cell(row, at) for row in (*run.findings, TOTAL)}
+                values[key], optimistic[key] = run.column(at), run.optimistic(at)
+                checkpoints[key] = run.checkpoint(at)
             except ScheduleError as error:
                 raise ScheduleError(f"{run.source}: {error}") from None
-            columns.append((run.protocol, at))
-    return Table2(findings=runs[0].findings, columns=tuple(columns), values=values)
+            fps[key] = run.fp_per_image.get(checkpoints[key])
+            windows[key] = run.window(at)
+            columns.append(key)
+    return Table2(findings=runs[0].findings, columns=tuple(columns), values=values, checkpoints=checkpoints,
+                  fp_per_image=fps, windows=windows, optimistic=optimistic,
+                  starts={run.protocol: run.backbone_start for run in runs}, metric=runs[0].metric)
 
 
 def _format(value: float | None, digits: int) -> str:
     return "" if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
-def write_csv(table: Table2, path: Path, digits: int = 4) -> None:
-    """Two header lines, as the paper's table: protocol groups, then the reported steps."""
+def _column_label(table: Table2, key: tuple[str, int]) -> str:
+    return step_label(key[1]) + ("*" if table.windows.get(key, (0, 0, False))[2] else "")
+
+
+def write_csv(table: Table2, path: Path, digits: int = 4, optimistic: bool = False) -> None:
+    """Two header lines, as the paper's table (protocol groups, then the reported steps; * marks a truncated window),
+    the rows, then per column the mean false positives per image, the checkpoint's step and the window."""
+    values = table.optimistic if optimistic else table.values
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Finding", *(get_protocol(p).title for p, _ in table.columns)])
-        writer.writerow(["", *(step_label(s) for _, s in table.columns)])
+        writer.writerow(["", *(_column_label(table, c) for c in table.columns)])
         for row in table.rows:
-            writer.writerow([row, *(_format(table.values[c][row], digits) for c in table.columns)])
+            writer.writerow([row, *(_format(values[c][row], digits) for c in table.columns)])
+        if not optimistic:
+            writer.writerow(["Mean FP per image", *(_format(table.fp_per_image.get(c), 2) for c in table.columns)])
+            writer.writerow(["Checkpoint step", *(table.checkpoints.get(c, "") for c in table.columns)])
+        writer.writerow(["Window", *(_window_text(table, c) for c in table.columns)])
+        writer.writerow(["Note", table.header() if not optimistic else OPTIMISTIC_NOTE])
 
 
-def markdown(table: Table2, digits: int = 2) -> str:
-    header = ["Finding", *(f"{get_protocol(p).title} {step_label(s)}" for p, s in table.columns)]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * len(table.columns)]
+OPTIMISTIC_NOTE = ("optimistic view: each cell is maximised on its own over its window, so the rows of a column may "
+                   "come from different checkpoints; no single model reaches this column")
+
+
+def _window_text(table: Table2, key: tuple[str, int]) -> str:
+    lo, hi, cut = table.windows.get(key, (0, 0, False))
+    return f"[{lo}, {hi}]" + (" truncated" if cut else "")
+
+
+def markdown(table: Table2, digits: int = 2, optimistic: bool = False) -> str:
+    values = table.optimistic if optimistic else table.values
+    title = OPTIMISTIC_NOTE if optimistic else table.header()
+    header = ["Finding", *(f"{get_protocol(p).title} {_column_label(table, (p, s))}" for p, s in table.columns)]
+    lines = [f"{title[0].upper()}{title[1:]}.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * len(table.columns)]
     for row in table.rows:
         name = f"**{row}**" if row == TOTAL else row
-        cells = [_format(table.values[c][row], digits) or "–" for c in table.columns]
+        cells = [_format(values[c][row], digits) or "–" for c in table.columns]
         lines.append("| " + " | ".join([name, *cells]) + " |")
+    if not optimistic:
+        lines.append("| Mean FP per image | " + " | ".join(
+            _format(table.fp_per_image.get(c), 2) or "–" for c in table.columns) + " |")
+        lines.append("| Checkpoint step | " + " | ".join(str(table.checkpoints.get(c, "–")) for c in table.columns)
+                     + " |")
+    notes = table.truncation_notes()
+    if notes:
+        lines += ["", *(f"\\* {note}." for note in notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -265,10 +380,12 @@ def plot_curves(runs: Sequence[RunReport], path: Path) -> None:
 
 
 def write_report(runs: Sequence[RunReport], out_dir: Path) -> Table2:
-    """table2.csv, table2.md and curve.png for ``runs`` in ``out_dir``."""
+    """table2.csv, table2.md, the optimistic view (table2_optimistic.csv/.md) and curve.png in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     table = build_table(runs)
     write_csv(table, out_dir / "table2.csv")
     write_markdown(table, out_dir / "table2.md")
+    write_csv(table, out_dir / "table2_optimistic.csv", optimistic=True)
+    (out_dir / "table2_optimistic.md").write_text(markdown(table, optimistic=True))
     plot_curves(runs, out_dir / "curve.png")
     return table

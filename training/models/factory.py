@@ -15,13 +15,13 @@ def build_generator(config: dict) -> nn.Module:
     if config["kind"] == "stargan":
         return StarGenerator(1, NUM_DOMAINS, config.get("conv_dim", 64), config.get("res_blocks", 6))
     return UNetGenerator(PIX2PIX_INPUT_CHANNELS, 1, config.get("ngf", 64), config["image_size"],
-                         config.get("dropout", 0.5))
+                         config.get("dropout", 0.5), config.get("norm", "batch"))
 
 
 def build_discriminator(config: dict) -> nn.Module:
     if config["kind"] == "stargan":
         return StarDiscriminator(1, NUM_DOMAINS, config["image_size"], config.get("conv_dim", 64))
-    return PatchDiscriminator(PIX2PIX_INPUT_CHANNELS + 1, config.get("ndf", 64))
+    return PatchDiscriminator(PIX2PIX_INPUT_CHANNELS + 1, config.get("ndf", 64), config.get("norm", "batch"))
 
 
 def init_weights(module: nn.Module) -> None:

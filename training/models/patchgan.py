@@ -9,15 +9,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from training.models.unet import norm_layer_of
+
 
 class PatchDiscriminator(nn.Module):
-    def __init__(self, in_channels: int = 3, ndf: int = 64) -> None:
+    def __init__(self, in_channels: int = 3, ndf: int = 64, norm: str = "batch") -> None:
         super().__init__()
+        norm_layer = norm_layer_of(norm)
         self.net = nn.Sequential(
             nn.Conv2d(in_channels, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf, ndf * 2, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, stride=1, padding=1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, stride=2, padding=1, bias=False), norm_layer(ndf * 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, stride=2, padding=1, bias=False), norm_layer(ndf * 4), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, stride=1, padding=1, bias=False), norm_layer(ndf * 8), nn.LeakyReLU(0.2),
             nn.Conv2d(ndf * 8, 1, 4, stride=1, padding=1),
         )
 

@@ -2,8 +2,9 @@
 
 Encoder C64-C128-C256-C512-C512-C512-C512-C512 for 256x256 (4x4 convolutions, stride 2, LeakyReLU 0.2, BatchNorm
 except on the first layer), decoder mirrored with skip connections (concatenation), ReLU, and dropout 0.5 in the first
-three decoder layers; tanh output. The depth follows the image size: ``num_downs = log2(image_size)`` so the bottleneck
-is 1x1 at any power-of-two size (8 at 256, 5 at 32), which keeps tests tiny without changing the architecture.
+three decoder layers; tanh output (``norm="instance"``: pix2pix's instance-norm variant). The depth follows the image
+size: ``num_downs = log2(image_size)`` so the bottleneck is 1x1 at any power-of-two size (8 at 256, 5 at 32), which
+keeps tests tiny without changing the architecture.
 """
 
 from __future__ import annotations
@@ -21,10 +22,24 @@ def unet_depth(image_size: int) -> int:
     return depth
 
 
+NORMS = ("batch", "instance")
+
+
+def norm_layer_of(norm: str) -> type[nn.Module]:
+    """pix2pix's ``--norm``: BatchNorm (the paper's), or InstanceNorm without affine parameters or running statistics
+    (each image normalised by itself, so a result does not depend on how a batch is shared among processes)."""
+    if norm == "batch":
+        return nn.BatchNorm2d
+    if norm == "instance":
+        return nn.InstanceNorm2d
+    raise ValueError(f"unknown norm {norm!r}; expected one of {NORMS}")
+
+
 class UNetGenerator(nn.Module):
     def __init__(self, in_channels: int = 2, out_channels: int = 1, ngf: int = 64, image_size: int = 256,
-                 dropout: float = 0.5) -> None:
+                 dropout: float = 0.5, norm: str = "batch") -> None:
         super().__init__()
+        norm_layer = norm_layer_of(norm)
         depth = unet_depth(image_size)
         widths = [ngf * min(2**i, 8) for i in range(depth)]  # 64, 128, 256, 512, 512, ...
         self.downs = nn.ModuleList()
@@ -33,7 +48,7 @@ class UNetGenerator(nn.Module):
             layers: list[nn.Module] = [] if i == 0 else [nn.LeakyReLU(0.2)]
             layers.append(nn.Conv2d(previous, width, 4, stride=2, padding=1, bias=i in (0, depth - 1)))
             if 0 < i < depth - 1:
-                layers.append(nn.BatchNorm2d(width))
+                layers.append(norm_layer(width))
             self.downs.append(nn.Sequential(*layers))
             previous = width
         self.ups = nn.ModuleList()
@@ -43,7 +58,7 @@ class UNetGenerator(nn.Module):
                 layers = [nn.ReLU(), nn.ConvTranspose2d(skip_in, out_channels, 4, stride=2, padding=1), nn.Tanh()]
             else:
                 layers = [nn.ReLU(), nn.ConvTranspose2d(skip_in, widths[i - 1], 4, stride=2, padding=1, bias=False),
-                          nn.BatchNorm2d(widths[i - 1])]
+                          norm_layer(widths[i - 1])]
                 if j < 3 and dropout > 0:
                     layers.append(nn.Dropout(dropout))
             self.ups.append(nn.Sequential(*layers))

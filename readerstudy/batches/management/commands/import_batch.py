@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.batches.models import Batch
 from readerstudy.batches.services import BatchRejected, batch_create, batch_import
-from readerstudy.studies.models import Study
+from readerstudy.studies.commands import add_acting_user_argument, study_for_command
 
 
 class Command(BaseCommand):
@@ -16,16 +16,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("zip", type=Path, help="the batch zip")
         parser.add_argument("--study", required=True, help="the study's slug")
+        add_acting_user_argument(parser)
 
     def handle(self, *args, **options):
         path: Path = options["zip"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        study = Study.objects.filter(slug=options["study"]).first()
-        if study is None:
-            raise CommandError(f"no study with slug {options['study']!r}")
+        study, actor = study_for_command(options["study"], options.get("acting_user"), "import_batch")
         try:
-            batch = batch_create(study=study, archive_file=path, original_name=path.name, enqueue=False)
+            batch = batch_create(study=study, archive_file=path, original_name=path.name, enqueue=False,
+                                 uploaded_by=actor)
         except BatchRejected as rejected:
             raise CommandError(rejected.message) from None
         batch = batch_import(batch=batch)

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.results import export, selectors
-from readerstudy.studies.models import Study
+from readerstudy.studies.commands import add_acting_user_argument, study_for_command
 
 
 class Command(BaseCommand):
@@ -17,11 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--reader", help="only this reader's votes, by pseudonym (e.g. R2)")
         parser.add_argument("--usernames", action="store_true", help="add each reader's username")
         parser.add_argument("--output", help="write to this file (written next to it, then renamed) instead of stdout")
+        add_acting_user_argument(parser)
 
-    def handle(self, *args, study: str, reader: str | None, usernames: bool, output: str | None, **options) -> None:
-        found = Study.objects.filter(slug=study).first()
-        if found is None:
-            raise CommandError(f"No study with slug {study!r}.")
+    def handle(self, *args, study: str, reader: str | None, usernames: bool, output: str | None,
+               acting_user: str | None = None, **options) -> None:
+        found, _actor = study_for_command(study, acting_user, "export_votes")
         membership = None
         if reader is not None:
             membership = selectors.membership_by_pseudonym(found, reader)

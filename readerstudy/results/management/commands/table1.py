@@ -6,7 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.results.services import build_table1
-from readerstudy.studies.models import Study
+from readerstudy.studies.commands import add_acting_user_argument, study_for_command
 
 FORMATS = ("csv", "md", "json")
 
@@ -17,13 +17,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--study", required=True, help="the study's slug")
         parser.add_argument("--format", default="md", help=f"one of {', '.join(FORMATS)} (default md)")
+        add_acting_user_argument(parser)
 
-    def handle(self, *args, study: str, format: str, **options) -> None:
+    def handle(self, *args, study: str, format: str, acting_user: str | None = None, **options) -> None:
         if format not in FORMATS:
             raise CommandError(f"Unknown format {format!r}: choose one of {', '.join(FORMATS)}.")
-        found = Study.objects.filter(slug=study).first()
-        if found is None:
-            raise CommandError(f"No study with slug {study!r}.")
+        found, _actor = study_for_command(study, acting_user, "table1")
         table = build_table1(found)
         if format == "json":
             self.stdout.write(json.dumps(table.as_dict(), indent=2))

@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from readerstudy.studies.models import Study
+from readerstudy.studies.commands import add_acting_user_argument, study_for_command
 from readerstudy.studies.services import reader_add
 
 
@@ -11,11 +11,10 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("username")
         parser.add_argument("--password", default=None)
+        add_acting_user_argument(parser)
 
-    def handle(self, *args, slug, username, password, **options):
-        study = Study.objects.filter(slug=slug).first()
-        if study is None:
-            raise CommandError(f"No study with slug {slug!r}.")
+    def handle(self, *args, slug, username, password, acting_user, **options):
+        study, _actor = study_for_command(slug, acting_user, "add_reader")
         membership, created = reader_add(study=study, username=username, password=password)
         verb = "Added" if created else "Already a reader:"
         self.stdout.write(f"{verb} {username} in {slug} as {membership.pseudonym}.")

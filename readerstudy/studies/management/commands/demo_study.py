@@ -5,7 +5,7 @@ from django.db import transaction
 
 from readerstudy.studies.demo_images import chest_png
 from readerstudy.studies.models import Finding, Source, Study
-from readerstudy.studies.services import case_create_from_png, reader_add, study_create, study_open
+from readerstudy.studies.services import case_create_from_png, reader_add, study_admin_grant, study_create, study_open
 
 DEMO_SLUG = "demo"
 DEMO_LOGINS = [("admin", "demo-admin-pass", True), ("reader1", "demo-reader1-pass", False),
@@ -21,15 +21,19 @@ class Command(BaseCommand):
     def handle(self, *args, per_cell: int, **options):
         user_model = get_user_model()
         with transaction.atomic():
+            admins = []
             for username, password, is_staff in DEMO_LOGINS:
                 user, _ = user_model.objects.get_or_create(username=username)
                 user.is_staff = user.is_superuser = is_staff
                 user.set_password(password)
                 user.save()
+                admins += [user] if is_staff else []
             study = Study.objects.filter(slug=DEMO_SLUG).first() or study_create(
-                slug=DEMO_SLUG, name="Demo: real or generated?",
+                slug=DEMO_SLUG, name="Demo: real or generated?", created_by=admins[0],
                 description="A demo study of drawn chest-like images (not patient data).", ask_confidence=False,
             )
+            for admin in admins:
+                study_admin_grant(study=study, user=admin, actor=admin)  # an earlier demo study too
             if not study.cases.exists():
                 for f_index, finding in enumerate(Finding.objects.all()):
                     for s_index, source in enumerate(Source.objects.all()):

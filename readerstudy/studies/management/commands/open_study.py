@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.studies.models import Study
+from readerstudy.studies.commands import add_acting_user_argument, study_for_command
 from readerstudy.studies.services import StudyStateError, study_open
 
 
@@ -9,11 +9,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
+        add_acting_user_argument(parser)
 
-    def handle(self, *args, slug, **options):
-        study = Study.objects.filter(slug=slug).first()
-        if study is None:
-            raise CommandError(f"No study with slug {slug!r}.")
+    def handle(self, *args, slug, acting_user, **options):
+        study, _actor = study_for_command(slug, acting_user, "open_study")
         try:
             study_open(study)
         except StudyStateError as exc:

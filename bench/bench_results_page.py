@@ -1,0 +1,138 @@
+"""Benchmark the results page of a study of 50 readers x 600 cases (6 findings x 4 sources x 25, confidence asked):
+the page, the statistics API, the Markdown report and the headline chart, cold (the analysis computed) and warm (served
+from the cache until the next vote).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_results_page .venv/bin/python bench/bench_results_page.py
+
+The database is created if missing, migrated and filled once (``--refill`` rebuilds it). Each request goes through
+Django's test client as the study admin, so the time is the server's whole answer (auth, queries, analysis,
+template). Target (issue 15): the results page under 1 s with the analysis cached until the next vote.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchdb import ensure_database  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_results_page")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
+
+STUDY_SLUG = "bench-page"
+READERS = 50
+CASES_PER_CELL = 25
+SEED = 15
+REPEATS = 3
+
+
+def fill(refill: bool) -> None:
+    """One study, 600 cases (every finding x source, 25 each), 50 readers who vote on every case with confidence."""
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import transaction
+
+    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, Vote
+
+    call_command("migrate", verbosity=0)
+    existing = Study.objects.filter(slug=STUDY_SLUG).first()
+    findings, sources = list(Finding.objects.order_by("order")[:6]), list(Source.objects.order_by("-is_real", "order"))
+    expected = READERS * CASES_PER_CELL * len(findings) * len(sources)
+    if existing is not None and not refill and Vote.objects.filter(case__study=existing).count() == expected:
+        print(f"reusing study {STUDY_SLUG!r} with {expected:,} votes")
+        return
+    started = time.perf_counter()
+    with transaction.atomic():
+        if existing is not None:
+            Vote.objects.filter(case__study=existing).delete()
+            Membership.objects.filter(study=existing).delete()
+            existing.delete()
+        get_user_model().objects.filter(username__startswith="bench-page-reader-").delete()
+        get_user_model().objects.filter(username="bench-page-admin").delete()
+        study = Study.objects.create(slug=STUDY_SLUG, name="Benchmark: 50 readers x 600 cases",
+                                     status=Study.Status.CLOSED, ask_confidence=True)
+        study.findings.set(findings)
+        study.sources.set(sources)
+        cases = Case.objects.bulk_create([
+            Case(study=study, image="cases/bench.png", pixel_sha256=f"{index:064x}", finding=finding, source=source)
+            for index, (finding, source) in enumerate(
+                (finding, source) for finding in findings for source in sources for _ in range(CASES_PER_CELL))
+        ])
+        users = get_user_model().objects.bulk_create(
+            [get_user_model()(username=f"bench-page-reader-{n:02d}", password="!") for n in range(1, READERS + 1)])
+        memberships = Membership.objects.bulk_create(
+            [Membership(study=study, user=user, number=n) for n, user in enumerate(users, start=1)])
+        rng = np.random.default_rng(SEED)
+        passes = {source.pk: 0.85 if source.is_real else 0.1 + 0.2 * index for index, source in enumerate(sources)}
+        case_effect = rng.normal(0, 0.1, len(cases))
+        votes = []
+        for membership in memberships:
+            bias = rng.normal(0, 0.08)
+            for position, (case, effect) in enumerate(zip(cases, case_effect, strict=True), start=1):
+                called_real = rng.random() < np.clip(passes[case.source_id] + bias + effect, 0.02, 0.98)
+                votes.append(Vote(membership=membership, case=case, answer="real" if called_real else "fake",
+                                  confidence=int(rng.integers(1, 6)), time_ms=int(rng.lognormal(8, 0.5)),
+                                  position=position))
+        Vote.objects.bulk_create(votes, batch_size=5000)
+        get_user_model().objects.create_user("bench-page-admin", password="bench-admin-pass", is_staff=True)
+    print(f"filled {len(votes):,} votes in {time.perf_counter() - started:.1f} s")
+
+
+def timed(client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and body, (url, response.status_code)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--refill", action="store_true", help="rebuild the study even if it is there")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    ensure_database()
+    fill(args.refill)
+
+    from django.contrib.auth import get_user_model
+    from django.core.cache import cache
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench-page-admin"))
+    urls = {
+        "results page": f"/studies/{STUDY_SLUG}/results/",
+        "statistics API": f"/api/studies/{STUDY_SLUG}/statistics/",
+        "Markdown report": f"/api/studies/{STUDY_SLUG}/report.md",
+        "headline chart": f"/studies/{STUDY_SLUG}/results/headline.png",
+    }
+    print(f"{'request':<17} {'cold (analysis computed)':>26} {'warm (cached)':>16}")
+    page_warm = []
+    for name, url in urls.items():
+        cold, warm = [], []
+        for _ in range(REPEATS):
+            cache.clear()
+            cold.append(timed(client, url))
+            warm.append(timed(client, url))
+        if name == "results page":
+            page_warm = warm
+        print(f"{name:<17} {statistics.median(cold):>24.3f} s {statistics.median(warm):>14.3f} s"
+              f"   (min {min(cold):.3f} / {min(warm):.3f})")
+    verdict = "met" if statistics.median(page_warm) < 1.0 else "NOT met"
+    print(f"target: results page < 1 s with the analysis cached until the next vote: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The verification set's plan before any image is generated: who gets which origins, and the per-cell table.
+
+``python -m generation plan`` needs only the two NIH CSV files: without checkpoints, each generator's training images
+are those the trainer would use with its defaults (the by-annotation split of ``--split-seed``, and for Pix2Pix-N and
+StarGAN the healthy pool of that seed); with ``--checkpoints`` they are read from the checkpoints. The per-cell table
+(per source x finding: origins, seen / unseen by that source's generator, multi-label origins, view mix) is what the
+command prints, what ``provenance.json`` carries under ``plan`` and what the staff batch page shows.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import GenerationError
+from .selection import SOURCES, PlannedImage, SelectionInputs, plan_verification_set
+
+TABLE_COLUMNS = ("source", "finding", "origins", "seen", "unseen", "multi_label", "PA", "AP")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    data_dir: Path
+    per_cell: int = 25
+    seed: int = 0
+    pairing: str = "disjoint"
+    allow_reuse: bool = False
+    crop_margin: float = 16 / 256
+    split_seed: int = 0
+    test_fraction: float = 0.3
+    split_by: str = "annotation"
+    healthy_pool: int = 2000
+    checkpoints: Mapping[str, Path] | None = None  # kind -> checkpoint; None: the trainer's default splits
+
+
+def cell_table(plan: Sequence[PlannedImage]) -> list[dict]:
+    """One row per source x finding (sources in Table 1's order, findings in plan order)."""
+    findings = list(dict.fromkeys(p.finding for p in plan))
+    rows = []
+    for source in SOURCES:
+        for finding in findings:
+            cell = [p for p in plan if p.source == source and p.finding == finding]
+            if not cell:
+                continue
+            views = Counter(p.view for p in cell)
+            seen = sum(1 for p in cell if p.seen)
+            rows.append({"source": source, "finding": finding, "origins": len(cell), "seen": seen,
+                         "unseen": len(cell) - seen, "multi_label": sum(1 for p in cell if p.multi_label),
+                         "PA": views.get("PA", 0), "AP": views.get("AP", 0)})
+    return rows
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The per-cell table as Markdown, a Total line per source."""
+    header = "| Source | Finding | Origins | Seen | Unseen | Multi-label | PA | AP |"
+    lines = [header, "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for source in dict.fromkeys(r["source"] for r in rows):
+        group = [r for r in rows if r["source"] == source]
+        for r in group:
+            lines.append(f"| {source} | {r['finding']} | " + " | ".join(str(r[c]) for c in TABLE_COLUMNS[2:]) + " |")
+        total = {c: sum(r[c] for r in group) for c in TABLE_COLUMNS[2:]}
+        lines.append(f"| **{source}** | **all** | " + " | ".join(f"**{total[c]}**" for c in TABLE_COLUMNS[2:]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def inputs_from_metadata(settings: PlanSettings) -> tuple[SelectionInputs, object]:
+    """The selection inputs from the CSV files (and, if given, the checkpoints' splits); also the NIH index."""
+    from training.data.healthy import healthy_pool
+    from training.data.nih import DataError, NIHIndex
+
+    try:
+        index = NIHIndex.load(Path(settings.data_dir))
+        if settings.checkpoints:
+            train_images = _train_images_from_checkpoints(settings.checkpoints)
+        else:
+            split = index.split(seed=settings.split_seed, test_fraction=settings.test_fraction, by=settings.split_by)
+            boxed_train = frozenset(split.image_names()["train"])
+            pool = frozenset(b.image for b in healthy_pool(index, settings.healthy_pool, settings.split_seed))
+            train_images = {"pix2pix": boxed_train, "pix2pix-n": boxed_train | pool, "stargan": boxed_train | pool}
+    except (DataError, ValueError) as error:
+        raise GenerationError(f"--data: {error}") from None
+    inputs = SelectionInputs(boxes=index.boxes, labels=index.labels, healthy=index.healthy_images(),
+                             train_images=train_images, views=index.views, crop_margin=settings.crop_margin)
+    return inputs, index
+
+
+def _train_images_from_checkpoints(checkpoints: Mapping[str, Path]) -> dict[str, frozenset[str]]:
+    from training.checkpoints import CheckpointError, load_checkpoint
+
+    train_images = {}
+    for kind in ("pix2pix", "pix2pix-n", "stargan"):
+        if kind not in checkpoints:
+            raise GenerationError(f"--checkpoints: missing {kind}")
+        try:
+            payload = load_checkpoint(Path(checkpoints[kind]), expected_kind=kind)
+        except CheckpointError as error:
+            raise GenerationError(f"checkpoint for {kind} is not usable: {error}") from None
+        pool = payload.get("healthy_pool") or []
+        train_images[kind] = frozenset(payload["split"].get("train", [])) | frozenset(
+            entry["image"] if isinstance(entry, dict) else str(entry) for entry in pool)
+    return train_images
+
+
+def make_plan(settings: PlanSettings) -> tuple[list[PlannedImage], list[dict]]:
+    """The plan and its per-cell table; raises :class:`GenerationError` with the cell and shortfall if unfillable."""
+    from training.data.nih import FINDINGS
+
+    inputs, _ = inputs_from_metadata(settings)
+    plan = plan_verification_set(inputs, FINDINGS, settings.per_cell, settings.seed, settings.allow_reuse,
+                                 settings.pairing)
+    return plan, cell_table(plan)

@@ -1,0 +1,215 @@
+"""The MRMC analysis of a reader study's votes: generators as modalities, in the study's split design.
+
+Two figures of merit, each analysed by Obuchowski-Rockette (``or_analysis``) with the covariance jackknifed over
+**all** cases (``fom.py``):
+
+* **AUC** per reader x generator: how well the reader tells that generator's images from the real ones, from the
+  answer plus confidence (the 1-10 fake-score). A generator's cases are the real images (shared by every generator)
+  and its own fakes, so two generators' AUCs covary through the real images only; the jackknife over all cases
+  picks that up by itself.
+* **Called-real rate** per reader x source (Real included): the share of the source's images the reader called
+  real. Sources share no case; comparing a generator with Real asks whether its fakes pass as often as real images do.
+
+Pairwise differences are analysed pair by pair by default (``pairwise="separate"``): the real images' called-real
+rate varies across readers differently from a generator's, and pooling its reader x modality interaction into the
+G1 - G2 comparison made that test conservative (type I error 0.028 instead of 0.05 in 1,000 simulated null studies;
+0.049 pair by pair, ``bench/bench_mrmc.py``).
+
+Readers who have not read a usable set of cases (for the AUC: no rated real image or no rated image of some
+generator) are left out of that figure, with a note. Votes need not be complete: each reader's figure uses the cases
+they read, and the jackknife over all cases stays valid.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from . import fom
+from .or_analysis import Difference, OrResult, json_ready, or_analysis
+
+MIN_READERS_TO_GENERALISE = 3
+
+
+@dataclass(frozen=True)
+class StudyMrmc:
+    """The MRMC analysis of a study; ``as_dict`` gives JSON-ready data.
+
+    ``lead`` is the analysis to show first ("RRRC", or "FRRC" with fewer than 3 readers) and ``lead_sentence`` says
+    in one sentence what it generalises to. ``vs_real`` has, per analysis kind, each generator's called-real rate
+    minus the real images' (a difference near 0 means its fakes pass as real as often as real images do)."""
+
+    readers: list[str]
+    lead: str
+    lead_sentence: str
+    auc: OrResult | None
+    auc_note: str
+    called_real: OrResult | None
+    called_real_note: str
+    vs_real: dict[str, list[Difference]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return json_ready({
+            "readers": self.readers, "lead": self.lead, "lead_sentence": self.lead_sentence,
+            "auc": None if self.auc is None else self.auc.as_dict(), "auc_note": self.auc_note,
+            "called_real": None if self.called_real is None else self.called_real.as_dict(),
+            "called_real_note": self.called_real_note,
+            "vs_real": {kind: [asdict(difference) for difference in differences]
+                        for kind, differences in self.vs_real.items()},
+            "notes": self.notes,
+        })
+
+
+@dataclass(frozen=True)
+class SplitDesign:
+    """Votes laid out by reader x case: ``cases`` the case ids, ``case_source`` each case's source index,
+    ``called_real`` and ``fake_score`` (R, K) with nan where the reader has no vote (or, for the score, no rating)."""
+
+    readers: list[int]
+    cases: np.ndarray
+    case_source: np.ndarray
+    called_real: np.ndarray
+    fake_score: np.ndarray
+
+
+def split_design(reader: np.ndarray, case: np.ndarray, source: np.ndarray, called_real: np.ndarray,
+                 fake_score: np.ndarray) -> SplitDesign:
+    """Per-vote arrays to reader x case matrices, over the readers who voted."""
+    reader = np.asarray(reader, dtype=np.int64)
+    cases, case_index = np.unique(np.asarray(case), return_inverse=True)
+    voters, reader_index = np.unique(reader, return_inverse=True)
+    case_source = np.zeros(len(cases), dtype=np.int64)
+    case_source[case_index] = np.asarray(source, dtype=np.int64)
+    shape = (len(voters), len(cases))
+    real = np.full(shape, np.nan)
+    real[reader_index, case_index] = np.asarray(called_real, dtype=float)
+    score = np.full(shape, np.nan)
+    score[reader_index, case_index] = np.asarray(fake_score, dtype=float)
+    return SplitDesign(readers=[int(r) for r in voters], cases=cases, case_source=case_source, called_real=real,
+                       fake_score=score)
+
+
+def called_real_array(design: SplitDesign, n_sources: int) -> np.ndarray:
+    """(R, S, K): each case appears only under its own source."""
+    in_source = design.case_source[None, :] == np.arange(n_sources)[:, None]  # (S, K)
+    return np.where(in_source[None], design.called_real[:, None, :], np.nan)
+
+
+def auc_score_array(design: SplitDesign, source_is_real: list[bool]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(R, G, K) fake-scores where generator g's cases are every real image and g's own fakes; the case truth
+    (1 fake, 0 real); the generators' source indices."""
+    is_real = np.asarray(source_is_real, dtype=bool)
+    generators = [s for s, real in enumerate(source_is_real) if not real]
+    case_is_real = is_real[design.case_source]
+    member = np.stack([case_is_real | (design.case_source == g) for g in generators])  # (G, K)
+    scores = np.where(member[None], design.fake_score[:, None, :], np.nan)
+    return scores, (~case_is_real).astype(np.int64), generators
+
+
+def _usable_readers(values: np.ndarray) -> np.ndarray:
+    return np.all(np.isfinite(values), axis=1)
+
+
+def _flip(difference: Difference) -> Difference:
+    return replace(difference, first=difference.second, second=difference.first, difference=-difference.difference,
+                   statistic=-difference.statistic, ci_low=-difference.ci_high, ci_high=-difference.ci_low)
+
+
+def _vs_real(result: OrResult, real_label: str) -> dict[str, list[Difference]]:
+    out = {}
+    for kind in ("RRRC", "FRRC", "RRFC"):
+        analysis = result.analysis(kind)
+        if analysis is None:
+            continue
+        rows = []
+        for difference in analysis.differences:
+            if difference.second == real_label:
+                rows.append(difference)
+            elif difference.first == real_label:
+                rows.append(_flip(difference))
+        out[kind] = rows
+    return out
+
+
+def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[str], sources: list[str],
+               source_is_real: list[bool], alpha: float = 0.05, pairwise: str = "separate") -> StudyMrmc:
+    """The whole MRMC analysis of a study from per-vote arrays (first showings only, one vote per reader and case).
+
+    ``reader`` indexes ``readers`` (pseudonyms), ``source`` indexes ``sources`` (Real first, ``source_is_real``),
+    ``case`` is any integer case id, ``called_real`` is bool, ``fake_score`` is the 1-10 fake-score (nan where the
+    vote has no confidence). Returns both figures' OR analyses (RRRC, FRRC, RRFC; every pair of generators for the
+    AUC, every pair of sources for the called-real rate) and each generator's called-real rate against Real's."""
+    design = split_design(reader, case, source, called_real, fake_score)
+    labels = [readers[r] for r in design.readers]
+    notes: list[str] = []
+    generators = [s for s, real in enumerate(source_is_real) if not real]
+    real_sources = [s for s, real in enumerate(source_is_real) if real]
+
+    called_real_result, called_real_note, vs_real = None, "", {}
+    values = called_real_array(design, len(sources))
+    rates = fom.rate(values)
+    keep = _usable_readers(rates)
+    if len(sources) < 2:
+        called_real_note = "The called-real rates need at least two sources to compare."
+    elif not keep.any():
+        called_real_note = "No reader has voted on images of every source yet."
+    else:
+        if not keep.all():
+            notes.append("Left out of the called-real analysis (no vote on some source yet): "
+                         + ", ".join(label for label, kept in zip(labels, keep, strict=True) if not kept) + ".")
+        covariance = fom.jackknife_summary(fom.rate_jackknife(values[keep]), fom.in_modality(values[keep]))
+        called_real_result = or_analysis(rates[keep], covariance, readers=_kept(labels, keep), modalities=sources,
+                                         alpha=alpha, pairwise=pairwise)
+        called_real_note = "Share of each source's images called real, per reader; sources share no image."
+        if real_sources:
+            vs_real = _vs_real(called_real_result, sources[real_sources[0]])
+
+    auc_result, auc_note = None, ""
+    if np.isnan(design.fake_score).all():
+        auc_note = ("No vote carries a confidence rating (the study did not ask for one), so there is no ROC AUC: "
+                    "the answers alone give one point on the ROC curve, not a curve; see the called-real rates.")
+    elif len(generators) < 2 or not real_sources:
+        auc_note = "Comparing AUCs needs real images and at least two generators."
+    else:
+        scores, truth, _ = auc_score_array(design, source_is_real)
+        areas, loo = fom.auc_and_jackknife(scores, truth)
+        keep_auc = _usable_readers(areas)
+        if not keep_auc.any():
+            auc_note = "No reader has rated real images and images of every generator yet."
+        else:
+            if not keep_auc.all():
+                notes.append("Left out of the AUC analysis (no rated real image or no rated image of some generator "
+                             "yet): " + ", ".join(label for label, kept in zip(labels, keep_auc, strict=True)
+                                                  if not kept) + ".")
+            covariance = fom.jackknife_summary(loo[keep_auc], fom.in_modality(scores[keep_auc]))
+            auc_result = or_analysis(areas[keep_auc], covariance, readers=_kept(labels, keep_auc),
+                                     modalities=[sources[g] for g in generators], alpha=alpha, pairwise=pairwise)
+            auc_note = ("AUC of telling each generator's images from the real ones, from answer plus confidence "
+                        "(1-10 fake-score); 0.5 is chance, 1 every fake spotted.")
+
+    n_readers = len(labels)
+    if n_readers < MIN_READERS_TO_GENERALISE:
+        lead = "FRRC"
+        lead_sentence = (f"With {n_readers} reader{'s' if n_readers != 1 else ''}, nothing here generalises to other "
+                         "readers: the comparisons are for these readers only, reading other cases like these "
+                         "(fixed readers, random cases).")
+    else:
+        lead = "RRRC"
+        lead_sentence = ("The comparisons generalise to other readers reading other cases like these (readers and "
+                         "cases both random, Obuchowski-Rockette with Hillis's degrees of freedom).")
+    return StudyMrmc(readers=labels, lead=lead, lead_sentence=lead_sentence, auc=auc_result, auc_note=auc_note,
+                     called_real=called_real_result, called_real_note=called_real_note, vs_real=vs_real, notes=notes)
+
+
+def _kept(labels: list[str], keep: np.ndarray) -> list[str]:
+    return [label for label, kept in zip(labels, keep, strict=True) if kept]
+
+
+def study_mrmc_from_votes(votes, layout, alpha: float = 0.05, pairwise: str = "separate") -> StudyMrmc:
+    """``study_mrmc`` on ``statistics.Votes`` and ``statistics.Layout`` (the arrays the results page already has)."""
+    from ..statistics import fake_score
+
+    return study_mrmc(votes.reader, votes.case, votes.source, votes.called_real,
+                      fake_score(votes.called_real, votes.confidence), readers=layout.readers,
+                      sources=layout.sources, source_is_real=layout.source_is_real, alpha=alpha, pairwise=pairwise)

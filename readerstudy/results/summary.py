@@ -1,0 +1,115 @@
+"""The study's main comparisons cut from the MRMC analysis, and the same said in words: what the results page, the
+Markdown report and the statistics JSON lead with. Pure functions of the report's plain data (no Django)."""
+from __future__ import annotations
+
+from .mrmc.or_analysis import GENERALISES_TO
+
+
+def _analysis(result: dict | None, kind: str) -> dict | None:
+    return None if result is None else result.get(kind)
+
+
+def _bounded(rows: list[dict], low: float, high: float) -> list[dict]:
+    """Rows with their interval clipped to what the figure can be (a rate or an AUC in [0, 1], a difference of two
+    in [-1, 1]): a t interval around 0.99 may reach past 1."""
+    clip = lambda value: None if value is None else min(max(value, low), high)  # noqa: E731
+    return [{**row, "ci_low": clip(row["ci_low"]), "ci_high": clip(row["ci_high"])} for row in rows]
+
+
+def lead_comparisons(mrmc: dict, real_sources: list[str]) -> dict:
+    """The lead analysis's comparisons (RRRC with three readers or more, else FRRC), ready for a table:
+
+    * ``called_real``: each source's reader-averaged called-real rate with its interval;
+    * ``vs_real``: each generator's called-real rate minus the real images' (0: its fakes pass as real as often as
+      real images do);
+    * ``called_real_pairs``: every pair of generators on the called-real rate;
+    * ``auc`` and ``auc_pairs``: each generator's reader-averaged AUC and every pair of generators on it."""
+    kind = mrmc["lead"]
+    called_real = _analysis(mrmc.get("called_real"), kind)
+    auc = _analysis(mrmc.get("auc"), kind)
+    real = set(real_sources)
+    return {
+        "kind": kind,
+        "generalises_to": GENERALISES_TO[kind],
+        "sentence": mrmc["lead_sentence"],
+        "called_real": _bounded(called_real["modalities"] if called_real else [], 0, 1),
+        "called_real_test": called_real["test"] if called_real else None,
+        "vs_real": _bounded(mrmc.get("vs_real", {}).get(kind, []), -1, 1),
+        "called_real_pairs": _bounded([row for row in (called_real["differences"] if called_real else [])
+                                       if row["first"] not in real and row["second"] not in real], -1, 1),
+        "auc": _bounded(auc["modalities"] if auc else [], 0, 1),
+        "auc_test": auc["test"] if auc else None,
+        "auc_pairs": _bounded(auc["differences"] if auc else [], -1, 1),
+        "auc_note": mrmc.get("auc_note", ""),
+        "called_real_note": mrmc.get("called_real_note", ""),
+        "notes": mrmc.get("notes", []),
+    }
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "p not defined"
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def _three(value: float | None, sign: str = "") -> str:
+    return "–" if value is None else f"{value:{sign}.3f}"
+
+
+def _signed_points(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:+.0f}"
+
+
+def _points(row: dict) -> str:
+    """A difference of rates in percentage points with its interval."""
+    return (f"{_signed_points(row['difference'])} points (95% CI {_signed_points(row['ci_low'])} to "
+            f"{_signed_points(row['ci_high'])}, {_p(row['p_value'])})")
+
+
+def _auc_difference(row: dict) -> str:
+    return (f"{_three(row['difference'], '+')} (95% CI {_three(row['ci_low'], '+')} to "
+            f"{_three(row['ci_high'], '+')}, {_p(row['p_value'])})")
+
+
+def summary_sentences(report: dict, comparisons: dict) -> list[str]:
+    """One paragraph, as sentences: the data, what generalises, each generator against the real images, the
+    generators against each other, and the AUC (or why there is none)."""
+    sentences = [f"{report['n_votes']} vote{'s' if report['n_votes'] != 1 else ''} from "
+                 f"{len(report['readers'])} reader{'s' if len(report['readers']) != 1 else ''}."]
+    if not report["n_votes"]:
+        return sentences + ["No comparison can be made before readers have voted."]
+    sentences.append(comparisons["sentence"])
+    rates = {row["modality"]: row for row in comparisons["called_real"]}
+    if rates:
+        parts = [f"{name} {_percent(row['estimate'])} (95% CI {_percent(row['ci_low'])} to {_percent(row['ci_high'])})"
+                 for name, row in rates.items()]
+        sentences.append("Images called real, averaged over readers: " + "; ".join(parts) + ".")
+    else:
+        sentences.append(comparisons["called_real_note"])
+    if comparisons["vs_real"]:
+        parts = []
+        for row in comparisons["vs_real"]:
+            low, high = row["ci_low"], row["ci_high"]
+            verdict = ("called real less often than the real images" if high is not None and high < 0 else
+                       "called real more often than the real images" if low is not None and low > 0 else
+                       "not distinguishable from the real images on this rate")
+            parts.append(f"{row['first']} {_points(row)}, {verdict}")
+        sentences.append("Against the real images: " + "; ".join(parts) + ".")
+    if comparisons["called_real_pairs"]:
+        sentences.append("Between generators (called-real rate): " + "; ".join(
+            f"{row['first']} − {row['second']} {_points(row)}" for row in comparisons["called_real_pairs"]) + ".")
+    if comparisons["auc"]:
+        parts = [f"{row['modality']} {_three(row['estimate'])} (95% CI {_three(row['ci_low'])} to "
+                 f"{_three(row['ci_high'])})" for row in comparisons["auc"]]
+        sentences.append("AUC for telling each generator's images from real ones (0.5 is chance): "
+                         + "; ".join(parts) + ".")
+        if comparisons["auc_pairs"]:
+            sentences.append("Between generators (AUC): " + "; ".join(
+                f"{row['first']} − {row['second']} {_auc_difference(row)}" for row in comparisons["auc_pairs"]) + ".")
+    elif comparisons["auc_note"]:
+        sentences.append(comparisons["auc_note"])
+    return sentences

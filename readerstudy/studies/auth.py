@@ -1,0 +1,62 @@
+"""The token endpoint (rate limited per address, expired tokens replaced) and a password change django-axes counts."""
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.views import PasswordChangeView
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+
+from .tokens import token_expired
+
+
+class TokenRequestThrottle(AnonRateThrottle):
+    """Token requests per client address, whatever the username (axes counts per username and address)."""
+
+    scope = "auth_token"
+
+    def get_rate(self) -> str:
+        return settings.API_TOKEN_REQUEST_RATE  # read per request, so a deployment (or a test) can change it
+
+
+class ObtainExpiringAuthToken(ObtainAuthToken):
+    """``POST {username, password}`` -> ``{"token": ...}``: the user's live token, or a fresh one when it expired."""
+
+    throttle_classes = [TokenRequestThrottle]
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token, created = Token.objects.get_or_create(user=user)
+        if not created and token_expired(token):
+            token.delete()
+            token = Token.objects.create(user=user)
+        return Response({"token": token.key})
+
+
+class CountedPasswordChangeForm(PasswordChangeForm):
+    """The old password is checked through ``authenticate()``, so django-axes counts wrong ones (and locks the
+    account from that address after ``AXES_FAILURE_LIMIT``) exactly as it does on the login page."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        found = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        if found is None or found.pk != self.user.pk:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
+
+
+class CountedPasswordChangeView(PasswordChangeView):
+    form_class = CountedPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

@@ -1,0 +1,34 @@
+"""The detector learns: on phantom data (findings drawn inside their boxes) a tiny CPU run lowers its loss and
+localises well above boxes placed at random (as many as it placed, sized like training boxes)."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training.data.phantom import make_phantom
+from training.localisation.experiment import LocalisationConfig, read_learning, run_experiment
+
+
+@pytest.fixture(scope="module")
+def learnt(tmp_path_factory) -> list[dict]:
+    root = tmp_path_factory.mktemp("learns")
+    make_phantom(root / "data", disease=60, healthy=1, size=64, seed=0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_experiment(LocalisationConfig(
+            data=str(root / "data"), out=str(root / "run"), backbone="tiny_fpn", image_size=64, batch_size=4,
+            optimizer="adam", lr=2e-3, steps=160, eval_every=40, report_steps=(160,), window_half_width=40,
+            device="cpu", progress=False))
+    finally:
+        torch.set_num_threads(threads)
+    return read_learning(root / "run" / "learning.csv")
+
+
+def test_the_training_loss_falls(learnt):
+    assert learnt[-1]["loss"] < 0.6 * learnt[0]["loss"]
+
+
+def test_correct_localisation_ends_well_above_random_boxes(learnt):
+    final = learnt[-1]
+    assert final["cl"] >= final["baseline_cl"] + 0.15, final
