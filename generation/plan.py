@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GenerationError
+from .pipeline import DEFAULT_CROP_MARGIN
 from .selection import SOURCES, PlannedImage, SelectionInputs, plan_verification_set
 
 TABLE_COLUMNS = ("source", "finding", "origins", "seen", "unseen", "multi_label", "PA", "AP")
@@ -26,7 +27,7 @@ class PlanSettings:
     seed: int = 0
     pairing: str = "disjoint"
     allow_reuse: bool = False
-    crop_margin: float = 16 / 256
+    crop_margin: float = DEFAULT_CROP_MARGIN
     split_seed: int = 0
     test_fraction: float = 0.3
     split_by: str = "annotation"
@@ -86,14 +87,14 @@ def inputs_from_metadata(settings: PlanSettings) -> tuple[SelectionInputs, objec
 
 
 def _train_images_from_checkpoints(checkpoints: Mapping[str, Path]) -> dict[str, frozenset[str]]:
-    from training.checkpoints import CheckpointError, load_checkpoint
+    from training.checkpoints import CheckpointError, read_checkpoint_meta
 
     train_images = {}
     for kind in ("pix2pix", "pix2pix-n", "stargan"):
         if kind not in checkpoints:
             raise GenerationError(f"--checkpoints: missing {kind}")
         try:
-            payload = load_checkpoint(Path(checkpoints[kind]), expected_kind=kind)
+            payload = read_checkpoint_meta(Path(checkpoints[kind]), expected_kind=kind)  # split and pool only
         except CheckpointError as error:
             raise GenerationError(f"checkpoint for {kind} is not usable: {error}") from None
         pool = payload.get("healthy_pool") or []

@@ -176,7 +176,7 @@ def test_the_exports_leave_an_excluded_case_out_and_name_it_in_their_metadata(vo
     imrmc = mrmc_export.imrmc_text(study)
     header, data = imrmc.split("BEGIN DATA:")
     assert f"Excluded cases (not in this file): 1; {excluded.public_id} (Effusion, Pix2Pix): box misplaced" in header
-    assert "N1: 1\n" in header and excluded.public_id not in header.split("Case ids:")[1].split("\n")[0]
+    assert "N1:1\n" in header and excluded.public_id not in header.split("Cases (id = case):")[1].split("\n")[0]
     assert len([line for line in data.strip().splitlines() if line.startswith("-1,")]) == 3
     long_csv = "".join(mrmc_export.long_csv(study))
     votes_csv = b"".join(staff_api.get("/api/studies/paper/export.csv").streaming_content).decode()

@@ -47,7 +47,7 @@ def test_the_preview_is_the_reading_page_pointed_at_endpoints_that_record_nothin
     html = admin.get("/studies/paper/preview/").content.decode()
     assert 'id="reader" class="reader-grid"' in html and "js/reader.js" in html  # the readers' own page and script
     assert 'data-votes-url="/studies/paper/preview/votes/"' in html and "/api/studies/paper/votes/" not in html
-    assert "Answers are not recorded" in html
+    assert "Preview: not recorded" in html
 
 
 def test_the_admin_goes_through_the_first_images_and_no_vote_is_stored(admin, study):
@@ -80,17 +80,17 @@ def test_a_preview_answer_for_another_case_or_without_an_answer_is_refused(admin
 
 
 def test_the_preview_image_is_the_same_bytes_and_headers_a_reader_receives(admin, study, reader_factory):
-    user = reader_factory(study, username="reader").user
-    reader_browser = Client()
-    reader_browser.force_login(user)
-    reader_images = {}  # a reader holds an image URL only while it is shown (issue 17): fetched as it is shown
-    while (response := reader_browser.get("/api/studies/paper/next/")).status_code == 200:
-        shown = response.json()
-        reader_images[shown["case"]] = reader_browser.get(shown["image_url"])
-        reader_browser.post("/api/studies/paper/votes/", {"case": shown["case"], "answer": "real"},
-                            content_type="application/json")
+    reader = Client()
+    reader.force_login(reader_factory(study, username="reader").user)
+    received = {}  # case -> the image response a reader got for it, under the URL the reading API gave
+    while (shown := reader.get("/api/studies/paper/next/")).status_code == 200:
+        payload = shown.json()
+        received[payload["case"]] = reader.get(payload["image_url"])
+        assert reader.post("/api/studies/paper/votes/", {"case": payload["case"], "answer": "real"},
+                           content_type="application/json").status_code == 201
+    assert len(received) == study.cases.count()
     for image in preview_all(admin):
-        preview_image, reader_image = admin.get(image["image_url"]), reader_images[image["case"]]
+        preview_image, reader_image = admin.get(image["image_url"]), received[image["case"]]
         assert (preview_image.status_code, reader_image.status_code) == (200, 200)
         assert preview_image.content == reader_image.content
         assert dict(preview_image.headers) == dict(reader_image.headers)

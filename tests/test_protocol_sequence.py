@@ -178,3 +178,48 @@ def test_a_reader_cannot_see_sequences(study_factory, reader_factory, url):
     client = APIClient()
     client.force_login(reader_factory(study).user)
     assert client.get(url).status_code == 404
+
+
+def _paired_cases(pairs: int, singles: int) -> list:
+    """Pix2Pix (source 2) and Pix2Pix-N (source 3) cases sharing origin boxes, plus unrelated Real (source 0) cases."""
+    cases, pk = [], 0
+    for number in range(pairs):
+        for source in (2, 3):
+            pk += 1
+            cases.append(derive.CaseKey(pk, source, number % 6, f"origin_{number:03d}.png"))
+    for number in range(singles):
+        pk += 1
+        cases.append(derive.CaseKey(pk, 0, number % 6, f"real_{number:03d}.png"))
+    return cases
+
+
+def _closest_pair(order, cases) -> int:
+    origin = {case.pk: case.origin for case in cases}
+    seen: dict[str, int] = {}
+    closest = len(order)
+    for index, slot in enumerate(order):
+        key = origin[slot.case_id]
+        if key in seen:
+            closest = min(closest, index - seen[key])
+        seen[key] = index
+    return closest
+
+
+@pytest.mark.parametrize("block_size", [0, 24])
+def test_the_two_cases_of_a_matched_pair_are_read_at_least_ten_images_apart(block_size):
+    cases = _paired_cases(pairs=75, singles=150)
+    for seed in range(20):
+        order = derive.study_order(cases, seed, block_size=block_size)
+        assert sorted(slot.case_id for slot in order) == [case.pk for case in cases]
+        assert _closest_pair(order, cases) >= derive.pair_gap(len(cases)) == 10
+        if block_size:  # every block keeps the sources and findings the balanced deal gave it
+            cell = {case.pk: (case.source_id, case.finding_id) for case in cases}
+            dealt = derive.blocked_order(cases, seed, block_size)
+            assert Counter((s.block, cell[s.case_id]) for s in order) == Counter(
+                (s.block, cell[s.case_id]) for s in dealt)
+
+
+def test_a_study_without_shared_origins_keeps_its_order():
+    cases = _paired_cases(pairs=0, singles=60)
+    plain = [derive.CaseKey(case.pk, case.source_id, case.finding_id) for case in cases]
+    assert derive.study_order(cases, 7, block_size=12) == derive.study_order(plain, 7, block_size=12)

@@ -132,6 +132,19 @@ def test_a_superusers_look_at_another_studys_image_is_audited(two_groups):
     assert _page(two_groups["bob"]).get(f"/i/{case.image_token}.png").status_code == 200
 
 
+def test_a_superusers_look_at_a_readers_showing_in_another_study_is_audited(two_groups):
+    from readerstudy.studies.services import reader_add
+
+    reader_add(study=two_groups["heart"], username="hal")
+    hal = get_user_model().objects.get(username="hal")
+    shown = _api(hal).get("/api/studies/heart/next/").json()["image_url"]
+    root = _user("root", is_staff=True, is_superuser=True)
+    assert _page(root).get(shown).status_code == 200
+    assert [row[1] for row in _actions(two_groups["heart"]) if row[1] == "operator_access"] == ["operator_access"]
+    assert _page(two_groups["bob"]).get(shown).status_code == 200
+    assert _page(two_groups["alice"]).get(shown).status_code == 404
+
+
 def test_study_for_staff_is_the_central_check_and_administered_by_filters_querysets(two_groups):
     from django.http import Http404
 

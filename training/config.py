@@ -74,7 +74,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                         beta1=0.5, beta2=0.999, sample_every=1000, checkpoint_every=5000),
     },
     "quick": {
-        "pix2pix": dict(iters=800, batch_size=4, image_size=64, ngf=16, ndf=16, healthy_pool=200, sample_every=100,
+        "pix2pix": dict(iters=1100, batch_size=4, image_size=64, ngf=16, ndf=16, healthy_pool=200, sample_every=100,
                         checkpoint_every=100, log_every=5),
         "stargan": dict(iters=600, batch_size=4, image_size=64, conv_dim=16, res_blocks=2, lr=1e-4, n_critic=5,
                         healthy_pool=200, sample_every=100, checkpoint_every=100, log_every=5),

@@ -9,6 +9,10 @@
 * Repeats: ``round(n * percent / 100)`` cases drawn at random, each shown again at a random place at least
   ``repeat_gap(n)`` images after its first showing (or last, when the study is too short for that).
 * Practice: ``count`` images drawn from the practice pool, in random order, before everything else.
+* Pairs: cases made from one origin image (a matched Pix2Pix / Pix2Pix-N pair, or an image reused across cells) are
+  kept at least ``pair_gap(n)`` images apart: a later case too close to its partner swaps places with the nearest
+  unpaired case far enough from it (of the same block; across blocks, of the same source and finding). A
+  deterministic repair of the derived order: a study without such cases keeps exactly the order it had.
 * Staircase tracks (adaptive exposure): each real image is dealt to one generator's staircase by a shuffle of the
   real images, in quotas proportional to the generators' image counts, so every staircase holds the study's share of
   real images and a real image's track has nothing to do with its position.
@@ -34,6 +38,7 @@ class CaseKey:
     pk: int
     source_id: int
     finding_id: int
+    origin: str = ""  # the origin image of a generated (or reused) case; cases sharing one are kept apart
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,47 @@ def with_repeats(main: list[StudySlotSpec], seed: int, percent: Decimal | float)
     return slots
 
 
+def pair_gap(n: int) -> int:
+    """How many images at least lie between two cases of one origin image: 10, fewer in a short study."""
+    return repeat_gap(n)
+
+
+def keep_pairs_apart(main: list[StudySlotSpec], cases: list[CaseKey]) -> list[StudySlotSpec]:
+    """Move the later case of each origin-sharing pair at least ``pair_gap`` places after the earlier one."""
+    by_origin: dict[str, list[int]] = defaultdict(list)
+    for case in cases:
+        if case.origin:
+            by_origin[case.origin].append(case.pk)
+    partners = {pk: set(group) - {pk} for group in by_origin.values() if len(group) > 1 for pk in group}
+    if not partners:
+        return main
+    cell = {case.pk: (case.source_id, case.finding_id) for case in cases}
+    slots = list(main)
+    gap = pair_gap(len(slots))
+    position = {slot.case_id: index for index, slot in enumerate(slots)}
+
+    def clear(case_id: int, at: int) -> bool:
+        return all(abs(position[other] - at) >= gap for other in partners.get(case_id, ()) if other in position)
+
+    for index in range(len(slots)):
+        case_id = slots[index].case_id
+        if clear(case_id, index) or any(position[other] > index for other in partners[case_id] if other in position):
+            continue  # fine where it is, or it is the earlier of its pair (the later one moves)
+        nearest_first = sorted(range(len(slots)), key=lambda place: (abs(place - index), place < index))
+        for target in nearest_first[1:]:
+            other = slots[target]
+            same_place = other.block == slots[index].block or cell[other.case_id] == cell[case_id]
+            if not same_place or other.case_id in partners:
+                continue
+            position[case_id], position[other.case_id] = target, index
+            if clear(case_id, target) and clear(other.case_id, index):
+                slots[index], slots[target] = (StudySlotSpec(other.case_id, other.is_repeat, slots[index].block),
+                                               StudySlotSpec(case_id, slots[index].is_repeat, other.block))
+                break
+            position[case_id], position[other.case_id] = index, target
+    return slots
+
+
 def study_order(cases: list[CaseKey], seed: int, block_size: int = 0,
                 repeat_percent: Decimal | float = 0) -> list[StudySlotSpec]:
     """Every study slot of a reader, first showings and repeats, in reading order."""
@@ -129,7 +175,7 @@ def study_order(cases: list[CaseKey], seed: int, block_size: int = 0,
         main = blocked_order(cases, seed, block_size)
     else:
         main = [StudySlotSpec(case_id=pk) for pk in sequence_from_seed([case.pk for case in cases], seed)]
-    return with_repeats(main, seed, repeat_percent)
+    return with_repeats(keep_pairs_apart(main, cases), seed, repeat_percent)
 
 
 def extension_order(case_ids: list[int], seed: int, segment: int) -> list[int]:

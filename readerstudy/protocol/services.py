@@ -246,8 +246,10 @@ def study_transition(study: Study, actor, to: str) -> Study:
 # --- each reader's frozen sequence ------------------------------------------------------------------------------
 
 def case_keys(study_id: int, only: set[int] | None = None) -> list[derive.CaseKey]:
-    rows = Case.objects.filter(study_id=study_id).included().order_by("pk").values_list("pk", "source_id", "finding_id")
-    return [derive.CaseKey(pk, source, finding) for pk, source, finding in rows if only is None or pk in only]
+    rows = Case.objects.filter(study_id=study_id).included().order_by("pk").values_list(
+        "pk", "source_id", "finding_id", "provenance__origin_image")
+    return [derive.CaseKey(pk, source, finding, origin if isinstance(origin, str) else "")
+            for pk, source, finding, origin in rows if only is None or pk in only]
 
 
 def derived_slots(membership: Membership, protocol: StudyProtocol, cases: list[derive.CaseKey]) -> list[SequenceSlot]:

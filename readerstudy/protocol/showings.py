@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from readerstudy.studies import reading_sql
 from readerstudy.studies.models import Membership
-from readerstudy.studies.permissions import may_administer
 
 from .models import ImageShowing, PracticeImage
 
@@ -81,20 +80,35 @@ def _as_shown(membership: Membership, slot_id: int, showing: ImageShowing | None
                                        expires_at=_expiry(now, exposure_ms))
 
 
-def fetched_image(user, token: str) -> tuple[str, bool, int] | None:
-    """(stored file name, whether it is a practice image, the study's id) behind a showing token for its reader (or
-    the study's admins), or None when there is none or its timed showing is over. A reader's fetch outside the
-    showing is audited."""
+def fetched_image(user, token: str) -> tuple[str, bool] | None:
+    """(stored file name, whether it is a practice image) behind a showing token for its reader (or the study's
+    admins), or None when there is none or its timed showing is over. A fetch outside the showing is audited, and so
+    is a superuser's fetch outside the studies they administer."""
+    from readerstudy.studies.permissions import may_administer
+
     now = timezone.now()
-    admin = may_administer(user)
-    found = reading_sql.showing_image(token, user.pk, as_admin=admin, is_superuser=user.is_superuser, now=now)
+    staff = may_administer(user)
+    found = reading_sql.showing_image(token, user.pk, is_staff=staff, superuser=user.is_superuser, now=now)
     if found is None:
         return None
-    if (found.expired or found.answered_since) and not admin:
+    if user.is_superuser:
+        _operator_if_outside(user, found)
+    if (found.expired or found.answered_since) and not staff:
         _audit_fetch_outside_showing(user, found, now)
     if found.expired:
         return None
-    return found.name, found.phase == "practice", found.study_id
+    return found.name, found.phase == "practice"
+
+
+def _operator_if_outside(user, found: reading_sql.ShowingImage) -> None:
+    """A superuser fetching a showing that is neither theirs nor of a study they administer: audited (operator)."""
+    from readerstudy.studies.models import Study, StudyAdministrator
+    from readerstudy.studies.operator import operator_access
+
+    if ImageShowing.objects.filter(pk=found.showing_id, membership__user=user).exists():
+        return
+    if not StudyAdministrator.objects.filter(study_id=found.study_id, user=user).exists():
+        operator_access(user, Study.objects.get(pk=found.study_id))
 
 
 def _audit_fetch_outside_showing(user, found: reading_sql.ShowingImage, now: datetime) -> None:

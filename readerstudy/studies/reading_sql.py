@@ -90,6 +90,35 @@ def _sql() -> dict[str, str]:
     first_showing = (f"{_column(slot, 'phase')} = '{Phase.STUDY.value}' AND NOT {_column(slot, 'is_repeat')}")
     included = f"{_column(case, 'excluded_at')} IS NULL"  # an excluded case is never read, voted on or served
     membership, study, protocol = _membership_rows()
+    admins = StudyAdministrator
+
+    def admin_of(study_column: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM {_table(admins)} a WHERE a.{_column(admins, 'study')} = {study_column} "
+                f"AND a.{_column(admins, 'user')} = %s)")
+
+    # A showing's image with what tells a fetch outside it, for the token's reader (or, below, others).
+    showing_select = (
+        f"SELECT COALESCE(c.{_column(case, 'image')}, pi.{_column(PracticeImage, 'image')}), "
+        f"sh.{_column(showing, 'id')}, m.{_column(member, 'study')}, sl.{_column(slot, 'phase')}, "
+        f"sl.{_column(slot, 'position')}, "
+        f"(sh.{_column(showing, 'expires_at')} IS NOT NULL AND sh.{_column(showing, 'expires_at')} < %s), "
+        f"CASE WHEN sl.{_column(slot, 'phase')} = '{Phase.PRACTICE.value}' THEN EXISTS (SELECT 1 FROM "
+        f"{_table(PracticeVote)} pv WHERE pv.{_column(PracticeVote, 'slot')} = sl.{_column(slot, 'id')} "
+        f"AND pv.{_column(PracticeVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
+        f"WHEN sl.{_column(slot, 'is_repeat')} THEN EXISTS (SELECT 1 FROM {_table(RepeatVote)} rv "
+        f"WHERE rv.{_column(RepeatVote, 'slot')} = sl.{_column(slot, 'id')} "
+        f"AND rv.{_column(RepeatVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
+        f"ELSE EXISTS (SELECT 1 FROM {_table(Vote)} v WHERE v.{_column(Vote, 'membership')} = "
+        f"sh.{_column(showing, 'membership')} AND v.{_column(Vote, 'case')} = sl.{_column(slot, 'case')} "
+        f"AND v.{_column(Vote, 'created_at')} > sh.{_column(showing, 'issued_at')}) END "
+        f"FROM {_table(showing)} sh "
+        f"JOIN {_table(member)} m ON m.{_column(member, 'id')} = sh.{_column(showing, 'membership')} "
+        f"JOIN {slots} sl ON sl.{_column(slot, 'id')} = sh.{_column(showing, 'slot')} "
+        f"LEFT JOIN {cases} c ON c.{_column(case, 'id')} = sl.{_column(slot, 'case')} "
+        f"LEFT JOIN {_table(PracticeImage)} pi ON pi.{_column(PracticeImage, 'id')} = "
+        f"sl.{_column(slot, 'practice_image')} "
+        f"WHERE sh.{_column(showing, 'token')} = %s AND "
+    )
     return {
         "membership": (
             f"SELECT {membership.columns}, {study.columns}, {protocol.columns} FROM {_table(Membership)} m "
@@ -119,40 +148,16 @@ def _sql() -> dict[str, str]:
         "voted_cases": (
             f"SELECT {_column(Vote, 'case')} FROM {_table(Vote)} WHERE {_column(Vote, 'membership')} = %s"
         ),
-        # A staff account's lookup, still one statement: the case's study has the user as a member or as an admin.
-        # (A superuser outside their studies is looked up by the image view afterwards, and audited.)
+        # A case's own token, for the admins of the case's study (one statement; a superuser outside their studies
+        # is looked up by the image view afterwards, and audited).
         "image_for_admin": (
             f"SELECT c.{_column(case, 'image')} FROM {cases} c WHERE c.{_column(case, 'image_token')} = %s "
-            f"AND (EXISTS (SELECT 1 FROM {_table(member)} m WHERE m.{_column(member, 'study')} = "
-            f"c.{_column(case, 'study')} AND m.{_column(member, 'user')} = %s) "
-            f"OR EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE a.{_column(StudyAdministrator, 'study')} "
-            f"= c.{_column(case, 'study')} AND a.{_column(StudyAdministrator, 'user')} = %s))"
+            f"AND {admin_of('c.' + _column(case, 'study'))}"
         ),
-        "image_for_showing": (
-            f"SELECT COALESCE(c.{_column(case, 'image')}, pi.{_column(PracticeImage, 'image')}), "
-            f"sh.{_column(showing, 'id')}, m.{_column(member, 'study')}, sl.{_column(slot, 'phase')}, "
-            f"sl.{_column(slot, 'position')}, "
-            f"(sh.{_column(showing, 'expires_at')} IS NOT NULL AND sh.{_column(showing, 'expires_at')} < %s), "
-            f"CASE WHEN sl.{_column(slot, 'phase')} = '{Phase.PRACTICE.value}' THEN EXISTS (SELECT 1 FROM "
-            f"{_table(PracticeVote)} pv WHERE pv.{_column(PracticeVote, 'slot')} = sl.{_column(slot, 'id')} "
-            f"AND pv.{_column(PracticeVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
-            f"WHEN sl.{_column(slot, 'is_repeat')} THEN EXISTS (SELECT 1 FROM {_table(RepeatVote)} rv "
-            f"WHERE rv.{_column(RepeatVote, 'slot')} = sl.{_column(slot, 'id')} "
-            f"AND rv.{_column(RepeatVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
-            f"ELSE EXISTS (SELECT 1 FROM {_table(Vote)} v WHERE v.{_column(Vote, 'membership')} = "
-            f"sh.{_column(showing, 'membership')} AND v.{_column(Vote, 'case')} = sl.{_column(slot, 'case')} "
-            f"AND v.{_column(Vote, 'created_at')} > sh.{_column(showing, 'issued_at')}) END "
-            f"FROM {_table(showing)} sh "
-            f"JOIN {_table(member)} m ON m.{_column(member, 'id')} = sh.{_column(showing, 'membership')} "
-            f"JOIN {slots} sl ON sl.{_column(slot, 'id')} = sh.{_column(showing, 'slot')} "
-            f"LEFT JOIN {cases} c ON c.{_column(case, 'id')} = sl.{_column(slot, 'case')} "
-            f"LEFT JOIN {_table(PracticeImage)} pi ON pi.{_column(PracticeImage, 'id')} = "
-            f"sl.{_column(slot, 'practice_image')} "
-            f"WHERE sh.{_column(showing, 'token')} = %s AND (m.{_column(member, 'user')} = %s OR %s "
-            f"OR (%s AND EXISTS (SELECT 1 FROM {_table(StudyAdministrator)} a WHERE "
-            f"a.{_column(StudyAdministrator, 'study')} = m.{_column(member, 'study')} "
-            f"AND a.{_column(StudyAdministrator, 'user')} = %s)))"
-        ),
+        "image_for_showing": showing_select + f"(m.{_column(member, 'user')} = %s OR %s)",
+        # A staff account's fetch of a showing: its own (a preview) or one of a study it administers.
+        "image_for_showing_admin": (showing_select + f"(m.{_column(member, 'user')} = %s OR "
+                                    + admin_of(f"m.{_column(member, 'study')}") + ")"),
     }
 
 
@@ -230,13 +235,14 @@ def case_for_vote(membership_id: int, study_id: int, public_id: str) -> CaseForV
 
 
 def image_name(token: str, user_id: int, *, as_admin: bool = False, is_staff: bool | None = None) -> str | None:
-    """The stored file name of the case behind an image token, if the user is a member of the case's study (or, with
-    ``as_admin``, for staff accounts, one of its admins); None otherwise. One statement either way.
+    """The stored file name of the case behind a case's own image token: with ``as_admin`` (for staff accounts), if
+    the user administers the case's study; otherwise if the user is a member of it. None otherwise; one statement
+    either way. Readers are given showing tokens instead (``showing_image``).
 
     ``is_staff`` is the argument's name from before per-study roles, kept so that callers written against it are
-    per-study too: a staff account finds only the images of its own studies."""
+    per-study too: a staff account finds only the images of the studies it administers."""
     if as_admin or is_staff:
-        row = _one("image_for_admin", [token, user_id, user_id])
+        row = _one("image_for_admin", [token, user_id])
     else:
         row = _one("image_for_member", [token, user_id])
     return row[0] if row else None
@@ -253,9 +259,13 @@ class ShowingImage:
     answered_since: bool  # the slot was answered after this showing was issued: the showing is over
 
 
-def showing_image(token: str, user_id: int, *, as_admin: bool, is_superuser: bool, now) -> ShowingImage | None:
-    """The image behind a showing token for its reader (or, ``as_admin``, the admins of the reader's study; or a
-    superuser), with what tells a fetch outside the showing. One statement."""
-    row = _one("image_for_showing", [connection.ops.adapt_datetimefield_value(now), token, user_id, is_superuser,
-                                     as_admin, user_id])
+def showing_image(token: str, user_id: int, *, is_staff: bool, now, superuser: bool = False) -> ShowingImage | None:
+    """The image behind a showing token for its reader (with ``is_staff``: or an admin of its study; a
+    ``superuser``: anyone's), with what tells a fetch outside the showing. One statement; a reader's is the same as
+    before per-study roles."""
+    moment = connection.ops.adapt_datetimefield_value(now)
+    if is_staff and not superuser:
+        row = _one("image_for_showing_admin", [moment, token, user_id, user_id])
+    else:
+        row = _one("image_for_showing", [moment, token, user_id, superuser])
     return ShowingImage(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6])) if row else None

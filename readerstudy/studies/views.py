@@ -14,7 +14,7 @@ from . import reading_sql, selectors
 from .blinding import BlindedImageCache
 from .models import Case
 from .operator import operator_access
-from .permissions import caller_is_admin, may_administer
+from .permissions import may_administer
 from .tokens import ExpiringTokenAuthentication
 
 IMAGE_MAX_AGE_S = 3600
@@ -74,47 +74,37 @@ def _image_user(request):
 
 
 def _stored_image_for(user, token: str):
-    """The (storage, file name) behind an image token: a showing's (for the reader it was issued to and the study's
-    admins), or a case's own token (the study's admins only: readers are only ever given showing tokens). A superuser
-    reaches any image, audited outside the studies they administer. None for anything else."""
+    """The (storage, file name) behind an image token: a showing's (for the reader it was issued to, and the study's
+    admins), or a case's own token (the study's admins only: readers are only ever given showing tokens). None for
+    anything else. A superuser reaches any image, audited outside the studies they administer."""
     from readerstudy.protocol import showings
 
     if may_administer(user):
-        name = reading_sql.image_name(token, user.pk, as_admin=True)
+        name = reading_sql.image_name(token, user.pk, as_admin=True)  # one statement: the case's study's admins
         if name is not None:
+            return CASE_IMAGE_STORAGE, name
+        if user.is_superuser and (name := _operator_case_image(user, token)) is not None:
             return CASE_IMAGE_STORAGE, name
     found = showings.fetched_image(user, token)
     if found is None:
-        return _operator_case_image(user, token)
-    name, is_practice, study_id = found
-    if user.is_superuser:
-        _audit_if_outside(user, study_id)
+        return None
+    name, is_practice = found
     return (showings.PRACTICE_IMAGE_STORAGE if is_practice else CASE_IMAGE_STORAGE), name
 
 
-def _operator_case_image(user, token: str):
-    """A superuser's look at a case image of a study they neither read in nor administer: served, and audited."""
-    if not user.is_superuser:
-        return None
+def _operator_case_image(user, token: str) -> str | None:
+    """A superuser's look at a case image (by the case's own token) of a study they do not administer: audited."""
     case = Case.objects.filter(image_token=token).select_related("study").first()
     if case is None:
         return None
     operator_access(user, case.study)
-    return CASE_IMAGE_STORAGE, case.image.name
-
-
-def _audit_if_outside(user, study_id: int) -> None:
-    from .models import Study
-
-    study = Study.objects.annotate(caller_is_admin=caller_is_admin(user)).get(pk=study_id)
-    if not study.caller_is_admin:
-        operator_access(user, study)
+    return case.image.name
 
 
 @require_GET
 def case_image(request, token: str):
-    """The image of a showing for the reader it was issued to (and the study's admins). Everything else is 404,
-    never a hint."""
+    """The image of a showing for the reader it was issued to (and the study's admins). Everything else is 404, never
+    a hint."""
     user = _image_user(request)
     if user is None:
         raise Http404("No such image.")

@@ -111,7 +111,7 @@ def integer_zoom(page) -> tuple[float, str]:
 
 @pytest.mark.parametrize("device", WIDTHS)
 def test_the_preview_is_the_reading_page_at_a_whole_number_zoom_and_records_no_vote(page, live_server, study,
-                                                                                     device):
+                                                                                     reader_factory, device):
     log_in(page, live_server, WIDTHS[device])
     page.goto(live_server.url + "/studies/paper/preview/")
     page.wait_for_selector("#reader[data-ready='1']")
@@ -127,6 +127,17 @@ def test_the_preview_is_the_reading_page_at_a_whole_number_zoom_and_records_no_v
     page.wait_for_selector(f"#reader[data-ready='1']:not([data-case='{second}'])")
     assert page.inner_text(".progress-text").split() == ["3", "of", "10"]
     assert Vote.objects.count() == 0
+
+    study.status = "open"  # the same page as a reader of the study: the image gets the same room
+    study.save()
+    reader_factory(study, username="reader", password="reader-pass-123")
+    page.click("button:has-text('Log out')")
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "reader")
+    page.fill("#id_password", "reader-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#reader[data-ready='1']")
+    assert tuple(integer_zoom(page)) == (width, rendering)
 
 
 @pytest.mark.parametrize("device", WIDTHS)

@@ -20,6 +20,21 @@ VANDYKE_PILOT = PilotComponents(var_tr=0.00020040, var_error=0.00080229, cov1=0.
                                 cov3=0.00023903, n_cases=114)
 
 
+def test_the_reference_softwares_figures_for_the_van_dyke_pilot():
+    """RJafroc (which implements Hillis, Obuchowski & Berbaum 2011) on the Van Dyke data with its observed effect:
+    RRRC power 0.5526116 for 6 readers x 111 cases, and 251 cases for 80% power with 6 readers (power 0.801); the
+    figures its own test suite holds it to."""
+    from readerstudy.results.mrmc.analyse import analyse_imrmc
+    from readerstudy.results.mrmc.imrmc import read_imrmc
+
+    result = analyse_imrmc(read_imrmc(VANDYKE))
+    pilot = PilotComponents.from_components(result.components, n_cases=114)
+    effect = abs(result.reader_averaged[0] - result.reader_averaged[1])
+    assert power(pilot, readers=6, cases=111, effect_size=effect).power == pytest.approx(0.5526116, abs=5e-8)
+    needed = cases_needed(pilot, readers=6, effect_size=effect)
+    assert needed.cases == 251 and round(needed.power, 3) == 0.801
+
+
 def test_no_effect_has_the_power_of_alpha_and_power_grows_with_readers_and_cases():
     for analysis in ("RRRC", "FRRC", "RRFC"):
         assert power(VANDYKE_PILOT, readers=5, cases=114, effect_size=0.0, analysis=analysis).power == \

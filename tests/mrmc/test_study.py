@@ -129,3 +129,18 @@ def test_from_the_statistics_arrays():
         source=np.tile(sources, 3), called_real=rng.random(3 * n) < 0.5, confidence=rng.integers(1, 6, 3 * n))
     result = study_mrmc_from_votes(votes, layout)
     assert result.auc.modalities == ["A", "B"] and result.called_real.modalities == ["Real", "A", "B"]
+
+
+def test_a_generator_without_votes_yet_is_left_out_not_every_reader(study):
+    keep = study.source != 3
+    result = study_mrmc(study.reader[keep], study.case[keep], study.source[keep], study.called_real[keep],
+                        study.fake_score[keep], readers=study.readers, sources=study.config.sources,
+                        source_is_real=study.config.source_is_real)
+    assert result.called_real.modalities == ["Real", "G1", "G2"] and result.auc.modalities == ["G1", "G2"]
+    assert len(result.called_real.readers) == 4 and any("G3" in note for note in result.notes)
+
+
+def test_a_generator_without_rated_votes_is_left_out_of_the_auc_only(study):
+    scores = np.where(study.source == 3, np.nan, study.fake_score)
+    result = analyse(study, fake_score=scores)
+    assert result.auc.modalities == ["G1", "G2"] and result.called_real.modalities == ["Real", "G1", "G2", "G3"]

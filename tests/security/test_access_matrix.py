@@ -105,7 +105,8 @@ ROWS = [
         (LOGIN, 404, 404, 200, 404)),
     Row("api/studies/<slug:slug>/report.md", "get", f"/api/studies/{S}/report.md", STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/table1/", "get", f"/api/studies/{S}/table1/", (API_DENIED, 404, 404, 200, 404)),
-    Row("api/studies/<slug:slug>/statistics/", "get", f"/api/studies/{S}/statistics/", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/statistics/", "get", f"/api/studies/{S}/statistics/",
+        (API_DENIED, 404, 404, 200, 404)),
     Row("api/studies/<slug:slug>/export.csv", "get", f"/api/studies/{S}/export.csv", (API_DENIED, 404, 404, 200, 404)),
     # A reader's own score exists only once the study is closed; while it is open the member is told so (403).
     Row("api/studies/<slug:slug>/my-score/", "get", f"/api/studies/{S}/my-score/", (API_DENIED, 403, 404, 404, 404)),
@@ -151,8 +152,8 @@ ROWS = [
     Row("studies/<slug:slug>/preview/next/", "get", f"/studies/{S}/preview/next/", STAFF_ONLY_PAGE),
     Row("studies/<slug:slug>/preview/sequence/<int:position>/", "get", f"/studies/{S}/preview/sequence/1/",
         STAFF_ONLY_PAGE),
-    Row("studies/<slug:slug>/preview/votes/", "post", f"/studies/{S}/preview/votes/", (LOGIN, 404, 404, 200, 404),
-        "VOTE"),
+    Row("studies/<slug:slug>/preview/votes/", "post", f"/studies/{S}/preview/votes/",
+        (LOGIN, 404, 404, 200, 404), "VOTE"),
 ]
 # fmt: on
 
@@ -179,8 +180,7 @@ def world(study_factory, reader_factory, case_factory, staff_user):
         {"filename": "a.png", "finding": "Effusion", "source": "Pix2Pix", "ssim": 0.7, "psnr": 25.0}]})
     draft_batch = Batch.objects.create(study=draft, zip_sha256="b" * 64, status=Batch.Status.DONE)
     job = GenerationJob.objects.create(study=study, data_dir="/nowhere", checkpoints={}, status="done")
-    other_batch = Batch.objects.create(study=other, zip_sha256="c" * 64, status=Batch.Status.DONE,
-                                       audit=batch.audit)
+    other_batch = Batch.objects.create(study=other, zip_sha256="c" * 64, status=Batch.Status.DONE, audit=batch.audit)
     other_job = GenerationJob.objects.create(study=other, data_dir="/nowhere", checkpoints={}, status="done")
     users = {
         "anonymous": None,
@@ -255,12 +255,12 @@ def test_the_admin_of_another_study_administers_their_own(world, row):
     assert response.status_code == 200, path
 
 
-OBJECT_ROWS = [row for row in ROWS if "{batch}" in row.path or "{job}" in row.path or "{case}" in row.path]
+OBJECT_ROWS = [row for row in ROWS if any(part in row.path for part in ("{batch}", "{job}", "{case}"))]
 
 
 @pytest.mark.parametrize("row", OBJECT_ROWS, ids=[row.path for row in OBJECT_ROWS])
 def test_an_object_of_this_study_through_the_other_studys_url_is_404(world, row):
-    """The admin of another study names their own study in the URL and this study's batch or job id: still 404."""
+    """The admin of another study names their own study in the URL and this study's batch, job or case: still 404."""
     path = row.path.replace(f"/{S}/", "/other/").format(**world["fill"])
     assert request(client_for(world, "other_admin"), row, world, path).status_code == 404, path
 

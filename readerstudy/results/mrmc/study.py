@@ -143,6 +143,14 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
     design = split_design(reader, case, source, called_real, fake_score)
     labels = [readers[r] for r in design.readers]
     notes: list[str] = []
+    voted = sorted(set(design.case_source.tolist()))
+    if len(voted) < len(sources):
+        notes.append("No votes yet on " + ", ".join(name for s, name in enumerate(sources) if s not in voted)
+                     + ": left out of the analysis.")
+        position = {s: index for index, s in enumerate(voted)}
+        design = replace(design, case_source=np.array([position[s] for s in design.case_source], dtype=np.int64))
+        sources = [sources[s] for s in voted]
+        source_is_real = [source_is_real[s] for s in voted]
     generators = [s for s, real in enumerate(source_is_real) if not real]
     real_sources = [s for s, real in enumerate(source_is_real) if real]
 
@@ -174,8 +182,17 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
     else:
         scores, truth, _ = auc_score_array(design, source_is_real)
         areas, loo = fom.auc_and_jackknife(scores, truth)
+        rated = np.isfinite(areas).any(axis=0)  # a generator none of whose images has a rated vote yet
+        if not rated.all():
+            notes.append("No rated votes yet on " + ", ".join(sources[g] for g, ok in zip(generators, rated,
+                                                                                          strict=True) if not ok)
+                         + ": left out of the AUC analysis.")
+            generators = [g for g, ok in zip(generators, rated, strict=True) if ok]
+            scores, areas, loo = scores[:, rated], areas[:, rated], loo[:, rated]
         keep_auc = _usable_readers(areas)
-        if not keep_auc.any():
+        if len(generators) < 2:
+            auc_note = "Comparing AUCs needs rated votes on at least two generators' images."
+        elif not keep_auc.any():
             auc_note = "No reader has rated real images and images of every generator yet."
         else:
             if not keep_auc.all():

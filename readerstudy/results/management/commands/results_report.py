@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from readerstudy.results.report import markdown_report
 from readerstudy.results.services import study_results
-from readerstudy.studies.models import Study
+from readerstudy.studies.commands import add_acting_user_argument, study_for_command
 
 FORMATS = ("md", "json")
 
@@ -19,13 +19,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--study", required=True, help="the study's slug")
         parser.add_argument("--format", default="md", help=f"one of {', '.join(FORMATS)} (default md)")
+        add_acting_user_argument(parser)
 
-    def handle(self, *args, study: str, format: str, **options) -> None:
+    def handle(self, *args, study: str, format: str, acting_user: str | None = None, **options) -> None:
         if format not in FORMATS:
             raise CommandError(f"Unknown format {format!r}: choose one of {', '.join(FORMATS)}.")
-        found = Study.objects.filter(slug=study).first()
-        if found is None:
-            raise CommandError(f"No study with slug {study!r}.")
+        found, _actor = study_for_command(study, acting_user, "results_report")
         results = study_results(found)
         if format == "json":
             self.stdout.write(json.dumps(results.report, indent=2))
