@@ -12,8 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_ONLY = {"pytest", "pytest-django", "pytest-timeout", "playwright", "httpx", "hypothesis", "ruff", "schemathesis",
-            "atheris"}
-DEV_MODULES = {"pytest", "pytest_django", "playwright", "httpx", "hypothesis", "ruff", "schemathesis", "atheris"}
+            "atheris", "time-machine"}
+DEV_MODULES = {"pytest", "pytest_django", "playwright", "httpx", "hypothesis", "ruff", "schemathesis", "atheris",
+               "time_machine"}
 RUNTIME_PACKAGES = ("readerstudy", "training", "generation")
 
 
