@@ -62,6 +62,9 @@ def gpu_worker(transactional_db, tmp_path, monkeypatch):
 
     monkeypatch.setattr(generate_and_import_task, "time_limit", HARD_LIMIT_S)
     monkeypatch.setattr(generate_and_import_task, "soft_time_limit", SOFT_LIMIT_S)
+    # Celery caches a task's message options (limits included) at its first apply_async: an earlier test that queued
+    # the task would otherwise send the settings' limits, not these.
+    monkeypatch.setattr(generate_and_import_task, "_exec_options", None)
 
     env = {**os.environ, "DATABASE_URL": _database_url(), "GENERATION_TASK_TIME_LIMIT": str(HARD_LIMIT_S),
            "GENERATION_TASK_SOFT_TIME_LIMIT": str(SOFT_LIMIT_S), "OMP_NUM_THREADS": "1",
