@@ -79,32 +79,46 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _range_scaled(pixels: np.ndarray) -> Image.Image:
+    """``pixels`` (float32, modified in place: a hostile 16-bit image must not cost several float64 copies) mapped
+    linearly from their own range onto 0-255."""
     low, high = float(pixels.min()), float(pixels.max())
-    scaled = np.rint((pixels - low) * (255.0 / (high - low))) if high > low else np.zeros_like(pixels)
-    return Image.fromarray(scaled.astype(np.uint8))
+    if high <= low:
+        return Image.fromarray(np.zeros(pixels.shape, dtype=np.uint8))
+    pixels -= low
+    pixels *= 255.0 / (high - low)
+    np.rint(pixels, out=pixels)
+    return Image.fromarray(pixels.astype(np.uint8))
 
 
-def _wide_colour_samples(data: bytes, image: Image.Image) -> np.ndarray | None:
-    """The full 16-bit samples of a 16-bit RGB(A) PNG, which Pillow decodes to 8 bits by keeping each sample's high
-    byte. Decoding the file a second time with the little-endian raw mode makes Pillow keep the *low* bytes instead
-    (same filters, same bytes per pixel), and the two halves give the samples back."""
+def _wide_colour_luma(data: bytes, image: Image.Image) -> np.ndarray | None:
+    """The luma (float32) of the full 16-bit samples of a 16-bit RGB(A) PNG, which Pillow decodes to 8 bits by
+    keeping each sample's high byte. Decoding the file a second time with the little-endian raw mode makes Pillow keep
+    the *low* bytes instead (same filters, same bytes per pixel), and the two halves give the samples back. Built one
+    channel at a time, so memory stays a few float32 planes whatever the image holds."""
     if image.format != "PNG" or data[24:26] not in (b"\x10\x02", b"\x10\x06"):
         return None
     with Image.open(io.BytesIO(data)) as low_bytes:
         low_bytes.tile = [tile._replace(args=tile.args.replace(";16B", ";16L")) for tile in low_bytes.tile]
         low_bytes.load()
-        low = np.asarray(low_bytes, dtype=np.float64)
-    return np.asarray(image, dtype=np.float64) * 256.0 + low
+        low = np.asarray(low_bytes)
+    high = np.asarray(image)
+    luma = np.zeros(high.shape[:2], dtype=np.float32)
+    for channel, weight in enumerate((0.299, 0.587, 0.114)):  # the luma Pillow uses for 8 bits
+        sample = high[..., channel].astype(np.float32)
+        sample *= 256.0
+        sample += low[..., channel]
+        sample *= weight
+        luma += sample
+    return luma
 
 
 def to_gray8(image: Image.Image, data: bytes = b"") -> Image.Image:
     """8-bit grayscale; high bit depths (grey or colour) are scaled by their real range so nothing is clipped."""
     if image.mode in _HIGH_DEPTH_MODES:
-        return _range_scaled(np.asarray(image, dtype=np.float64))
-    wide = _wide_colour_samples(data, image) if data else None
-    if wide is not None:
-        red, green, blue = wide[..., 0], wide[..., 1], wide[..., 2]
-        return _range_scaled(red * 0.299 + green * 0.587 + blue * 0.114)  # the luma Pillow uses for 8 bits
+        return _range_scaled(np.array(image, dtype=np.float32))
+    luma = _wide_colour_luma(data, image) if data else None
+    if luma is not None:
+        return _range_scaled(luma)
     if image.mode == "L":
         return image
     return image.convert("L")
