@@ -1,7 +1,8 @@
 """The one final pipeline every image goes through, real or generated, so that nothing but the generator differs.
 
 working size (the generators' size) -> 256x256 -> crop the same margin on each side -> 224x224 with the same filter ->
-8-bit gray PNG with only IHDR, IDAT and IEND chunks.
+8-bit gray PNG with only IHDR, IDAT and IEND chunks. The crop and resize, the box geometry and the PNG chunk walk are
+the batch format's (:mod:`batchformat`), the same code the batch import runs.
 """
 from __future__ import annotations
 
