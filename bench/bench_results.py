@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchdb import ensure_database  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
+from benchdb import ensure_database, fresh_study, study_already_filled  # noqa: E402 (bench/ is on the path)
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_results")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
@@ -38,32 +38,21 @@ TARGETS = {"table1": "time < 1 s", "statistics": "time < 3 s", "export": "peak m
 def fill(refill: bool) -> None:
     """One study, 20,000 cases (6 findings x 4 sources), 50 readers who each vote on every case."""
     import numpy as np
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, Vote
+    from readerstudy.studies.models import Case, Finding, Source, Vote
 
     call_command("migrate", verbosity=0)
-    existing = Study.objects.filter(slug=STUDY_SLUG).first()
-    if existing is not None and not refill:
-        votes = Vote.objects.filter(case__study=existing).count()
-        if votes == READERS * CASES:
-            print(f"reusing study {STUDY_SLUG!r} with {votes:,} votes")
-            return
+    if not refill and study_already_filled(STUDY_SLUG, READERS * CASES):
+        return
     started = time.perf_counter()
     with transaction.atomic():
-        if existing is not None:
-            Vote.objects.filter(case__study=existing).delete()
-            existing.delete()
-        get_user_model().objects.filter(username__startswith="bench-reader-").delete()
-        study = Study.objects.create(slug=STUDY_SLUG, name="Benchmark: a million votes", status=Study.Status.CLOSED,
-                                     ask_confidence=True)
         findings = list(Finding.objects.all())
         sources = list(Source.objects.all())
-        study.findings.set(findings)
-        study.sources.set(sources)
+        study, memberships = fresh_study(STUDY_SLUG, "Benchmark: a million votes", findings=findings,
+                                         sources=sources, reader_prefix="bench-reader-", readers=READERS)
 
         rng = np.random.default_rng(SEED)
         now = timezone.now()
@@ -75,12 +64,6 @@ def fill(refill: bool) -> None:
         Case.objects.bulk_create(cases, batch_size=5000)
         case_rows = list(Case.objects.filter(study=study).order_by("pk").values_list("pk", "source__is_real",
                                                                                        "source__order"))
-        users = get_user_model().objects.bulk_create(
-            [get_user_model()(username=f"bench-reader-{number:02d}", password="!") for number in range(1, READERS + 1)]
-        )
-        memberships = Membership.objects.bulk_create(
-            [Membership(study=study, user=user, number=number) for number, user in enumerate(users, start=1)]
-        )
 
         case_ids = np.array([row[0] for row in case_rows])
         is_real = np.array([row[1] for row in case_rows])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchdb import ensure_database  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
+from benchdb import ensure_database, fresh_study, study_already_filled  # noqa: E402 (bench/ is on the path)
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_results_page")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
@@ -38,36 +38,22 @@ def fill(refill: bool) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, Vote
+    from readerstudy.studies.models import Case, Finding, Source, Vote
 
     call_command("migrate", verbosity=0)
-    existing = Study.objects.filter(slug=STUDY_SLUG).first()
     findings, sources = list(Finding.objects.order_by("order")[:6]), list(Source.objects.order_by("-is_real", "order"))
-    expected = READERS * CASES_PER_CELL * len(findings) * len(sources)
-    if existing is not None and not refill and Vote.objects.filter(case__study=existing).count() == expected:
-        print(f"reusing study {STUDY_SLUG!r} with {expected:,} votes")
+    if not refill and study_already_filled(STUDY_SLUG, READERS * CASES_PER_CELL * len(findings) * len(sources)):
         return
     started = time.perf_counter()
     with transaction.atomic():
-        if existing is not None:
-            Vote.objects.filter(case__study=existing).delete()
-            Membership.objects.filter(study=existing).delete()
-            existing.delete()
-        get_user_model().objects.filter(username__startswith="bench-page-reader-").delete()
         get_user_model().objects.filter(username="bench-page-admin").delete()
-        study = Study.objects.create(slug=STUDY_SLUG, name="Benchmark: 50 readers x 600 cases",
-                                     status=Study.Status.CLOSED, ask_confidence=True)
-        study.findings.set(findings)
-        study.sources.set(sources)
+        study, memberships = fresh_study(STUDY_SLUG, "Benchmark: 50 readers x 600 cases", findings=findings,
+                                         sources=sources, reader_prefix="bench-page-reader-", readers=READERS)
         cases = Case.objects.bulk_create([
             Case(study=study, image="cases/bench.png", pixel_sha256=f"{index:064x}", finding=finding, source=source)
             for index, (finding, source) in enumerate(
                 (finding, source) for finding in findings for source in sources for _ in range(CASES_PER_CELL))
         ])
-        users = get_user_model().objects.bulk_create(
-            [get_user_model()(username=f"bench-page-reader-{n:02d}", password="!") for n in range(1, READERS + 1)])
-        memberships = Membership.objects.bulk_create(
-            [Membership(study=study, user=user, number=n) for n, user in enumerate(users, start=1)])
         rng = np.random.default_rng(SEED)
         passes = {source.pk: 0.85 if source.is_real else 0.1 + 0.2 * index for index, source in enumerate(sources)}
         case_effect = rng.normal(0, 0.1, len(cases))

@@ -17,3 +17,39 @@ def ensure_database() -> None:
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
     connection.close()
+
+
+def study_already_filled(slug: str, votes: int) -> bool:
+    """Whether a previous run left the study ``slug`` with exactly ``votes`` votes (then it is reused as it is)."""
+    from readerstudy.studies.models import Study, Vote
+
+    existing = Study.objects.filter(slug=slug).first()
+    if existing is None or Vote.objects.filter(case__study=existing).count() != votes:
+        return False
+    print(f"reusing study {slug!r} with {votes:,} votes")
+    return True
+
+
+def fresh_study(slug: str, name: str, *, findings: list, sources: list, reader_prefix: str, readers: int):
+    """In the caller's transaction: remove the study ``slug`` (its votes and memberships) and the reader accounts a
+    previous run left, then create the study (closed, confidence asked) with ``findings``, ``sources`` and
+    ``readers`` readers ``<reader_prefix>01``, ``02``, ... numbered from 1. Returns (study, memberships)."""
+    from django.contrib.auth import get_user_model
+
+    from readerstudy.studies.models import Membership, Study, Vote
+
+    existing = Study.objects.filter(slug=slug).first()
+    if existing is not None:
+        Vote.objects.filter(case__study=existing).delete()
+        Membership.objects.filter(study=existing).delete()
+        existing.delete()
+    user_model = get_user_model()
+    user_model.objects.filter(username__startswith=reader_prefix).delete()
+    study = Study.objects.create(slug=slug, name=name, status=Study.Status.CLOSED, ask_confidence=True)
+    study.findings.set(findings)
+    study.sources.set(sources)
+    users = user_model.objects.bulk_create(
+        [user_model(username=f"{reader_prefix}{number:02d}", password="!") for number in range(1, readers + 1)])
+    memberships = Membership.objects.bulk_create(
+        [Membership(study=study, user=user, number=number) for number, user in enumerate(users, start=1)])
+    return study, memberships

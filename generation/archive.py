@@ -12,7 +12,7 @@ import os
 import zipfile
 from pathlib import Path
 
-MANIFEST_COLUMNS = ("filename", "finding", "source", "origin_image", "bbox_x", "bbox_y", "bbox_w", "bbox_h", "notes")
+from batchformat.manifest import COLUMNS, MANIFEST_NAME
 
 
 class BatchZipWriter:
@@ -44,16 +44,16 @@ class BatchZipWriter:
         """Add one PNG (stored, PNG is already compressed) and its manifest row."""
         if filename in self._names:
             raise ValueError(f"duplicate file name in the batch: {filename}")
-        unknown = set(row) - set(MANIFEST_COLUMNS)
+        unknown = set(row) - set(COLUMNS)
         if unknown:
             raise ValueError(f"unknown manifest columns: {sorted(unknown)}")
         self._names.add(filename)
         self._zip.writestr(_entry(filename), png)
-        self._rows.append({**{column: "" for column in MANIFEST_COLUMNS}, **row, "filename": filename})
+        self._rows.append({**{column: "" for column in COLUMNS}, **row, "filename": filename})
 
     def commit(self, provenance: dict) -> Path:
         """Write the manifest and provenance, close the zip and rename it onto ``out``."""
-        self._zip.writestr(_entry("manifest.csv"), _manifest_csv(self._rows))
+        self._zip.writestr(_entry(MANIFEST_NAME), _manifest_csv(self._rows))
         self._zip.writestr(_entry("provenance.json"), json.dumps(provenance, indent=1, sort_keys=False))
         self._zip.close()
         self._zip = None
@@ -71,7 +71,7 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 def _manifest_csv(rows: list[dict]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

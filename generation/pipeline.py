@@ -1,7 +1,8 @@
 """The one final pipeline every image goes through, real or generated, so that nothing but the generator differs.
 
 working size (the generators' size) -> 256x256 -> crop the same margin on each side -> 224x224 with the same filter ->
-8-bit gray PNG with only IHDR, IDAT and IEND chunks.
+8-bit gray PNG with only IHDR, IDAT and IEND chunks. The crop and resize, the box geometry and the PNG chunk walk are
+the batch format's (:mod:`batchformat`), the same code the batch import runs.
 """
 from __future__ import annotations
 
@@ -11,21 +12,28 @@ import math
 import numpy as np
 from PIL import Image
 
+from batchformat.geometry import (
+    FINAL_SIZE,
+    RESAMPLE,
+    box_after_crop_and_resize,
+    check_crop_margin,
+    crop_and_resize,
+    crop_offsets,
+)
+from batchformat.png import png_chunk_types as _png_chunk_types
+
 STUDY_SIZE = 256
-FINAL_SIZE = 224
 # 16 px of 256 on each side: removes the generators' border artefacts and leaves exactly 224 px, so the final resize
 # is the identity at the default and no second resampling touches any source.
 DEFAULT_CROP_MARGIN = 16 / 256
-RESAMPLE = Image.Resampling.LANCZOS
 # Fast zlib level: the batch import re-encodes every image with its own fixed setting, so only speed matters here.
 PNG_COMPRESS_LEVEL = 1
 
 
 def crop_pixels(crop_margin: float, size: int = STUDY_SIZE) -> int:
     """The number of pixels cut from each side of a ``size`` image for a margin given as a fraction."""
-    if not 0 <= crop_margin < 0.25:
-        raise ValueError(f"crop margin must be in [0, 0.25), got {crop_margin}")
-    return int(round(crop_margin * size))
+    check_crop_margin(crop_margin)
+    return crop_offsets(size, size, crop_margin)[0]
 
 
 def to_study_size(image_u8: np.ndarray) -> np.ndarray:
@@ -42,11 +50,8 @@ def finalise(image_256: np.ndarray, crop_margin: float) -> np.ndarray:
     _check_gray_u8(image_256)
     if image_256.shape != (STUDY_SIZE, STUDY_SIZE):
         raise ValueError(f"expected a {STUDY_SIZE}x{STUDY_SIZE} image, got {image_256.shape}")
-    cut = crop_pixels(crop_margin)
-    cropped = Image.fromarray(image_256).crop((cut, cut, STUDY_SIZE - cut, STUDY_SIZE - cut))
-    if cropped.size != (FINAL_SIZE, FINAL_SIZE):
-        cropped = cropped.resize((FINAL_SIZE, FINAL_SIZE), RESAMPLE)
-    return np.asarray(cropped, dtype=np.uint8)
+    check_crop_margin(crop_margin)
+    return np.asarray(crop_and_resize(Image.fromarray(image_256), crop_margin), dtype=np.uint8)
 
 
 def encode_png(image_u8: np.ndarray) -> bytes:
@@ -78,27 +83,15 @@ def resampling_reach(from_size: int, crop_margin: float) -> int:
 def box_in_final_image(box_xywh: tuple[float, float, float, float], from_size: int,
                        crop_margin: float) -> tuple[float, float, float, float]:
     """Where a box given in ``from_size`` pixels lies in the final 224x224 image (clipped to it)."""
+    check_crop_margin(crop_margin)
     scale = STUDY_SIZE / from_size
-    cut = crop_pixels(crop_margin)
-    final_scale = FINAL_SIZE / (STUDY_SIZE - 2 * cut)
-    x, y, w, h = (value * scale for value in box_xywh)
-    x0 = min(max((x - cut) * final_scale, 0.0), FINAL_SIZE)
-    y0 = min(max((y - cut) * final_scale, 0.0), FINAL_SIZE)
-    x1 = min(max((x + w - cut) * final_scale, 0.0), FINAL_SIZE)
-    y1 = min(max((y + h - cut) * final_scale, 0.0), FINAL_SIZE)
-    return (round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2))
+    box_256 = tuple(value * scale for value in box_xywh)
+    return box_after_crop_and_resize(box_256, width=STUDY_SIZE, height=STUDY_SIZE, crop_margin=crop_margin)
 
 
 def png_chunk_types(png: bytes) -> list[str]:
-    """The chunk types of a PNG in order (used by the tests and by the audit of the written set)."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG")
-    types, offset = [], 8
-    while offset < len(png):
-        length = int.from_bytes(png[offset:offset + 4], "big")
-        types.append(png[offset + 4:offset + 8].decode("ascii"))
-        offset += 12 + length
-    return types
+    """The chunk types of a PNG in order, as text (used by the tests and by the audit of the written set)."""
+    return [chunk_type.decode("ascii") for chunk_type in _png_chunk_types(png)]
 
 
 def _check_gray_u8(image: np.ndarray) -> None:

@@ -14,12 +14,20 @@ import pytest
 
 from readerstudy.results.mrmc import fom
 from readerstudy.results.mrmc.imrmc import parse_imrmc
-from readerstudy.results.mrmc_export import imrmc_export
+from readerstudy.results.mrmc_export import fake_score, imrmc_export
 from readerstudy.results.services import build_statistics
 from readerstudy.studies.models import Case, Vote
 from tests.factories import cast_votes_fast, create_cases_fast
 
 N_REAL, N_EACH_GENERATOR = 14, 9
+
+
+def test_the_exports_fake_score_of_a_vote_is_the_results_pages_for_every_answer_and_confidence():
+    answers = [(answer, confidence) for answer in ("real", "fake") for confidence in range(1, 6)]
+    per_vote = [fake_score(answer, confidence) for answer, confidence in answers]
+    as_arrays = fom.fake_score(np.array([answer == "real" for answer, _ in answers]), np.array([c for _, c in answers]))
+    assert per_vote == as_arrays.tolist() == [5, 4, 3, 2, 1, 6, 7, 8, 9, 10]
+    assert all(type(score) is int for score in per_vote)
 
 
 def make_study(study_factory, reader_factory, *, ask_confidence: bool, readers: int = 3, seed: int = 5):

@@ -15,7 +15,7 @@ DEV_ONLY = {"pytest", "pytest-django", "pytest-timeout", "playwright", "httpx", 
             "atheris", "time-machine"}
 DEV_MODULES = {"pytest", "pytest_django", "playwright", "httpx", "hypothesis", "ruff", "schemathesis", "atheris",
                "time_machine"}
-RUNTIME_PACKAGES = ("readerstudy", "training", "generation")
+RUNTIME_PACKAGES = ("readerstudy", "training", "generation", "batchformat")
 
 
 def requirement_names(path: Path) -> set[str]:

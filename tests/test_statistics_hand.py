@@ -7,7 +7,9 @@ from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
+from readerstudy.results import agreement_measures, proportions
 from readerstudy.results import statistics as st
+from readerstudy.results.mrmc import fom
 
 LAYOUT_ONE_GENERATOR = st.Layout(readers=["R1"], findings=["Effusion"], sources=["Real", "GAN"],
                                  source_is_real=[True, False])
@@ -85,7 +87,7 @@ def test_called_real_rate_has_the_wilson_interval_computed_by_hand():
 
 
 def test_cells_below_ten_votes_or_with_wide_intervals_are_flagged_small():
-    flags = st.is_small_sample(np.array([9, 10, 400]), np.array([0.1, 0.45, 0.1]), np.array([0.2, 0.55, 0.6]))
+    flags = proportions.is_small_sample(np.array([9, 10, 400]), np.array([0.1, 0.45, 0.1]), np.array([0.2, 0.55, 0.6]))
 
     assert flags.tolist() == [True, False, True]
 
@@ -95,7 +97,8 @@ def test_two_readers_who_agree_perfectly_have_cohens_kappa_one():
     votes = votes_for([answers, answers], [0, 1, 0, 1, 1, 1, 0, 1])
     _, case_index = np.unique(votes.case, return_inverse=True)
 
-    agreement = st.agreement(st.reader_case_matrix(case_index, votes.reader, votes.called_real, 2))
+    matrix = agreement_measures.reader_case_matrix(case_index, votes.reader, votes.called_real, 2)
+    agreement = agreement_measures.agreement(matrix)
 
     assert agreement["method"] == "cohen"
     assert (agreement["kappa"], agreement["ci_low"], agreement["ci_high"]) == (1.0, 1.0, 1.0)
@@ -105,7 +108,7 @@ def test_two_readers_who_agree_perfectly_have_cohens_kappa_one():
 def test_kappa_is_undefined_when_every_vote_is_the_same():
     matrix = np.ones((6, 2), dtype=np.int8)
 
-    agreement = st.agreement(matrix)
+    agreement = agreement_measures.agreement(matrix)
 
     assert agreement["kappa"] is None
     assert "undefined" in agreement["note"]
@@ -116,7 +119,7 @@ def test_cohens_kappa_matches_a_hand_computed_table():
     first = np.array([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
     second = np.array([1, 1, 1, 1, 0, 1, 0, 0, 0, 0])
 
-    agreement = st.agreement(np.column_stack([first, second]).astype(np.int8))
+    agreement = agreement_measures.agreement(np.column_stack([first, second]).astype(np.int8))
 
     assert agreement["kappa"] == pytest.approx(0.6)
     assert agreement["ci_low"] < 0.6 < agreement["ci_high"]
@@ -128,7 +131,7 @@ def test_vectorised_cohen_kappa_agrees_with_sklearn():
     cells = [np.sum((first == 1) & (second == 1)), np.sum((first == 1) & (second == 0)),
              np.sum((first == 0) & (second == 1)), np.sum((first == 0) & (second == 0))]
 
-    assert st.kappa_from_two_by_two(*cells) == pytest.approx(cohen_kappa_score(first, second))
+    assert agreement_measures.kappa_from_two_by_two(*cells) == pytest.approx(cohen_kappa_score(first, second))
 
 
 def test_three_readers_use_fleiss_kappa_and_it_matches_statsmodels():
@@ -136,23 +139,23 @@ def test_three_readers_use_fleiss_kappa_and_it_matches_statsmodels():
     matrix = (rng.random((60, 3)) < np.linspace(0.1, 0.9, 60)[:, None]).astype(np.int8)
     real_votes = matrix.sum(axis=1)
 
-    agreement = st.agreement(matrix)
+    agreement = agreement_measures.agreement(matrix)
 
     expected = fleiss_kappa(np.column_stack([real_votes, 3 - real_votes]), method="fleiss")
     assert agreement["method"] == "fleiss"
     assert agreement["kappa"] == pytest.approx(expected)
-    assert st.fleiss_from_patterns(np.bincount(real_votes, minlength=4), 3) == pytest.approx(expected)
+    assert agreement_measures.fleiss_from_patterns(np.bincount(real_votes, minlength=4), 3) == pytest.approx(expected)
     assert agreement["ci_low"] < agreement["kappa"] < agreement["ci_high"]
 
 
 def test_agreement_uses_only_cases_every_reader_voted_on():
     matrix = np.array([[1, 1], [0, 0], [1, -1], [1, 0]], dtype=np.int8)
 
-    assert st.agreement(matrix)["n_cases"] == 3
+    assert agreement_measures.agreement(matrix)["n_cases"] == 3
 
 
 def test_one_reader_has_no_agreement_to_report():
-    assert st.agreement(np.ones((5, 1), dtype=np.int8))["kappa"] is None
+    assert agreement_measures.agreement(np.ones((5, 1), dtype=np.int8))["kappa"] is None
 
 
 def test_bootstraps_are_reproducible_with_the_fixed_seed():
@@ -170,7 +173,7 @@ def test_bootstraps_are_reproducible_with_the_fixed_seed():
 def test_vectorised_binomial_test_against_half_matches_scipy():
     for n in (1, 7, 20, 51):
         for k in range(n + 1):
-            assert st.binomial_p_values_vs_half(k, n) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-9)
+            assert proportions.binomial_p_values_vs_half(k, n) == pytest.approx(binomtest(k, n, 0.5).pvalue, rel=1e-9)
 
 
 def test_auc_from_confidence_is_sklearns_roc_auc_on_the_individual_votes():
@@ -192,7 +195,7 @@ def test_a_perfect_confident_reader_has_auc_one_and_the_score_scale_is_documente
     report = st.roc_auc(votes, LAYOUT_ONE_GENERATOR)
 
     assert cell(report["cells"], reader="R1", generator="All")["auc"] == 1.0
-    assert st.fake_score(np.array([True, True, False, False]), np.array([5, 1, 1, 5])).tolist() == [1, 5, 6, 10]
+    assert fom.fake_score(np.array([True, True, False, False]), np.array([5, 1, 1, 5])).tolist() == [1, 5, 6, 10]
 
 
 def test_without_confidence_ratings_auc_says_why_it_is_missing():

@@ -10,13 +10,8 @@ import csv
 import io
 from dataclasses import dataclass, field
 
+from batchformat.manifest import BOX_COLUMNS, COLUMNS, KNOWN_COLUMNS, MANIFEST_NAME, missing_columns
 from readerstudy.text import control_character
-
-REQUIRED_COLUMNS = ("filename", "finding", "source")
-BOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
-OPTIONAL_COLUMNS = ("origin_image", *BOX_COLUMNS, "notes")
-KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-MANIFEST_NAME = "manifest.csv"
 
 
 @dataclass(frozen=True)
@@ -94,13 +89,13 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
         return ParsedManifest([], [RowError("is empty", MANIFEST_NAME)])
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [(name or "").strip().casefold() for name in (reader.fieldnames or [])]
-    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    missing = missing_columns(header)
     unknown = [name for name in header if name not in KNOWN_COLUMNS]
     if missing:
         errors.append(RowError(f"misses the required column(s) {', '.join(missing)}", MANIFEST_NAME, 1))
     if unknown:
         errors.append(RowError(f"has unknown column(s) {', '.join(repr(n) for n in unknown)}; known columns are "
-                               f"{', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}", MANIFEST_NAME, 1))
+                               f"{', '.join(COLUMNS)}", MANIFEST_NAME, 1))
     if len(set(header)) != len(header):
         errors.append(RowError("repeats a column name", MANIFEST_NAME, 1))
     if errors:

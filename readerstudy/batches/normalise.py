@@ -25,13 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from readerstudy.studies.blinding import PNG_SIGNATURE, png_chunk_types  # noqa: F401 (part of this module's API)
+from batchformat.geometry import FINAL_SIZE as TARGET_SIZE
+from batchformat.geometry import box_after_crop_and_resize as box_after_normalisation  # noqa: F401 (this module's API)
+from batchformat.geometry import check_crop_margin, crop_and_resize
+from batchformat.png import BARE_CHUNKS, PNG_SIGNATURE, png_chunk_types  # noqa: F401 (part of this module's API)
 
-TARGET_SIZE = 224
-RESAMPLE_FILTER = Image.Resampling.LANCZOS
 PNG_COMPRESS_LEVEL = 0  # see 4. in the module docstring
 ACCEPTED_FORMATS = frozenset({"PNG", "JPEG"})
-ALLOWED_PNG_CHUNKS = frozenset({b"IHDR", b"IDAT", b"IEND"})
+ALLOWED_PNG_CHUNKS = frozenset(BARE_CHUNKS)
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 
 
@@ -136,17 +137,6 @@ def upright(gray: Image.Image, original: Image.Image) -> Image.Image:
     return gray.transpose(turn) if turn is not None else gray
 
 
-def crop_and_resize(image: Image.Image, *, crop_margin: float) -> Image.Image:
-    """Cut ``crop_margin`` of each side and resize to 224x224; a 224x224 image is left as it is."""
-    if image.size == (TARGET_SIZE, TARGET_SIZE):
-        return image
-    width, height = image.size
-    dx, dy = round(width * crop_margin), round(height * crop_margin)
-    if dx or dy:
-        image = image.crop((dx, dy, width - dx, height - dy))
-    return image.resize((TARGET_SIZE, TARGET_SIZE), RESAMPLE_FILTER)
-
-
 def encode_png(image: Image.Image) -> bytes:
     """PNG bytes from a fresh image built from the raw pixels only, so no metadata (ICC, text, EXIF, ...) follows."""
     bare = Image.frombytes("L", image.size, image.tobytes())
@@ -162,28 +152,13 @@ def encode_png(image: Image.Image) -> bytes:
 def normalise_image(data: bytes, *, crop_margin: float, max_pixels: int,
                     min_size: int = TARGET_SIZE) -> NormalisedImage:
     """Decode ``data`` and return the normalised PNG, its SHA-256 and the original size (see the module docstring)."""
-    if not 0 <= crop_margin < 0.25:
-        raise ValueError("crop_margin must be in [0, 0.25)")
+    check_crop_margin(crop_margin)
     image = open_checked(data, max_pixels=max_pixels)
     gray = upright(to_gray8(image, data), image)
     width, height = gray.size  # as displayed: a box is given on the upright image
     if width < min_size or height < min_size:
         raise ImageRejected(f"{width}x{height} is smaller than {min_size}x{min_size}")
-    gray = crop_and_resize(gray, crop_margin=crop_margin)
+    gray = crop_and_resize(gray, crop_margin)
     png = encode_png(gray)
     return NormalisedImage(png=png, sha256=hashlib.sha256(png).hexdigest(), original_width=width,
                            original_height=height)
-
-
-def box_after_normalisation(box: tuple[int, int, int, int], *, width: int, height: int,
-                            crop_margin: float) -> tuple[float, float, float, float]:
-    """Where a box given in the original image's pixels lands in the 224x224 image (clipped to it)."""
-    if (width, height) == (TARGET_SIZE, TARGET_SIZE):
-        return tuple(float(v) for v in box)
-    dx, dy = round(width * crop_margin), round(height * crop_margin)
-    sx, sy = TARGET_SIZE / (width - 2 * dx), TARGET_SIZE / (height - 2 * dy)
-    x, y, w, h = box
-    x0 = min(float(TARGET_SIZE), max(0.0, (x - dx) * sx))  # a box in the cut margin ends on the edge, empty
-    y0 = min(float(TARGET_SIZE), max(0.0, (y - dy) * sy))
-    x1, y1 = min(TARGET_SIZE, (x + w - dx) * sx), min(TARGET_SIZE, (y + h - dy) * sy)
-    return (round(x0, 2), round(y0, 2), round(max(0.0, x1 - x0), 2), round(max(0.0, y1 - y0), 2))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-import time
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from readerstudy.progress import ThrottledProgress
 from readerstudy.studies.models import Case, Study, case_image_path
 from readerstudy.text import scrubbed
 
@@ -30,7 +30,6 @@ from .models import Batch
 from .validation import ImportSettings, validate_batch
 
 logger = logging.getLogger(__name__)
-PROGRESS_EVERY_S = 0.5
 HASH_CHUNK_BYTES = 1024 * 1024
 
 
@@ -174,17 +173,11 @@ def _fail(batch: Batch, message: str, errors: list[RowError] | list[dict]) -> Ba
     return batch
 
 
-class _ProgressWriter:
-    """Writes rows_done/rows_total at most every PROGRESS_EVERY_S seconds (the batch page polls them)."""
+class _ProgressWriter(ThrottledProgress):
+    """rows_done/rows_total on the batch (the batch page polls them)."""
 
     def __init__(self, batch: Batch):
-        self.batch, self.last = batch, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - self.last >= PROGRESS_EVERY_S:
-            self.last = now
-            Batch.objects.filter(pk=self.batch.pk).update(rows_done=done, rows_total=total)
+        super().__init__(lambda done, total: Batch.objects.filter(pk=batch.pk).update(rows_done=done, rows_total=total))
 
 
 def _write_to_storage(batch: Batch, staged) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +18,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from readerstudy.progress import ThrottledProgress
 from readerstudy.studies.models import Study
 
 from .models import GenerationJob
 
 logger = logging.getLogger(__name__)
-PROGRESS_EVERY_S = 0.5
 
 
 class JobRejected(Exception):
@@ -98,7 +97,9 @@ def _generate_and_hand_over(job: GenerationJob):
             out=Path(workdir) / "verification-set.zip", per_cell=job.per_cell, seed=job.seed,
             allow_reuse=job.allow_reuse, crop_margin=job.study.crop_margin or _default_margin(),
             device=settings.GENERATION_DEVICE)
-        result = build_verification_set(config, progress=_ProgressWriter(job))
+        # Progress and the heartbeat together (``_update``); the job page reloads to show them.
+        result = build_verification_set(config, progress=ThrottledProgress(
+            lambda done, total: _update(job, progress_done=done, progress_total=total)))
         job.provenance_summary = {"images": result.images, "audit": result.provenance["audit"],
                                   "reused_images": result.provenance["reused_images"],
                                   "checkpoints": {k: {"sha256": v["sha256"], "step": v["step"]}
@@ -124,16 +125,3 @@ def _finish(job: GenerationJob, status: str, error: str = "", batch=None) -> str
     _update(job, status=status, error=error, batch=batch, finished_at=timezone.now(),
             stage="handed to the batch import" if batch else "stopped")
     return status
-
-
-class _ProgressWriter:
-    """Writes progress and the heartbeat at most every PROGRESS_EVERY_S seconds (the job page reloads to show it)."""
-
-    def __init__(self, job: GenerationJob):
-        self.job, self.last = job, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - self.last >= PROGRESS_EVERY_S:
-            self.last = now
-            _update(self.job, progress_done=done, progress_total=total)

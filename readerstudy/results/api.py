@@ -10,10 +10,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.negotiation import DownloadNegotiation
 from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import membership_for, study_for_staff
 
@@ -36,18 +36,8 @@ class StudyStatisticsApi(APIView):
         return Response(services.study_results(study).report)
 
 
-class FirstRenderer(BaseContentNegotiation):
-    """The export's body is CSV whatever the client accepts (errors stay JSON): never answer 406 to Accept: text/csv."""
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class StudyExportApi(APIView):
-    content_negotiation_class = FirstRenderer
+    content_negotiation_class = DownloadNegotiation
 
     class InputSerializer(serializers.Serializer):
         reader = serializers.RegexField(r"^R[1-9][0-9]{0,8}$", required=False,
@@ -104,7 +94,7 @@ def _text_download(body, name: str, content_type: str) -> StreamingHttpResponse:
 class StudyImrmcExportApi(APIView):
     """Staff: the study's first-showing votes as an iMRMC input file (one modality per generator)."""
 
-    content_negotiation_class = FirstRenderer
+    content_negotiation_class = DownloadNegotiation
 
     @extend_schema(summary="iMRMC input file (readerID,caseID,modalityID,score with truth rows)",
                    responses={(200, "text/plain"): OpenApiTypes.STR,
@@ -118,7 +108,7 @@ class StudyImrmcExportApi(APIView):
 class StudyLongExportApi(APIView):
     """Staff: one row per vote (first showings and repeats) with every design variable, ready for R."""
 
-    content_negotiation_class = FirstRenderer
+    content_negotiation_class = DownloadNegotiation
 
     @extend_schema(summary="Long table for R: one row per vote with every design variable",
                    responses={(200, "text/csv"): OpenApiTypes.STR,
@@ -131,7 +121,7 @@ class StudyLongExportApi(APIView):
 class StudyReportMarkdownApi(APIView):
     """Staff: the results as a Markdown report (summary, main comparisons, planning, Table 1)."""
 
-    content_negotiation_class = FirstRenderer
+    content_negotiation_class = DownloadNegotiation
 
     @extend_schema(summary="The results as a Markdown report",
                    responses={(200, "text/markdown"): OpenApiTypes.STR,

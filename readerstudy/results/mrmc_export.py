@@ -28,12 +28,13 @@ from readerstudy.protocol.services import protocol_for
 from readerstudy.studies.models import Case, Study, Vote
 
 from .export import iso_utc, neutralise
+from .mrmc import fom
 from .selectors import excluded_cases
 
 
-def fake_score(answer: str, confidence: int | None) -> int:
-    """The results page's 1-10 scale: "fake" with confidence c scores 5 + c, "real" 6 - c."""
-    return 5 + confidence if answer == "fake" else 6 - confidence
+def fake_score(answer: str, confidence: int) -> int:
+    """One vote's fake-score (``fom.fake_score``: the results page's 1-10 scale)."""
+    return int(fom.fake_score(answer != "fake", confidence))
 
 
 def binary_score(answer: str) -> int:

@@ -1,4 +1,8 @@
-"""The statistics of a reader study, as pure functions of plain numpy arrays (no ORM, no Django).
+"""The statistics of a reader study, as pure functions of plain numpy arrays (no ORM, no Django): the votes and their
+layout, the counts, and every section of the results page. The methods live by concern: proportions and the test
+against chance in ``proportions``, kappa and the other agreement measures in ``agreement_measures``, the ROC in
+``roc`` (the fake-score in ``mrmc.fom``), d' in ``signal_detection``, the reader-and-case bootstrap in
+``two_way_bootstrap``.
 
 Conventions used throughout:
 
@@ -15,26 +19,29 @@ Every count below is computed with ``np.bincount`` over combined indices, so the
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom, binomtest, norm
-from sklearn.metrics import cohen_kappa_score
-from statsmodels.stats.inter_rater import fleiss_kappa
-from statsmodels.stats.proportion import proportion_confint
 
-from .agreement_measures import agreement_measures
-from .mrmc import fom as mrmc_fom
+from .agreement_measures import agreement, reader_case_matrix
+from .mrmc.fom import fake_score
+from .proportions import (
+    ALPHA,
+    CHANCE,
+    SMALL_SAMPLE_N,
+    SMALL_SAMPLE_WIDTH,
+    binomial_p_values_vs_half,
+    is_small_sample,
+    number_or_none,
+    ratio,
+    wilson_interval,
+)
+from .roc import SCORE_LEVELS, auc_from_histograms, delong_intervals
 from .signal_detection import balanced, signal_detection
+from .two_way_bootstrap import RESAMPLES as BOOTSTRAP_RESAMPLES
+from .two_way_bootstrap import SEED as BOOTSTRAP_SEED
 from .two_way_bootstrap import called_real_and_hype
 
-CHANCE = 0.5
-ALPHA = 0.05
-SMALL_SAMPLE_N = 10
-SMALL_SAMPLE_WIDTH = 0.4
-BOOTSTRAP_RESAMPLES = 2000
-BOOTSTRAP_SEED = 20_190_415
 POOLED = "Pooled"
 ALL = "All"
 
@@ -95,55 +102,6 @@ class Layout:
         return [index for index, real in enumerate(self.source_is_real) if real]
 
 
-# --- proportions -------------------------------------------------------------------------------------------------
-
-def wilson_interval(successes, n) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson 95% interval for successes/n, elementwise; nan where n is 0."""
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    safe_n = np.where(n > 0, n, 1.0)
-    low, high = proportion_confint(successes, safe_n, alpha=ALPHA, method="wilson")
-    empty = n <= 0
-    return np.where(empty, np.nan, low), np.where(empty, np.nan, high)
-
-
-def binomial_p_value(successes: int, n: int, chance: float = CHANCE) -> float | None:
-    """Two-sided exact binomial test of successes/n against ``chance`` (scipy); None when there is nothing to test."""
-    if n <= 0:
-        return None
-    return float(binomtest(int(successes), int(n), chance, alternative="two-sided").pvalue)
-
-
-def binomial_p_values_vs_half(successes, n) -> np.ndarray:
-    """The same two-sided exact test against 0.5 for whole arrays at once (nan where n is 0).
-
-    At p = 0.5 the binomial is symmetric, so the outcomes at most as likely as k are exactly the two tails beyond
-    min(k, n - k): p = min(1, 2 * P(X <= min(k, n - k))), the value ``binomtest`` finds one cell at a time."""
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    tail = binom.cdf(np.minimum(successes, n - successes), n, CHANCE)
-    return np.where(n > 0, np.minimum(1.0, 2 * tail), np.nan)
-
-
-def is_small_sample(n, low, high) -> np.ndarray:
-    """True where a cell is too small for its interval to mean much: n < 10 or an interval wider than 0.4."""
-    n = np.asarray(n)
-    width = np.nan_to_num(np.asarray(high) - np.asarray(low), nan=1.0)
-    return (n < SMALL_SAMPLE_N) | (width > SMALL_SAMPLE_WIDTH)
-
-
-def _ratio(numerator, denominator):
-    numerator = np.asarray(numerator, dtype=float)
-    denominator = np.asarray(denominator, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1), np.nan)
-
-
-def _number(value) -> float | None:
-    value = float(value)
-    return None if np.isnan(value) else value
-
-
 # --- counts ------------------------------------------------------------------------------------------------------
 
 def count_cube(votes: Votes, layout: Layout, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +140,7 @@ def called_real_rates(total: np.ndarray, real: np.ndarray, layout: Layout) -> li
     analysis's or ``two_way_bootstrap``'s), and the accuracy on them. There is no test against chance here: on one
     source's images a reader who always gives that source's answer is always right (``p_value_vs_chance`` is None)."""
     low, high = wilson_interval(real, total)
-    rate = _ratio(real, total)
+    rate = ratio(real, total)
     is_real = np.asarray(layout.source_is_real)[None, None, :]
     correct = np.where(is_real, real, total - real)
     p_values = np.full(total.shape, np.nan)
@@ -194,10 +152,10 @@ def called_real_rates(total: np.ndarray, real: np.ndarray, layout: Layout) -> li
                 n = int(total[r, f, s])
                 cells.append({
                     "reader": reader, "finding": finding, "source": source, "n": n,
-                    "called_real": int(real[r, f, s]), "rate": _number(rate[r, f, s]),
-                    "ci_low": _number(low[r, f, s]), "ci_high": _number(high[r, f, s]),
-                    "correct": int(correct[r, f, s]), "accuracy": _number(_ratio(correct[r, f, s], n)),
-                    "p_value_vs_chance": _number(p_values[r, f, s]),
+                    "called_real": int(real[r, f, s]), "rate": number_or_none(rate[r, f, s]),
+                    "ci_low": number_or_none(low[r, f, s]), "ci_high": number_or_none(high[r, f, s]),
+                    "correct": int(correct[r, f, s]), "accuracy": number_or_none(ratio(correct[r, f, s], n)),
+                    "p_value_vs_chance": number_or_none(p_values[r, f, s]),
                     "small_sample": bool(small[r, f, s]),
                 })
     return cells
@@ -234,7 +192,7 @@ def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]
     p_values = np.where(is_balanced, binomial_p_values_vs_half(correct, n), np.nan)
     sdt = signal_detection(tp, tp + fn, fp, tn + fp)
     small = is_small_sample(n, low, high)
-    accuracy, sensitivity, specificity = _ratio(correct, n), _ratio(tp, tp + fn), _ratio(tn, tn + fp)
+    accuracy, sensitivity, specificity = ratio(correct, n), ratio(tp, tp + fn), ratio(tn, tn + fp)
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
@@ -243,12 +201,15 @@ def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]
                 cells.append({
                     "reader": reader, "finding": finding, "generator": generator, "n": int(n[r, f, g]),
                     "tp": int(tp[r, f, g]), "fn": int(fn[r, f, g]), "tn": int(tn[r, f, g]), "fp": int(fp[r, f, g]),
-                    "accuracy": _number(accuracy[r, f, g]), "accuracy_ci_low": _number(low[r, f, g]),
-                    "accuracy_ci_high": _number(high[r, f, g]), "sensitivity": _number(sensitivity[r, f, g]),
-                    "specificity": _number(specificity[r, f, g]),
-                    "d_prime": _number(sdt.d_prime[r, f, g]), "criterion": _number(sdt.criterion[r, f, g]),
+                    "accuracy": number_or_none(accuracy[r, f, g]),
+                    "accuracy_ci_low": number_or_none(low[r, f, g]),
+                    "accuracy_ci_high": number_or_none(high[r, f, g]),
+                    "sensitivity": number_or_none(sensitivity[r, f, g]),
+                    "specificity": number_or_none(specificity[r, f, g]),
+                    "d_prime": number_or_none(sdt.d_prime[r, f, g]),
+                    "criterion": number_or_none(sdt.criterion[r, f, g]),
                     "balanced": bool(is_balanced[r, f, g]),
-                    "p_value_vs_chance": _number(p_values[r, f, g]),
+                    "p_value_vs_chance": number_or_none(p_values[r, f, g]),
                     "small_sample": bool(small[r, f, g]),
                 })
     return cells
@@ -338,130 +299,7 @@ def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int
     return cells
 
 
-# --- agreement ---------------------------------------------------------------------------------------------------
-
-def reader_case_matrix(case_index: np.ndarray, reader: np.ndarray, called_real: np.ndarray,
-                       n_readers: int) -> np.ndarray:
-    """Cases x readers: 1 called real, 0 called fake, -1 no vote; ``case_index`` numbers the cases from 0."""
-    n_cases = int(case_index.max()) + 1 if len(case_index) else 0
-    matrix = np.full((n_cases, n_readers), -1, dtype=np.int8)
-    matrix[case_index, reader] = called_real
-    return matrix
-
-
-def kappa_from_two_by_two(both_real, first_only, second_only, both_fake) -> np.ndarray:
-    """Cohen's kappa from the cells of a 2x2 agreement table, vectorised (nan where it is undefined)."""
-    both_real, first_only = np.asarray(both_real, float), np.asarray(first_only, float)
-    second_only, both_fake = np.asarray(second_only, float), np.asarray(both_fake, float)
-    n = both_real + first_only + second_only + both_fake
-    observed = _ratio(both_real + both_fake, n)
-    first_real, second_real = _ratio(both_real + first_only, n), _ratio(both_real + second_only, n)
-    expected = first_real * second_real + (1 - first_real) * (1 - second_real)
-    return _ratio(observed - expected, 1 - expected)
-
-
-def fleiss_from_patterns(pattern_counts: np.ndarray, raters: int) -> np.ndarray:
-    """Fleiss' kappa from how many cases had k = 0..m "real" votes (last axis), vectorised over leading axes."""
-    k = np.arange(raters + 1, dtype=float)
-    pattern_counts = np.asarray(pattern_counts, dtype=float)
-    cases = pattern_counts.sum(axis=-1)
-    p_real = _ratio((pattern_counts * k).sum(axis=-1), cases * raters)
-    agreement_per_pattern = (k**2 + (raters - k) ** 2 - raters) / (raters * (raters - 1))
-    observed = _ratio((pattern_counts * agreement_per_pattern).sum(axis=-1), cases)
-    expected = p_real**2 + (1 - p_real) ** 2
-    return _ratio(observed - expected, 1 - expected)
-
-
-def agreement(matrix: np.ndarray, seed: int = BOOTSTRAP_SEED, resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
-    """Cohen's kappa (sklearn) for two readers, Fleiss' kappa (statsmodels) for more, on the cases every reader voted
-    on, with a bootstrap 95% interval over cases. Resampling cases is a multinomial draw over the agreement table's
-    cells (2x2 for Cohen, the number of "real" votes per case for Fleiss), since each kappa depends on nothing else.
-
-    Beside kappa, which swings with prevalence (two readers who call nearly everything fake agree often and get a kappa
-    near 0): PABAK, and the agreement on "fake" (positive) and on "real" (negative), each with the same bootstrap
-    (``agreement_measures``)."""
-    raters = matrix.shape[1]
-    complete = matrix[(matrix >= 0).all(axis=1)] if raters else matrix
-    empty = {"estimate": None, "ci_low": None, "ci_high": None}
-    result = {"method": None, "readers": raters, "n_cases": int(complete.shape[0]), "kappa": None, "ci_low": None,
-              "ci_high": None, "observed_agreement": None, "pabak": empty, "positive_agreement": empty,
-              "negative_agreement": empty, "note": ""}
-    if raters < 2:
-        result["note"] = "Agreement needs at least two readers."
-        return result
-    result["method"] = "cohen" if raters == 2 else "fleiss"
-    if complete.shape[0] == 0:
-        result["note"] = "No case has a vote from every reader."
-        return result
-    real_votes = complete.sum(axis=1).astype(np.int64)
-    result["observed_agreement"] = float(np.mean((real_votes == 0) | (real_votes == raters)))
-    result.update(agreement_measures(real_votes, raters, np.random.default_rng([seed, raters, 1]), resamples))
-    if real_votes.min() == raters or real_votes.max() == 0:
-        result["note"] = "Every vote has the same answer, so chance agreement is 1 and kappa is undefined."
-        return result
-    rng = np.random.default_rng([seed, raters])
-    if raters == 2:
-        first, second = complete[:, 0], complete[:, 1]
-        cells = np.array([np.sum((first == 1) & (second == 1)), np.sum((first == 1) & (second == 0)),
-                          np.sum((first == 0) & (second == 1)), np.sum((first == 0) & (second == 0))])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            kappa = float(cohen_kappa_score(first, second))
-        draws = rng.multinomial(cells.sum(), cells / cells.sum(), size=resamples)
-        replicates = kappa_from_two_by_two(draws[:, 0], draws[:, 1], draws[:, 2], draws[:, 3])
-    else:
-        table = np.column_stack([real_votes, raters - real_votes])
-        kappa = float(fleiss_kappa(table, method="fleiss"))
-        patterns = np.bincount(real_votes, minlength=raters + 1)
-        draws = rng.multinomial(patterns.sum(), patterns / patterns.sum(), size=resamples)
-        replicates = fleiss_from_patterns(draws, raters)
-    replicates = replicates[~np.isnan(replicates)]
-    low, high = np.percentile(replicates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
-    result.update(kappa=kappa, ci_low=float(low), ci_high=float(high))
-    return result
-
-
 # --- ROC AUC from confidence ratings -----------------------------------------------------------------------------
-
-def fake_score(called_real: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Answer and confidence on one 1-10 scale of "how fake": fake with confidence c -> 5 + c, real -> 6 - c."""
-    return np.where(called_real, 6 - confidence, 5 + confidence)
-
-
-def auc_from_histograms(real_counts: np.ndarray, fake_counts: np.ndarray) -> np.ndarray:
-    """ROC AUC from score histograms (counts per score level on the last axis), vectorised over leading axes.
-
-    The area under the empirical ROC curve equals the Mann-Whitney probability that a fake image scores above a real
-    one, ties counting half: sum over levels of fakes(level) * (reals below + reals at / 2) / (fakes * reals). This is
-    what sklearn's ``roc_auc_score`` returns on the individual votes (the tests hold it to that), without one call per
-    reader and generator. Nan where either class is empty."""
-    real_counts = np.asarray(real_counts, dtype=float)
-    fake_counts = np.asarray(fake_counts, dtype=float)
-    reals_below = np.cumsum(real_counts, axis=-1) - real_counts
-    wins = (fake_counts * (reals_below + real_counts / 2)).sum(axis=-1)
-    return _ratio(wins, fake_counts.sum(axis=-1) * real_counts.sum(axis=-1))
-
-
-def delong_intervals(votes: Votes, layout: Layout, rated: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each reader's AUC per (generator + all generators) with DeLong's 95% interval (the structural-components
-    variance pROC's ``ci.auc(method = "delong")`` uses; the R cross-check test holds them equal), clipped to [0, 1].
-    Arrays of shape (R, G + 1), nan where a class is missing."""
-    n_readers = len(layout.readers)
-    generators = layout.generators
-    cases, case_index = np.unique(votes.case[rated], return_inverse=True)
-    score = np.full((n_readers, len(cases)), np.nan)
-    score[votes.reader[rated], case_index] = fake_score(votes.called_real[rated], votes.confidence[rated])
-    case_source = np.zeros(len(cases), dtype=np.int64)
-    case_source[case_index] = votes.source[rated]
-    case_is_real = np.isin(case_source, layout.real_sources)
-    members = [case_is_real | (case_source == g) for g in generators] + [np.ones(len(cases), dtype=bool)]
-    scores = np.where(np.stack(members)[None], score[:, None, :], np.nan)  # (R, G + 1, K)
-    areas = mrmc_fom.auc(scores, (~case_is_real).astype(np.int64))
-    covariance = mrmc_fom.delong_covariance(scores, (~case_is_real).astype(np.int64))
-    variance = np.einsum("ijij->ij", covariance)
-    half = norm.ppf(1 - ALPHA / 2) * np.sqrt(np.clip(variance, 0, None))
-    return areas, np.clip(areas - half, 0, 1), np.clip(areas + half, 0, 1)
-
 
 def roc_auc(votes: Votes, layout: Layout) -> dict:
     """ROC AUC of the fake-score per (reader or pooled) x (generator or all generators), on rated votes only; each
@@ -473,24 +311,27 @@ def roc_auc(votes: Votes, layout: Layout) -> dict:
                         "the answers alone are binary and give one point of the ROC curve, not a curve; see the "
                         "called-real rates and d' instead.", "binary": True, "cells": []}
     n_readers, n_sources = len(layout.readers), len(layout.sources)
-    score = fake_score(votes.called_real[rated], votes.confidence[rated]).astype(np.int64)
-    index = (votes.reader[rated] * n_sources + votes.source[rated]) * 10 + (score - 1)
-    histogram = np.bincount(index, minlength=n_readers * n_sources * 10).reshape(n_readers, n_sources, 10)
+    score = fake_score(votes.called_real[rated], votes.confidence[rated])
+    index = (votes.reader[rated] * n_sources + votes.source[rated]) * SCORE_LEVELS + (score.astype(np.int64) - 1)
+    histogram = np.bincount(index, minlength=n_readers * n_sources * SCORE_LEVELS)
+    histogram = histogram.reshape(n_readers, n_sources, SCORE_LEVELS)
     histogram = np.concatenate([histogram, histogram.sum(axis=0, keepdims=True)], axis=0)
     real_histogram = histogram[:, layout.real_sources].sum(axis=1)
     generator_columns = [*([g] for g in layout.generators), layout.generators]
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
     fake_histogram = np.stack([histogram[:, columns].sum(axis=1) for columns in generator_columns], axis=1)
     auc = auc_from_histograms(real_histogram[:, None, :], fake_histogram)
-    _, low, high = delong_intervals(votes, layout, rated)
+    _, low, high = delong_intervals(votes.reader[rated], votes.case[rated], votes.source[rated], score,
+                                    n_readers=n_readers, real_sources=layout.real_sources,
+                                    generators=layout.generators)
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
         for g, generator in enumerate(generator_labels):
             pooled = r == n_readers
             cells.append({"reader": reader, "generator": generator, "n_real": int(real_histogram[r].sum()),
-                          "n_fake": int(fake_histogram[r, g].sum()), "auc": _number(auc[r, g]),
-                          "ci_low": None if pooled else _number(low[r, g]),
-                          "ci_high": None if pooled else _number(high[r, g])})
+                          "n_fake": int(fake_histogram[r, g].sum()), "auc": number_or_none(auc[r, g]),
+                          "ci_low": None if pooled else number_or_none(low[r, g]),
+                          "ci_high": None if pooled else number_or_none(high[r, g])})
     return {"note": "Fake-score: 'fake' with confidence c scores 5 + c, 'real' scores 6 - c; AUC 0.5 is chance. Each "
                     "reader's 95% interval is DeLong's (cases random, this reader only).",
             "binary": False, "cells": cells}
@@ -530,20 +371,20 @@ def reading_time(votes: Votes, layout: Layout) -> dict:
     readers = []
     for r, reader in enumerate(_reader_labels(layout)):
         if r < n_readers:
-            median = _number(medians[r])
+            median = number_or_none(medians[r])
             n_timed = int(timed_count[r])
         else:
-            median = _number(np.median(votes.time_ms[timed])) if timed.any() else None
+            median = number_or_none(np.median(votes.time_ms[timed])) if timed.any() else None
             n_timed = int(timed.sum())
         entry = {"reader": reader, "median_ms": median, "n_timed": n_timed}
         for name, (total, real) in halves.items():
             correct = np.where(is_real, real[r], total[r] - real[r])
             entry[name] = {
                 "n": int(total[r].sum()), "correct": int(correct.sum()),
-                "accuracy": _number(_ratio(correct.sum(), total[r].sum())),
+                "accuracy": number_or_none(ratio(correct.sum(), total[r].sum())),
                 "by_source": [
                     {"source": source, "n": int(total[r, s]), "called_real": int(real[r, s]),
-                     "rate": _number(_ratio(real[r, s], total[r, s]))}
+                     "rate": number_or_none(ratio(real[r, s], total[r, s]))}
                     for s, source in enumerate(layout.sources)
                 ],
             }

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from .proportions import ratio
+
 RESAMPLES = 2000
 SEED = 20_190_415
 
@@ -71,21 +73,21 @@ def two_way_bootstrap(values: np.ndarray, membership: np.ndarray, resamples: int
     present = ~np.isnan(values)
     filled = np.where(present, values, 0.0)
     mask = present.astype(float)
-    point = _ratio(filled.sum(axis=0) @ membership, mask.sum(axis=0) @ membership)
+    point = ratio(filled.sum(axis=0) @ membership, mask.sum(axis=0) @ membership)
     rng = np.random.default_rng(seed)
     # A resample of readers only needs each reader's totals per group, one of cases each case's: (R x G), (K x G).
     reader_sums, reader_counts = filled @ membership, mask @ membership
     case_sums = filled.sum(axis=0)[:, None] * membership
     case_counts = mask.sum(axis=0)[:, None] * membership
     reader_weights = _counts(rng.integers(0, n_readers, (resamples, n_readers)), n_readers)
-    reader_draws = _ratio(reader_weights @ reader_sums, reader_weights @ reader_counts)
+    reader_draws = ratio(reader_weights @ reader_sums, reader_weights @ reader_counts)
     # Cases with the same totals are interchangeable, so drawing K cases with replacement is a multinomial draw over
     # the distinct kinds of case (for 0/1 answers at most sources x (R + 1)^2 kinds, however many cases): exact, and
     # B x kinds random numbers instead of B x K.
     kinds, kind_counts = np.unique(np.column_stack([case_sums, case_counts]), axis=0, return_counts=True)
     case_weights = rng.multinomial(n_cases, kind_counts / n_cases, size=resamples).astype(float)
     groups = membership.shape[1]
-    case_draws = _ratio(case_weights @ kinds[:, :groups], case_weights @ kinds[:, groups:])
+    case_draws = ratio(case_weights @ kinds[:, :groups], case_weights @ kinds[:, groups:])
     return BootstrapDraws(point=point, reader_draws=reader_draws, case_draws=case_draws,
                           n_readers=n_readers, n_cases=n_cases)
 
@@ -95,11 +97,6 @@ def _counts(picks: np.ndarray, size: int) -> np.ndarray:
     rows = picks.shape[0]
     offsets = (np.arange(rows, dtype=np.int64)[:, None] * size + picks).ravel()
     return np.bincount(offsets, minlength=rows * size).reshape(rows, size).astype(float, copy=False)
-
-
-def _ratio(numerator, denominator):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
 
 
 @dataclass(frozen=True)

@@ -22,29 +22,14 @@ from typing import BinaryIO
 
 from PIL import Image
 
+from batchformat.png import BARE_CHUNKS, PNG_SIGNATURE, png_chunk_types
+
 # Headers that could name a file or let a reader compare responses; the blinded image view never sends them.
 LEAKY_HEADERS = ("Content-Disposition", "ETag", "Last-Modified", "Vary", "X-Sendfile", "X-Accel-Redirect")
 
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_BARE_CHUNKS = (b"IHDR", b"IDAT", b"IEND")
 _ZLIB_STORED_HEADER = b"\x78\x01"  # what zlib at level 0 writes first (and so Pillow's compress_level=0)
 _MODES = {(8, 0): "L", (8, 2): "RGB"}  # (bit depth, PNG colour type) -> Pillow mode
-
-
-def png_chunk_types(data: bytes) -> list[bytes]:
-    """The chunk types of a PNG file in order (e.g. [b"IHDR", b"IDAT", b"IEND"]); ValueError if it is not a PNG."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError("not a PNG file")
-    types = []
-    offset = len(PNG_SIGNATURE)
-    while offset + 8 <= len(data):
-        length, chunk_type = struct.unpack(">I4s", data[offset:offset + 8])
-        types.append(chunk_type)
-        offset += 12 + length  # length, type, data, CRC
-        if chunk_type == b"IEND":
-            break
-    return types
 
 
 def blinded_png(stored: BinaryIO) -> bytes:
@@ -80,7 +65,7 @@ def is_blinded(data: bytes) -> bool:
         return False
     chunks = tuple(kind for kind, _run in groupby(png_chunk_types(data)))  # IDAT may come in several chunks
     # Same zlib header as ours (no compression): incompressible pixels stored at another level would otherwise pass.
-    return chunks == _BARE_CHUNKS and data[41:43] == _ZLIB_STORED_HEADER
+    return chunks == BARE_CHUNKS and data[41:43] == _ZLIB_STORED_HEADER
 
 
 def blinded_bytes(data: bytes) -> bytes:

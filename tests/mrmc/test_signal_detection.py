@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
+from readerstudy.results.proportions import binomial_p_values_vs_half
 from readerstudy.results.signal_detection import balanced, signal_detection
-from readerstudy.results.statistics import binomial_p_value
 
 
 def test_an_always_fake_reader_on_the_papers_design_has_no_discrimination_not_p_below_1e_30():
     """75 fakes and 25 real images per finding: "fake" to everything is 75% accurate, which a test against 0.5 would
     call p < 1e-30; d' says 0 and the criterion says how strongly the reader leans to "fake"."""
-    assert binomial_p_value(75 * 6, 100 * 6) < 1e-30  # what the accuracy test against chance said
+    assert binomial_p_values_vs_half(75 * 6, 100 * 6) < 1e-30  # what the accuracy test against chance said
     result = signal_detection(hits=450, n_fake=450, false_alarms=150, n_real=150)
     assert result.d_prime == 0.0
     assert result.criterion == pytest.approx(-norm.ppf(1 - 1 / 1200))

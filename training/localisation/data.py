@@ -22,13 +22,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from batchformat.manifest import BOX_COLUMNS, missing_columns
+from batchformat.manifest import MANIFEST_NAME as MANIFEST
 from training.data.images import check_box_in_frame, load_xray_with_frame, scale_box
 from training.data.nih import BoxAnnotation, DataError, image_path
 from training.localisation.detector import label_of_finding
 from training.localisation.metric import LabelledBox
-
-MANIFEST = "manifest.csv"
-BOX_COLUMNS = ("bbox_x", "bbox_y", "bbox_w", "bbox_h")
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def read_manifest(files: _BatchFiles, findings: Sequence[str]) -> list[ManifestR
     text = files.read(MANIFEST).decode("utf-8-sig")
     reader = csv.DictReader(io.StringIO(text))
     columns = {c.strip().lower() for c in reader.fieldnames or ()}
-    missing = [c for c in ("filename", "finding", "source") if c not in columns]
+    missing = missing_columns(columns)
     if missing:
         raise DataError(f"{where}: {MANIFEST} lacks column(s) {', '.join(missing)}")
     if not set(BOX_COLUMNS) <= columns:

@@ -26,13 +26,14 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from batchformat.manifest import BOX_COLUMNS, MANIFEST_NAME, REQUIRED_COLUMNS
 from training.data.augment import augment_pair
 from training.data.images import check_box_in_frame, load_xray_with_frame, scale_box
 from training.data.nih import NIHIndex, Split, image_path, split_record
 from training.inference import load_generator, pix2pix_generate_batch
 
 SOURCE_OF_KIND = {"pix2pix": "Pix2Pix", "pix2pix-n": "Pix2Pix-N"}
-MANIFEST_FIELDS = ("filename", "finding", "source", "origin_image", "bbox_x", "bbox_y", "bbox_w", "bbox_h")
+MANIFEST_FIELDS = (*REQUIRED_COLUMNS, "origin_image", *BOX_COLUMNS)
 
 
 def make_synthetic_set(data_dir: Path, generator: Path, out_dir: Path, count: int = 688, seed: int = 0,
@@ -87,10 +88,10 @@ def make_synthetic_set(data_dir: Path, generator: Path, out_dir: Path, count: in
             digests[digest] = filename
             Image.fromarray(composed).save(tmp / filename)
             rows.append({"filename": filename, "finding": box.finding, "source": source, "origin_image": box.image,
-                         **dict(zip(MANIFEST_FIELDS[4:], (repr(float(v)) for v in xywh), strict=True))})
+                         **dict(zip(BOX_COLUMNS, (repr(float(v)) for v in xywh), strict=True))})
         bar.update(len(boxes))
     bar.close()
-    with (tmp / "manifest.csv").open("w", newline="") as handle:
+    with (tmp / MANIFEST_NAME).open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
         writer.writeheader()
         writer.writerows(rows)

@@ -22,6 +22,13 @@ import numpy as np
 from scipy.stats import rankdata
 
 
+def fake_score(called_real, confidence):
+    """The score a reader study's ROC is drawn on: answer and confidence (1-5) on one 1-10 scale of "how fake",
+    "fake" with confidence c scoring 5 + c and "real" 6 - c (a sure "real" is 1, a sure "fake" 10). Numbers or
+    arrays alike; the results page, the simulator and the exports all score with this one rule."""
+    return np.where(called_real, 6 - confidence, 5 + confidence)
+
+
 def _present(scores: np.ndarray) -> np.ndarray:
     return ~np.isnan(scores)
 

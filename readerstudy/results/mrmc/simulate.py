@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import norm
 
+from . import fom
+
 
 @dataclass(frozen=True)
 class SimulationConfig:
@@ -93,7 +95,7 @@ def simulate_study(config: SimulationConfig, seed: int | np.random.SeedSequence)
     distance = latent - criterion[:, None]
     called_real = distance <= 0
     confidence = 1 + np.clip(np.floor(np.abs(distance) / config.confidence_step), 0, 4)
-    fake_score = np.where(called_real, 6 - confidence, 5 + confidence)
+    fake_score = fom.fake_score(called_real, confidence)
     reader = np.repeat(np.arange(config.n_readers), n_cases)
     return SimulatedStudy(
         config=config, reader=reader, case=np.tile(np.arange(n_cases), config.n_readers),

@@ -225,8 +225,6 @@ def _kept(labels: list[str], keep: np.ndarray) -> list[str]:
 
 def study_mrmc_from_votes(votes, layout, alpha: float = 0.05, pairwise: str = "separate") -> StudyMrmc:
     """``study_mrmc`` on ``statistics.Votes`` and ``statistics.Layout`` (the arrays the results page already has)."""
-    from ..statistics import fake_score
-
     return study_mrmc(votes.reader, votes.case, votes.source, votes.called_real,
-                      fake_score(votes.called_real, votes.confidence), readers=layout.readers,
+                      fom.fake_score(votes.called_real, votes.confidence), readers=layout.readers,
                       sources=layout.sources, source_is_real=layout.source_is_real, alpha=alpha, pairwise=pairwise)
