@@ -43,7 +43,8 @@ def fill(refill: bool) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, Vote
+    from readerstudy.reading.models import Vote
+    from readerstudy.studies.models import Case, Finding, Membership, Source, Study
 
     call_command("migrate", verbosity=0)
     existing = Study.objects.filter(slug=STUDY_SLUG).first()

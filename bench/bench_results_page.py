@@ -38,7 +38,8 @@ def fill(refill: bool) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, Vote
+    from readerstudy.reading.models import Vote
+    from readerstudy.studies.models import Case, Finding, Membership, Source, Study
 
     call_command("migrate", verbosity=0)
     existing = Study.objects.filter(slug=STUDY_SLUG).first()

@@ -9,7 +9,8 @@ from django.core.management import call_command
 
 from readerstudy.batches.models import Batch
 from readerstudy.jobs.demo import DemoConfig, run_demo
-from readerstudy.studies.models import Membership, Study, Vote
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Membership, Study
 
 LOGINS = [("demo-admin", "admin-pass-123", True), ("demo-r1", "reader-pass-1", False),
           ("demo-r2", "reader-pass-2", False)]

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from readerstudy.reading import votes
 from readerstudy.studies import services
 from readerstudy.studies.models import Case, Membership, Study
 
@@ -173,6 +174,6 @@ def test_cases_are_never_deleted_with_votes_on_them(study_factory, reader_factor
 
     study = study_factory("paper", status="open")
     case = case_factory(study)
-    services.vote_cast(membership=reader_factory(study), case_public_id=case.public_id, answer="real")
+    votes.vote_cast(membership=reader_factory(study), case_public_id=case.public_id, answer="real")
     with pytest.raises(ProtectedError):
         Case.objects.filter(pk=case.pk).delete()

@@ -7,8 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from readerstudy.protocol.models import AuditEntry
-from readerstudy.studies.models import StudyAdministrator
+from readerstudy.studies.models import AuditEntry, StudyAdministrator
 from readerstudy.studies.operator import OPERATOR_HEADER
 from readerstudy.studies.permissions import ADMINISTER_STUDY, administered_by
 from readerstudy.studies.selectors import study_for_staff

@@ -21,7 +21,8 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from readerstudy.batches.models import Batch
-from readerstudy.studies.models import Case, Study, Vote
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Case, Study
 
 logger = logging.getLogger(__name__)
 KINDS = ("pix2pix", "pix2pix-n", "stargan")

@@ -35,7 +35,7 @@ def acting_user(username: str | None):
 def study_for_command(slug: str, username: str | None, command: str) -> tuple[Study, object]:
     """The study (CommandError when there is none, or when ``--as`` names someone who does not administer it), and
     the acting user (None for the operator); audited."""
-    from readerstudy.protocol.services import audit
+    from readerstudy.studies.services import audit
 
     user = acting_user(username)
     study = Study.objects.filter(slug=slug)

@@ -34,7 +34,7 @@ class OperatorAccessMiddleware:
 
 def operator_access(user, study, *, via: str = "") -> None:
     """Audit a superuser's access to a study they do not administer (once per request and study)."""
-    from readerstudy.protocol.services import audit
+    from readerstudy.studies.services import audit
 
     request = _current_request.get()
     outside = getattr(request, "operator_outside", None) if request is not None else None

@@ -17,9 +17,9 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from readerstudy.studies import reading_sql
 from readerstudy.studies.models import Membership
 
+from . import reading_sql
 from .models import ImageShowing, PracticeImage
 
 DEFAULT_GRACE_MS = 3000
