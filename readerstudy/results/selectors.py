@@ -17,8 +17,8 @@ from django.db import connection, models
 from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
-from readerstudy.reading.models import Vote
-from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study
+from readerstudy.reading.models import RepeatVote, Vote
+from readerstudy.studies.models import Answer, AuditEntry, Case, Finding, Membership, Source, Study
 
 from .statistics import Layout, Votes
 
@@ -213,9 +213,6 @@ def results_version(study: Study) -> tuple:
     (settings, cue list, exclusions). The analysis is cached under this: any new vote, change or setting gives a new
     version, so a cached result is never stale and the cache needs no invalidation. Each table is read once (one
     scan of the study's votes, not one per figure)."""
-    from readerstudy.reading.models import RepeatVote
-    from readerstudy.studies.models import AuditEntry
-
     member, member_id, member_study = _name(Membership), _name(Membership, "id"), _name(Membership, "study")
 
     def through_members(model) -> str:

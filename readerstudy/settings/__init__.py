@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "readerstudy.jobs",
     "readerstudy.protocol",  # migrations only (models moved to reading and studies)
     "readerstudy.gallery",
+    "readerstudy.demo",
 ]
 
 MIDDLEWARE = [

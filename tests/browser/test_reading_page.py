@@ -2,8 +2,8 @@
 reload mid-study and resume at the right image, reach the finish page; a screenshot of the page is kept."""
 import pytest
 
+from readerstudy.demo.images import chest_png
 from readerstudy.reading.models import Vote
-from readerstudy.studies.demo_images import chest_png
 from readerstudy.studies.models import Finding, Source
 from readerstudy.studies.services import case_create_from_png
 from tests.browser.conftest import SCREENSHOTS
