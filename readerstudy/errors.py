@@ -31,9 +31,18 @@ class ApplicationError(Exception):
             self.status_code = status_code
         self.extra = extra or {}
 
+    def field_messages(self) -> list[str]:
+        """What ``errors`` lists under ``field``: the message (a refusal with several findings lists them all)."""
+        return [self.message]
+
     def as_data(self) -> dict:
         """The answer's body, in the API's one error shape."""
-        return {"detail": self.message, "errors": {self.field: [self.message]}, **self.extra}
+        return {"detail": self.message, "errors": {self.field: self.field_messages()}, **self.extra}
+
+
+def json_refusal(error: ApplicationError) -> JsonResponse:
+    """The same answer outside DRF (middleware, the preview's plain JSON views)."""
+    return JsonResponse(error.as_data(), status=error.status_code)
 
 
 class NotFound(ApplicationError):
@@ -46,5 +55,5 @@ class Conflict(ApplicationError):
 
 def not_found(request, exception=None):
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)
+        return JsonResponse({"detail": "Not found.", "errors": {}}, status=404)  # no field to name
     return defaults.page_not_found(request, exception)

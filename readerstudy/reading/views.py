@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import AuthenticationFailed
 
+from readerstudy.errors import ApplicationError, NotFound, json_refusal
 from readerstudy.studies.blinding import BlindedImageCache
 from readerstudy.studies.models import Answer, Case, Membership, Study, StudyAdministrator
 from readerstudy.studies.operator import operator_access
@@ -349,7 +350,7 @@ def preview_position(request, slug: str, position: int):
     study = study_for_staff(request.user, slug)
     cases, state = _preview(request, study)
     if not 1 <= position <= len(cases):
-        return JsonResponse({"detail": f"Position must be between 1 and {len(cases)}."}, status=404)
+        return json_refusal(NotFound(f"Position must be between 1 and {len(cases)}.", "position"))
     payload = previews.slot_payload(study, cases, state, position - 1)
     answer = state.answers.get(str(position))
     payload["vote"] = {"answer": answer, "confidence": None} if answer else None
@@ -366,10 +367,10 @@ def preview_vote(request, slug: str):
     except ValueError:
         body = None
     if not isinstance(body, dict) or body.get("answer") not in Answer.values or not isinstance(body.get("case"), str):
-        return JsonResponse({"detail": "Send a case and an answer (real or fake)."}, status=400)
+        return json_refusal(ApplicationError("Send a case and an answer (real or fake).", "answer"))
     cases, state = _preview(request, study)
     new_state = previews.record_answer(cases, state, body["case"], body["answer"])
     if new_state is None:
-        return JsonResponse({"detail": "No such case in this preview."}, status=400)
+        return json_refusal(ApplicationError("No such case in this preview.", "case"))
     request.session[previews.session_key(study)] = new_state.as_session()
     return JsonResponse({"case": body["case"], "answer": body["answer"], "preview": True, "recorded": False})
