@@ -128,9 +128,7 @@ class SequenceCheckSerializer(serializers.Serializer):
 def _membership_or_400(study: Study, pseudonym: str | None) -> Membership | None:
     if not pseudonym:
         return None
-    number = pseudonym[1:] if pseudonym[:1] in ("R", "r") else ""
-    valid = number.isascii() and number.isdigit() and len(number) <= 9
-    membership = Membership.objects.filter(study=study, number=int(number)).first() if valid else None
+    membership = Membership.objects.filter(study=study).with_pseudonym(pseudonym).first()
     if membership is None:
         raise ValidationError({"reader": [f"Study {study.slug!r} has no reader {pseudonym}."]})
     return membership

@@ -128,7 +128,7 @@ def sequences_page(request, slug: str):
     chosen = None
     wanted = request.GET.get("reader", "")
     if wanted:
-        chosen = next((member for member in members if member.pseudonym == wanted), None)
+        chosen = Membership.objects.filter(study=study).with_pseudonym(wanted).first()
         if chosen is None:
             raise Http404("No such reader.")
     elif members:
@@ -188,8 +188,7 @@ def _admin_change(request, study: Study, action: str, username: str) -> None:
 @require_POST
 def reader_reset(request, slug: str, pseudonym: str):
     study = study_for_staff(request.user, slug)
-    membership = next((member for member in Membership.objects.filter(study=study)
-                       if member.pseudonym == pseudonym), None)
+    membership = Membership.objects.filter(study=study).with_pseudonym(pseudonym).first()
     if membership is None:
         raise Http404("No such reader.")
     try:

@@ -196,9 +196,7 @@ def excluded_cases(study: Study) -> list[dict]:
 
 def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:
     """The member called ``R<number>`` in this study, or None."""
-    if len(pseudonym) < 2 or pseudonym[0] not in "Rr" or not pseudonym[1:].isdigit():
-        return None
-    return Membership.objects.filter(study=study, number=int(pseudonym[1:])).first()
+    return Membership.objects.filter(study=study).with_pseudonym(pseudonym).first()
 
 
 def _name(model, field: str | None = None) -> str:
