@@ -201,7 +201,7 @@ def test_the_drf_permission_checks_an_objects_study(two_groups):
     from rest_framework.test import APIRequestFactory
 
     from readerstudy.batches.models import Batch
-    from readerstudy.studies.permissions import IsStudyAdmin
+    from readerstudy.studies.api_permissions import IsStudyAdmin
 
     heart_batch = Batch.objects.create(study=two_groups["heart"], zip_sha256="d" * 64)
     request = APIRequestFactory().get("/")

@@ -17,8 +17,9 @@ from rest_framework.views import APIView
 from readerstudy.errors import ApplicationError, NotFound
 
 from . import selectors, services
+from .api_permissions import IsStudyAdmin
 from .models import Study, StudyAdministrator
-from .permissions import IsStudyAdmin, may_administer
+from .permissions import may_administer
 from .selectors import study_for_staff
 
 
