@@ -34,6 +34,7 @@ serve: install
 
 lint: install-dev
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports  # the import contracts in pyproject.toml: apps in layers, no cycles, no Django in training
 
 test: install-dev lint
 	$(PY) -m pytest

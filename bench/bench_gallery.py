@@ -38,7 +38,7 @@ def fill() -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from readerstudy.studies.demo_images import chest_png
+    from readerstudy.demo.images import chest_png
     from readerstudy.studies.models import Finding, Source, Study
     from readerstudy.studies.services import case_create_from_png
 

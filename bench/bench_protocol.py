@@ -52,11 +52,11 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from readerstudy.protocol import sequence as derive
-    from readerstudy.protocol import services
-    from readerstudy.protocol.models import StudyProtocol
-    from readerstudy.protocol.reading import reading_state
-    from readerstudy.protocol.selectors import sequence_check
+    from readerstudy.reading import sequence as derive
+    from readerstudy.reading import services
+    from readerstudy.reading.models import StudyProtocol
+    from readerstudy.reading.selectors import sequence_check
+    from readerstudy.reading.state import reading_state
     from readerstudy.studies.models import Case, Finding, Membership, Source, Study
 
     call_command("migrate", verbosity=0)

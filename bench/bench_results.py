@@ -42,7 +42,8 @@ def fill(refill: bool) -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from readerstudy.studies.models import Case, Finding, Source, Vote
+    from readerstudy.reading.models import Vote
+    from readerstudy.studies.models import Case, Finding, Source
 
     call_command("migrate", verbosity=0)
     if not refill and study_already_filled(STUDY_SLUG, READERS * CASES):

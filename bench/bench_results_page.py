@@ -38,7 +38,8 @@ def fill(refill: bool) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from readerstudy.studies.models import Case, Finding, Source, Vote
+    from readerstudy.reading.models import Vote
+    from readerstudy.studies.models import Case, Finding, Source
 
     call_command("migrate", verbosity=0)
     findings, sources = list(Finding.objects.order_by("order")[:6]), list(Source.objects.order_by("-is_real", "order"))

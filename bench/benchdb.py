@@ -21,7 +21,8 @@ def ensure_database() -> None:
 
 def study_already_filled(slug: str, votes: int) -> bool:
     """Whether a previous run left the study ``slug`` with exactly ``votes`` votes (then it is reused as it is)."""
-    from readerstudy.studies.models import Study, Vote
+    from readerstudy.reading.models import Vote
+    from readerstudy.studies.models import Study
 
     existing = Study.objects.filter(slug=slug).first()
     if existing is None or Vote.objects.filter(case__study=existing).count() != votes:
@@ -36,7 +37,8 @@ def fresh_study(slug: str, name: str, *, findings: list, sources: list, reader_p
     ``readers`` readers ``<reader_prefix>01``, ``02``, ... numbered from 1. Returns (study, memberships)."""
     from django.contrib.auth import get_user_model
 
-    from readerstudy.studies.models import Membership, Study, Vote
+    from readerstudy.reading.models import Vote
+    from readerstudy.studies.models import Membership, Study
 
     existing = Study.objects.filter(slug=slug).first()
     if existing is not None:

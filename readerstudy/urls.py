@@ -18,7 +18,7 @@ urlpatterns = [
     path("", include("readerstudy.batches.urls")),
     path("", include("readerstudy.results.urls")),
     path("", include("readerstudy.jobs.urls")),
-    path("", include("readerstudy.protocol.urls")),
+    path("", include("readerstudy.reading.urls")),
     path("", include("readerstudy.gallery.urls")),
 ]
 

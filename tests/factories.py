@@ -153,7 +153,7 @@ def create_cases_fast(study, finding: str, source: str, count: int) -> list:
 
 def cast_votes_fast(membership, answers: list[tuple], start_position: int = 1) -> list:
     """Votes for ``membership`` in one INSERT; ``answers`` holds (case, "real"/"fake"[, confidence[, time_ms]])."""
-    from readerstudy.studies.models import Vote
+    from readerstudy.reading.models import Vote
 
     votes = []
     for position, (case, answer, *rest) in enumerate(answers, start=start_position):
@@ -182,3 +182,11 @@ def access_outcome(response) -> int | str:
     if response.status_code == 302 and ("/accounts/login/" in response.url or "/admin/login/" in response.url):
         return LOGIN
     return response.status_code
+
+
+def sequence_case_ids(membership) -> list[int]:
+    """Case ids in the order this reader sees them (a repeated case appears again at its repeat's place), read the
+    way every reading request reads them (``reading.state.reading_state``)."""
+    from readerstudy.reading.state import reading_state
+
+    return [slot.case_id for slot in reading_state(membership).sequence]

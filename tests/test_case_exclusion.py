@@ -9,9 +9,9 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from readerstudy.gallery.services import ExclusionRefused, case_exclude, case_include
-from readerstudy.protocol.models import AuditEntry, SequenceSlot
+from readerstudy.reading.models import SequenceSlot
 from readerstudy.results import mrmc_export, services
-from readerstudy.studies.models import Case, Study
+from readerstudy.studies.models import AuditEntry, Case, Study
 from readerstudy.studies.services import StudyStateError, study_open
 from tests import factories
 from tests.factories import LOGIN, access_outcome

@@ -2,7 +2,8 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from readerstudy.studies.models import Finding, Source, Vote
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Finding, Source
 
 
 def test_the_papers_findings_and_sources_are_seeded(db):

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.http import StreamingHttpResponse
 
+from readerstudy.reading.models import Vote
 from readerstudy.results import export
-from readerstudy.studies.models import Vote
 from tests import factories
 
 COLUMNS = ["study", "reader", "case", "finding", "source", "truth", "answer", "correct", "confidence", "time_ms",

@@ -9,8 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, connections
 from django.test import Client
 
-from readerstudy.protocol.models import Invitation
-from readerstudy.studies.models import Membership
+from readerstudy.studies.models import Invitation, Membership
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
                                 reason="concurrent writers need a server database (SQLite locks the whole file)")
@@ -30,7 +29,8 @@ def test_three_simultaneous_sign_ups_on_one_link_make_one_account(transactional_
         try:
             client = Client()
             start.wait()
-            response = client.post(f"/invite/{invitation.token}/", {"username": name, "password": "Sturdy-pass-481"})
+            response = client.post(f"/invite/{invitation.token}/",
+                                   {"username": name, "password1": "Sturdy-pass-481", "password2": "Sturdy-pass-481"})
             statuses.append(response.status_code)
         finally:
             connections.close_all()

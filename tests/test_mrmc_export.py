@@ -12,11 +12,12 @@ import subprocess
 import numpy as np
 import pytest
 
+from readerstudy.reading.models import Vote
 from readerstudy.results.mrmc import fom
 from readerstudy.results.mrmc.imrmc import parse_imrmc
 from readerstudy.results.mrmc_export import fake_score, imrmc_export
 from readerstudy.results.services import build_statistics
-from readerstudy.studies.models import Case, Vote
+from readerstudy.studies.models import Case
 from tests.factories import cast_votes_fast, create_cases_fast
 
 N_REAL, N_EACH_GENERATOR = 14, 9

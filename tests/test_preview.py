@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from readerstudy.gallery.preview import PREVIEW_IMAGES
 from readerstudy.gallery.services import case_exclude
-from readerstudy.protocol.models import PracticeVote, RepeatVote, SequenceSlot
-from readerstudy.studies.models import Membership, Vote
+from readerstudy.reading.models import PracticeVote, RepeatVote, SequenceSlot, Vote
+from readerstudy.reading.preview import PREVIEW_IMAGES
+from readerstudy.studies.models import Membership
 from tests.factories import LOGIN, access_outcome
 
 ACTORS = ("anonymous", "reader", "outsider", "staff")

@@ -3,10 +3,10 @@ study turns practice feedback on, and practice answers kept apart from every res
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol import services
-from readerstudy.protocol.models import PracticeVote
+from readerstudy.reading import services
+from readerstudy.reading.models import PracticeVote, Vote
 from readerstudy.results.services import build_statistics, build_table1
-from readerstudy.studies.models import Source, Vote
+from readerstudy.studies.models import Source
 
 
 @pytest.fixture

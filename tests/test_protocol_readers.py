@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.test import APIClient
 
-from readerstudy.protocol.models import AuditEntry, Invitation, PracticeVote, SequenceSlot
-from readerstudy.studies.models import Membership
+from readerstudy.reading.models import PracticeVote, SequenceSlot
+from readerstudy.studies.models import AuditEntry, Invitation, Membership
 from tests.factories import create_cases_fast
 
 
@@ -18,12 +18,17 @@ def study(study_factory):
     return study
 
 
+def sign_up(username: str) -> dict:
+    """The invitation page's sign-up form (Django's ``UserCreationForm``: the password typed twice)."""
+    return {"username": username, "password1": "a-long-pass-phrase-42", "password2": "a-long-pass-phrase-42"}
+
+
 def test_an_invitation_link_creates_an_account_and_joins_the_study(study, staff_api):
     url = staff_api.post("/api/studies/paper/invitations/", {"note": "Dr Lee"}, format="json").json()["url"]
     path = url.split("testserver", 1)[1]
     browser = Client()
     assert "You are invited" in browser.get(path).content.decode()
-    response = browser.post(path, {"username": "drlee", "password": "a-long-pass-phrase-42"})
+    response = browser.post(path, sign_up("drlee"))
     assert response.status_code == 302
     membership = Membership.objects.get(study=study, user__username="drlee")
     assert membership.pseudonym == "R1"
@@ -35,10 +40,10 @@ def test_an_invitation_link_creates_an_account_and_joins_the_study(study, staff_
 def test_an_invitation_works_once(study, staff_api):
     url = staff_api.post("/api/studies/paper/invitations/", {}, format="json").json()["url"]
     path = url.split("testserver", 1)[1]
-    Client().post(path, {"username": "first", "password": "a-long-pass-phrase-42"})
+    Client().post(path, sign_up("first"))
     second = Client()
     assert second.get(path).status_code == 404
-    second.post(path, {"username": "second", "password": "a-long-pass-phrase-42"})
+    second.post(path, sign_up("second"))
     assert not get_user_model().objects.filter(username="second").exists()
     assert Membership.objects.filter(study=study).count() == 1
 

@@ -6,10 +6,10 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol import services
-from readerstudy.protocol.models import FakeCue, FakeReason
-from readerstudy.protocol.selectors import cue_tallies
+from readerstudy.reading import services
+from readerstudy.reading.models import FakeCue, FakeReason
 from readerstudy.results.mrmc_export import LONG_COLUMNS
+from readerstudy.results.protocol_results import cue_tallies
 from readerstudy.studies.models import Case
 from tests.factories import create_cases_fast
 

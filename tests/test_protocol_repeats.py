@@ -4,10 +4,9 @@ percent agreement) reported from the pairs."""
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol.models import RepeatVote, SequenceSlot, StudyProtocol
-from readerstudy.protocol.selectors import intra_reader_agreement
+from readerstudy.reading.models import RepeatVote, SequenceSlot, StudyProtocol, Vote
+from readerstudy.results.protocol_results import intra_reader_agreement
 from readerstudy.results.services import build_table1, results_page_context
-from readerstudy.studies.models import Vote
 from tests.factories import cast_votes_fast, create_cases_fast
 
 

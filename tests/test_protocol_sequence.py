@@ -8,12 +8,12 @@ from collections import Counter
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol import sequence as derive
-from readerstudy.protocol.models import SequenceSlot, StudyProtocol
-from readerstudy.protocol.selectors import sequence_check
+from readerstudy.reading import sequence as derive
+from readerstudy.reading.models import SequenceSlot, StudyProtocol
+from readerstudy.reading.selectors import sequence_check
+from readerstudy.reading.sequence import sequence_from_seed
 from readerstudy.studies.models import Case
-from readerstudy.studies.sequence import reader_sequence, sequence_from_seed
-from tests.factories import create_cases_fast
+from tests.factories import create_cases_fast, sequence_case_ids
 
 PAPER_FINDINGS = ["atelectasis", "cardiomegaly", "effusion", "infiltration", "pneumonia", "pneumothorax"]
 PAPER_SOURCES = ["real", "pix2pix", "pix2pix-n", "stargan"]
@@ -39,15 +39,15 @@ def test_the_plain_protocol_keeps_the_seeded_shuffle(study_factory, reader_facto
     study = paper_study(study_factory, per_cell=2)
     membership = reader_factory(study)
     ids = list(study.cases.values_list("pk", flat=True))
-    assert reader_sequence(membership) == sequence_from_seed(ids, membership.order_seed)
+    assert sequence_case_ids(membership) == sequence_from_seed(ids, membership.order_seed)
 
 
 def test_the_sequence_is_frozen_at_first_access_and_re_derives_from_the_seed(study_factory, reader_factory):
     study = paper_study(study_factory, per_cell=3, block_size=24, repeat_percent=10)
     membership = reader_factory(study)
-    first = reader_sequence(membership)
+    first = sequence_case_ids(membership)
     assert SequenceSlot.objects.filter(membership=membership).count() == len(first) == 72 + 7
-    assert reader_sequence(membership) == first
+    assert sequence_case_ids(membership) == first
     check = sequence_check(membership)
     assert check == {"reader": "R1", "slots": 79, "matches": True, "first_difference": None}
 
@@ -55,7 +55,7 @@ def test_the_sequence_is_frozen_at_first_access_and_re_derives_from_the_seed(stu
 def test_the_check_finds_a_stored_order_that_was_tampered_with(study_factory, reader_factory):
     study = paper_study(study_factory, per_cell=1, block_size=8)
     membership = reader_factory(study)
-    reader_sequence(membership)
+    sequence_case_ids(membership)
     third, fourth = SequenceSlot.objects.filter(membership=membership).order_by("position")[2:4]
     SequenceSlot.objects.filter(pk=third.pk).update(position=10_000)
     SequenceSlot.objects.filter(pk=fourth.pk).update(position=3)
@@ -86,7 +86,7 @@ def block_counts(membership):
 def test_paper_blocks_of_24_hold_one_image_of_every_source_and_finding_pair(study_factory, reader_factory):
     study = paper_study(study_factory, per_cell=5, block_size=24)
     membership = reader_factory(study)
-    reader_sequence(membership)
+    sequence_case_ids(membership)
     blocks = block_counts(membership)
     assert len(blocks) == 5
     for entry in blocks.values():
@@ -103,7 +103,7 @@ def test_uneven_blocks_give_each_source_and_cell_its_share_rounded_down_or_up(st
         create_cases_fast(study, finding, source, count)
     StudyProtocol.objects.create(study=study, block_size=10)
     membership = reader_factory(study)
-    reader_sequence(membership)
+    sequence_case_ids(membership)
     n = sum(composition.values())
     blocks = block_counts(membership)
     assert len(blocks) == math.ceil(n / 10)
@@ -122,9 +122,9 @@ def test_uneven_blocks_give_each_source_and_cell_its_share_rounded_down_or_up(st
 def test_cases_added_to_an_open_study_are_appended_without_reshuffling(study_factory, reader_factory):
     study = paper_study(study_factory, per_cell=1, block_size=6)
     membership = reader_factory(study)
-    before = reader_sequence(membership)
+    before = sequence_case_ids(membership)
     added = create_cases_fast(study, "effusion", "stargan", 5)
-    after = reader_sequence(membership)
+    after = sequence_case_ids(membership)
     assert after[:len(before)] == before
     assert sorted(after[len(before):]) == sorted(case.pk for case in added)
     assert sequence_check(membership)["matches"] is True
@@ -133,7 +133,7 @@ def test_cases_added_to_an_open_study_are_appended_without_reshuffling(study_fac
 def test_repeats_come_after_their_first_showing_under_their_own_ids(study_factory, reader_factory):
     study = paper_study(study_factory, per_cell=2, repeat_percent=25)
     membership = reader_factory(study)
-    order = reader_sequence(membership)
+    order = sequence_case_ids(membership)
     repeats = list(SequenceSlot.objects.filter(membership=membership, is_repeat=True))
     assert len(repeats) == 12
     case_ids = set(Case.objects.values_list("public_id", flat=True))
@@ -153,7 +153,7 @@ def test_the_admin_exports_and_checks_every_readers_sequence(study_factory, read
     assert {row["reader"] for row in rows} == {"R2"} and rows[0]["order_seed"] == str(second.order_seed)
     assert sum(row["repeat"] == "yes" for row in rows) == 2
     # a random id may start with "-": neutralised with a leading quote like any cell that starts like a formula
-    assert [Case.objects.get(public_id=row["case"].removeprefix("'")).pk for row in rows] == reader_sequence(second)
+    assert [Case.objects.get(public_id=row["case"].removeprefix("'")).pk for row in rows] == sequence_case_ids(second)
     checks = client.get("/api/studies/paper/sequences/check/").json()
     assert [(check["reader"], check["matches"]) for check in checks] == [("R1", True), ("R2", True)]
     page = APIClient()

@@ -4,9 +4,9 @@ trail of who changed what when."""
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol import services
-from readerstudy.protocol.models import AuditEntry, SequenceSlot, StudyProtocol
-from readerstudy.studies.models import Study
+from readerstudy.reading import services
+from readerstudy.reading.models import SequenceSlot, StudyProtocol
+from readerstudy.studies.models import AuditEntry, Study
 from tests.factories import create_cases_fast
 
 

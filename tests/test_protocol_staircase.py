@@ -6,10 +6,11 @@ import random
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol import services
-from readerstudy.protocol.selectors import exposure_thresholds
-from readerstudy.protocol.staircase import Staircase, staircase_next, threshold_ms
-from readerstudy.studies.models import Case, Vote
+from readerstudy.reading import services
+from readerstudy.reading.models import Vote
+from readerstudy.reading.staircase import Staircase, staircase_next, threshold_ms
+from readerstudy.results.protocol_results import exposure_thresholds
+from readerstudy.studies.models import Case
 from tests.factories import create_cases_fast
 
 ORDER_SEED = 20_190_415

@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
+from readerstudy.reading.sequence import sequence_from_seed
 from readerstudy.studies.models import Membership
-from readerstudy.studies.sequence import reader_sequence, sequence_from_seed
+from tests.factories import sequence_case_ids
 
 
 @pytest.fixture
@@ -36,20 +37,20 @@ def walk(client, steps: int, slug: str = "paper") -> list[str]:
 def test_two_readers_get_different_orders(study, reader_factory):
     first, second = reader_factory(study), reader_factory(study)
     assert first.order_seed != second.order_seed
-    assert reader_sequence(first) != reader_sequence(second)
-    assert sorted(reader_sequence(first)) == sorted(reader_sequence(second))
+    assert sequence_case_ids(first) != sequence_case_ids(second)
+    assert sorted(sequence_case_ids(first)) == sorted(sequence_case_ids(second))
 
 
 def test_a_readers_order_is_stable_across_sessions(study, reader_factory):
     membership = reader_factory(study)
-    order = reader_sequence(membership)
-    assert reader_sequence(Membership.objects.get(pk=membership.pk)) == order
+    order = sequence_case_ids(membership)
+    assert sequence_case_ids(Membership.objects.get(pk=membership.pk)) == order
     assert sequence_from_seed(list(reversed(order)), membership.order_seed) == order
 
 
 def test_next_hands_out_the_cases_in_the_readers_own_order(study, reader_factory):
     membership = reader_factory(study)
-    expected = [study.cases.get(pk=pk).public_id for pk in reader_sequence(membership)]
+    expected = [study.cases.get(pk=pk).public_id for pk in sequence_case_ids(membership)]
     assert walk(api_for(membership.user), 12) == expected
 
 
@@ -60,7 +61,7 @@ def test_next_reports_position_total_and_an_image_to_prefetch(study, reader_fact
     body = client.get("/api/studies/paper/next/").json()
     assert (body["position"], body["total"], body["answered"]) == (4, 12, 3)
     assert "finding" not in body
-    following = study.cases.get(pk=reader_sequence(membership)[4])
+    following = study.cases.get(pk=sequence_case_ids(membership)[4])
     client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real"}, format="json")
     shown_next = client.get("/api/studies/paper/next/").json()
     assert shown_next["case"] == following.public_id
@@ -85,7 +86,7 @@ def test_next_is_204_when_every_case_is_answered(study, reader_factory):
 def test_next_is_the_first_unread_case_even_after_skipping_ahead(study, reader_factory):
     membership = reader_factory(study)
     client = api_for(membership.user)
-    sequence = reader_sequence(membership)
+    sequence = sequence_case_ids(membership)
     later = study.cases.get(pk=sequence[5])
     client.post("/api/studies/paper/votes/", {"case": later.public_id, "answer": "fake"}, format="json")
     assert client.get("/api/studies/paper/next/").json()["case"] == study.cases.get(pk=sequence[0]).public_id
@@ -126,7 +127,7 @@ def test_after_logging_out_and_in_the_reader_resumes_at_the_first_unread_case(st
                                                  "next": "/resume/"}, follow=True)
     assert response.redirect_chain[-1][0] == "/studies/paper/read/"
     resumed = browser.get("/api/studies/paper/next/").json()
-    expected = study.cases.get(pk=reader_sequence(membership)[4])
+    expected = study.cases.get(pk=sequence_case_ids(membership)[4])
     assert (resumed["case"], resumed["position"]) == (expected.public_id, 5)
     assert resumed["case"] not in seen
 

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from readerstudy.demo.names import DEMO_SLUG
+from readerstudy.reading import votes
 from readerstudy.studies import services
 from readerstudy.studies.models import Case, Membership, Study
 
@@ -101,7 +103,7 @@ def test_case_create_from_png_stores_the_pixels_blinded_under_a_random_name_with
 def test_demo_study_builds_an_open_study_with_drawn_images_and_prints_logins(db, capsys):
     call_command("demo_study", "--per-cell", "1")
     call_command("demo_study", "--per-cell", "1")  # idempotent
-    study = Study.objects.get(slug="demo")
+    study = Study.objects.get(slug=DEMO_SLUG)
     assert study.status == "open" and study.cases.count() == 24
     assert sorted(study.memberships.values_list("user__username", flat=True)) == ["reader1", "reader2"]
     out = capsys.readouterr().out
@@ -173,6 +175,6 @@ def test_cases_are_never_deleted_with_votes_on_them(study_factory, reader_factor
 
     study = study_factory("paper", status="open")
     case = case_factory(study)
-    services.vote_cast(membership=reader_factory(study), case_public_id=case.public_id, answer="real")
+    votes.vote_cast(membership=reader_factory(study), case_public_id=case.public_id, answer="real")
     with pytest.raises(ProtectedError):
         Case.objects.filter(pk=case.pk).delete()

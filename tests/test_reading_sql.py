@@ -7,9 +7,9 @@ from django.db import connection, connections, transaction
 from django.db.models import Count, Max
 from django.test.utils import CaptureQueriesContext
 
-from readerstudy.protocol.models import Phase, SequenceSlot
-from readerstudy.protocol.services import freeze_sequence
-from readerstudy.studies import reading_sql
+from readerstudy.reading import reading_sql
+from readerstudy.reading.models import Phase, SequenceSlot
+from readerstudy.reading.services import freeze_sequence
 from readerstudy.studies.models import Case
 
 
@@ -109,7 +109,7 @@ def test_the_membership_comes_with_its_study_and_protocol_exactly_as_the_orm_bui
     from datetime import datetime
     from decimal import Decimal
 
-    from readerstudy.protocol.models import StudyProtocol
+    from readerstudy.reading.models import StudyProtocol
 
     study = study_factory("with-protocol", status="open")
     StudyProtocol.objects.create(study=study, block_size=8, repeat_percent=Decimal("12.50"), exposure_mode="fixed",
@@ -118,17 +118,17 @@ def test_the_membership_comes_with_its_study_and_protocol_exactly_as_the_orm_bui
     membership.last_activity_at = membership.joined_at
     membership.save()
 
-    found = reading_sql.membership_in("with-protocol", membership.user_id)
+    found, protocol = reading_sql.membership_in("with-protocol", membership.user_id)
     expected = _as_the_orm_loads_it(membership.pk)
     assert _values(found) == _values(expected)
     assert _values(found.study) == _values(expected.study)
-    assert _values(found.study.protocol_as_loaded) == _values(expected.study.protocol)
+    assert _values(protocol) == _values(expected.study.protocol)
     # Types as the ORM gives them on this database, not the driver's raw values.
     assert isinstance(found.joined_at, datetime) and found.joined_at.tzinfo is not None
-    assert found.study.protocol_as_loaded.repeat_percent == Decimal("12.50")
+    assert protocol.repeat_percent == Decimal("12.50")
     # Related objects are attached, so nothing is read again.
     with CaptureQueriesContext(connection) as queries:
-        assert found.study.protocol is found.study.protocol_as_loaded
+        assert found.study.protocol is protocol
         assert found.study.protocol.study is found.study
     assert len(queries) == 0
     assert not found._state.adding and found._state.db == "default"
@@ -137,9 +137,9 @@ def test_the_membership_comes_with_its_study_and_protocol_exactly_as_the_orm_bui
 def test_a_study_without_a_protocol_row_has_none_loaded(study_factory, reader_factory):
     study = study_factory("plain", status="open")
     membership = reader_factory(study)
-    found = reading_sql.membership_in("plain", membership.user_id)
+    found, protocol = reading_sql.membership_in("plain", membership.user_id)
     assert found.pk == membership.pk and found.study.pk == study.pk
-    assert found.study.protocol_as_loaded is None
+    assert protocol is None
 
 
 def test_no_membership_for_an_outsider_or_an_unknown_study(study_factory, reader_factory):
@@ -167,7 +167,7 @@ def test_on_postgresql_each_statement_is_prepared_once_per_connection(study_fact
         cursor.execute("DEALLOCATE ALL")
     with CaptureQueriesContext(connection) as queries:
         for _ in range(3):
-            assert reading_sql.membership_in("prepared", membership.user_id).pk == membership.pk
+            assert reading_sql.membership_in("prepared", membership.user_id)[0].pk == membership.pk
             assert reading_sql.image_name(case.image_token, membership.user_id)
     assert _statements(queries) == [
         "PREPARE reading_membership", "EXECUTE reading_membership",
@@ -185,13 +185,13 @@ def test_a_new_connection_prepares_again_and_a_rolled_back_transaction_keeps_wha
     study = study_factory("reconnect", status="open")
     membership = reader_factory(study)
     with pytest.raises(ZeroDivisionError), transaction.atomic():
-        assert reading_sql.membership_in("reconnect", membership.user_id).pk == membership.pk
+        assert reading_sql.membership_in("reconnect", membership.user_id)[0].pk == membership.pk
         raise ZeroDivisionError  # the transaction that prepared the statement is rolled back
-    assert reading_sql.membership_in("reconnect", membership.user_id).pk == membership.pk
+    assert reading_sql.membership_in("reconnect", membership.user_id)[0].pk == membership.pk
 
     connection.close()  # as after a restart of the server or a connection past CONN_MAX_AGE
     with CaptureQueriesContext(connection) as queries:
-        assert reading_sql.membership_in("reconnect", membership.user_id).pk == membership.pk
+        assert reading_sql.membership_in("reconnect", membership.user_id)[0].pk == membership.pk
     assert _statements(queries) == ["PREPARE reading_membership", "EXECUTE reading_membership"]
 
 
@@ -211,7 +211,7 @@ def test_with_prepared_statements_switched_off_the_statements_are_sent_as_they_a
         wrapper.ensure_connection()
         assert wrapper.prepared_statements is None
         with mock.patch.object(reading_sql, "connection", wrapper), CaptureQueriesContext(wrapper) as queries:
-            assert reading_sql.membership_in("unprepared", membership.user_id).pk == membership.pk
+            assert reading_sql.membership_in("unprepared", membership.user_id)[0].pk == membership.pk
         assert [query["sql"].split()[0] for query in queries.captured_queries] == ["SELECT"]
     finally:
         wrapper.close()

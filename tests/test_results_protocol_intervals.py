@@ -3,8 +3,8 @@ mean; a staircase threshold only from 6 usable reversals (the first two dropped)
 readers' geometric mean per generator with an interval over readers."""
 import pytest
 
-from readerstudy.protocol.models import RepeatVote, SequenceSlot, StaircaseTrack
-from readerstudy.protocol.selectors import exposure_thresholds, intra_reader_summary
+from readerstudy.reading.models import RepeatVote, SequenceSlot, StaircaseTrack
+from readerstudy.results.protocol_results import exposure_thresholds, intra_reader_summary
 from readerstudy.results.services import results_page_context
 from readerstudy.studies.models import Source
 from tests.factories import cast_votes_fast, create_cases_fast

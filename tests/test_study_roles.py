@@ -7,8 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from readerstudy.protocol.models import AuditEntry
-from readerstudy.studies.models import StudyAdministrator
+from readerstudy.studies.models import AuditEntry, StudyAdministrator
 from readerstudy.studies.operator import OPERATOR_HEADER
 from readerstudy.studies.permissions import ADMINISTER_STUDY, administered_by
 from readerstudy.studies.selectors import study_for_staff
@@ -202,7 +201,7 @@ def test_the_drf_permission_checks_an_objects_study(two_groups):
     from rest_framework.test import APIRequestFactory
 
     from readerstudy.batches.models import Batch
-    from readerstudy.studies.permissions import IsStudyAdmin
+    from readerstudy.studies.api_permissions import IsStudyAdmin
 
     heart_batch = Batch.objects.create(study=two_groups["heart"], zip_sha256="d" * 64)
     request = APIRequestFactory().get("/")

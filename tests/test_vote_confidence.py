@@ -3,9 +3,9 @@ first showing, a repeat and a practice image alike; a study that does not ask ta
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.protocol import services
-from readerstudy.protocol.models import PracticeVote, RepeatVote, SequenceSlot
-from readerstudy.studies.models import Source, Vote
+from readerstudy.reading import services
+from readerstudy.reading.models import PracticeVote, RepeatVote, SequenceSlot, Vote
+from readerstudy.studies.models import Source
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from readerstudy.studies.models import Vote
-from readerstudy.studies.sequence import reader_sequence
+from readerstudy.reading import votes
+from readerstudy.reading.models import Vote
+from tests.factories import sequence_case_ids
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def test_a_vote_is_stored_with_its_position_in_the_readers_sequence(world):
     assert response.status_code == 201
     stored = Vote.objects.get()
     assert (stored.answer, stored.confidence, stored.time_ms) == ("fake", 4, 1234)
-    assert stored.position == reader_sequence(membership).index(cases[2].pk) + 1
+    assert stored.position == sequence_case_ids(membership).index(cases[2].pk) + 1
     assert response.json()["position"] == stored.position
 
 
@@ -73,11 +74,9 @@ def test_a_different_answer_changes_the_vote_when_the_study_allows_it(world):
 def test_a_vote_racing_its_own_double_click_returns_the_stored_vote(world):
     """The insert comes first and the unique constraint decides: the second click of a double click (here, a vote
     already stored by the first) gets the stored vote back, and the transaction stays usable afterwards."""
-    from readerstudy.studies import services
-
     study, cases, membership, client = world
     Vote.objects.create(membership=membership, case=cases[0], answer="real", position=1)
-    outcome = services.vote_cast(membership=membership, case_public_id=cases[0].public_id, answer="real")
+    outcome = votes.vote_cast(membership=membership, case_public_id=cases[0].public_id, answer="real")
     assert outcome.created is False and outcome.vote.answer == "real"
     assert Vote.objects.filter(membership=membership).count() == 1
 

@@ -1,4 +1,5 @@
-"""REST API for batches (staff only; anyone else gets 404, as if the study did not exist)."""
+"""REST API for batches (staff only; anyone else gets 404, as if the study did not exist). A refused zip is the
+service's ``BatchRejected``, answered by the one exception handler."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
@@ -13,14 +14,7 @@ from readerstudy.studies.selectors import study_for_staff
 from .models import Batch
 from .selectors import batches_of
 from .serializers import BatchDetailOutputSerializer, BatchOutputSerializer
-from .services import BatchRejected, batch_create
-
-
-def rejection_response(rejected: BatchRejected) -> Response:
-    messages = [rejected.message] + [
-        f"{error.get('file') or ''} row {error.get('row')}: {error.get('message')}" for error in rejected.errors
-    ]
-    return Response({"detail": rejected.message, "errors": {"archive": messages}}, status=status.HTTP_400_BAD_REQUEST)
+from .services import batch_create
 
 
 class BatchListApi(APIView):
@@ -40,11 +34,7 @@ class BatchListApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["archive"]
-        try:
-            batch = batch_create(study=study, archive_file=upload, original_name=upload.name,
-                                 uploaded_by=request.user)
-        except BatchRejected as rejected:
-            return rejection_response(rejected)
+        batch = batch_create(study=study, archive_file=upload, original_name=upload.name, uploaded_by=request.user)
         batch.refresh_from_db()  # with eager Celery the import has already run
         return Response(BatchOutputSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 

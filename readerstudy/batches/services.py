@@ -20,6 +20,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from readerstudy.errors import ApplicationError
 from readerstudy.progress import ThrottledProgress
 from readerstudy.studies.models import Case, Study, case_image_path
 from readerstudy.text import scrubbed
@@ -33,13 +34,19 @@ logger = logging.getLogger(__name__)
 HASH_CHUNK_BYTES = 1024 * 1024
 
 
-class BatchRejected(Exception):
-    """A refusal with a message for a person (and, for an invalid zip, every error found as {file, row, message})."""
+class BatchRejected(ApplicationError):
+    """A refusal with a message for a person (and, for an invalid zip, every error found as {file, row, message}),
+    answered as a 400 naming ``archive`` with the message and one line per error."""
+
+    field = "archive"
 
     def __init__(self, message: str, errors: list[dict] | None = None):
         super().__init__(message)
-        self.message = message
         self.errors = errors or []
+
+    def field_messages(self) -> list[str]:
+        return [self.message] + [f"{error.get('file') or ''} row {error.get('row')}: {error.get('message')}"
+                                 for error in self.errors]
 
 
 def import_settings_for(study: Study) -> ImportSettings:

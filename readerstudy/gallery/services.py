@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from readerstudy.protocol.services import audit
 from readerstudy.studies.models import Case, Study
+from readerstudy.studies.services import audit
 
 MAX_REASON = Case._meta.get_field("exclusion_reason").max_length
 

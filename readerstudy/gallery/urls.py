@@ -8,8 +8,4 @@ urlpatterns = [
     path("studies/<slug:slug>/cases/<str:public_id>/thumb.png", views.case_thumbnail, name="gallery-thumbnail"),
     path("studies/<slug:slug>/cases/<str:public_id>/exclude/", views.case_exclude, name="gallery-exclude"),
     path("studies/<slug:slug>/cases/<str:public_id>/include/", views.case_include, name="gallery-include"),
-    path("studies/<slug:slug>/preview/", views.preview_page, name="preview"),
-    path("studies/<slug:slug>/preview/next/", views.preview_next, name="preview-next"),
-    path("studies/<slug:slug>/preview/sequence/<int:position>/", views.preview_position, name="preview-position"),
-    path("studies/<slug:slug>/preview/votes/", views.preview_vote, name="preview-votes"),
 ]

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from readerstudy.batches.services import BatchRejected, batch_create
 from readerstudy.progress import ThrottledProgress
 from readerstudy.studies.models import Study
 
@@ -77,7 +78,6 @@ def job_run(job_id: int) -> str:
         return _finish(job, GenerationJob.Status.FAILED, error="The job ran past its time limit and was stopped.")
     except Exception as error:  # noqa: BLE001 - every failure must end the job failed with a reason, never running
         from generation.errors import GenerationError
-        from readerstudy.batches.services import BatchRejected
 
         if isinstance(error, GenerationError | BatchRejected):
             return _finish(job, GenerationJob.Status.FAILED, error=str(error))
@@ -88,7 +88,6 @@ def job_run(job_id: int) -> str:
 
 def _generate_and_hand_over(job: GenerationJob):
     from generation.verification import VerificationSetConfig, build_verification_set
-    from readerstudy.batches.services import batch_create
 
     _update(job, stage="generating")
     with tempfile.TemporaryDirectory(prefix=f"generation-job-{job.pk}-") as workdir:

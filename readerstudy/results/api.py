@@ -14,8 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.negotiation import DownloadNegotiation
+from readerstudy.reading.selectors import membership_for
 from readerstudy.studies.models import Study
-from readerstudy.studies.selectors import membership_for, study_for_staff
+from readerstudy.studies.selectors import study_for_staff
 
 from . import export, mrmc_export, report, selectors, services
 

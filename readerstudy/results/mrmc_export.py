@@ -23,9 +23,9 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from readerstudy.protocol.models import FakeReason, RepeatVote, SequenceSlot
-from readerstudy.protocol.services import protocol_for
-from readerstudy.studies.models import Case, Study, Vote
+from readerstudy.reading.models import FakeReason, RepeatVote, SequenceSlot, Vote
+from readerstudy.reading.services import protocol_for
+from readerstudy.studies.models import Case, Study
 
 from .export import iso_utc, neutralise
 from .mrmc import fom

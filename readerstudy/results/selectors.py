@@ -17,7 +17,8 @@ from django.db import connection, models
 from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
-from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, Vote
+from readerstudy.reading.models import RepeatVote, Vote
+from readerstudy.studies.models import Answer, AuditEntry, Case, Finding, Membership, Source, Study
 
 from .statistics import Layout, Votes
 
@@ -195,9 +196,7 @@ def excluded_cases(study: Study) -> list[dict]:
 
 def membership_by_pseudonym(study: Study, pseudonym: str) -> Membership | None:
     """The member called ``R<number>`` in this study, or None."""
-    if len(pseudonym) < 2 or pseudonym[0] not in "Rr" or not pseudonym[1:].isdigit():
-        return None
-    return Membership.objects.filter(study=study, number=int(pseudonym[1:])).first()
+    return Membership.objects.filter(study=study).with_pseudonym(pseudonym).first()
 
 
 def _name(model, field: str | None = None) -> str:
@@ -212,8 +211,6 @@ def results_version(study: Study) -> tuple:
     (settings, cue list, exclusions). The analysis is cached under this: any new vote, change or setting gives a new
     version, so a cached result is never stale and the cache needs no invalidation. Each table is read once (one
     scan of the study's votes, not one per figure)."""
-    from readerstudy.protocol.models import AuditEntry, RepeatVote
-
     member, member_id, member_study = _name(Membership), _name(Membership, "id"), _name(Membership, "study")
 
     def through_members(model) -> str:

@@ -17,6 +17,7 @@ from .mrmc.or_analysis import json_ready
 from .mrmc.study import study_mrmc_from_votes
 from .planning import plan
 from .pooled import called_real_by_finding, pooled_accuracy
+from .protocol_results import protocol_results
 from .statistics import ALL, study_statistics
 from .summary import lead_comparisons, summary_sentences
 from .table1 import Table1, assemble_table1
@@ -200,22 +201,4 @@ def results_page_context(study: Study) -> dict:
             {"reader": reader, "cells": _pick(auc_cells, reader=reader)} for reader in report["readers"]
         ] if auc_cells else [],
         "auc_reader_averaged": [reader_averaged_auc.get(generator) for generator in report["generators"]],
-    }
-
-
-def protocol_results(study: Study) -> dict:
-    """The study protocol's own results: intra-reader agreement on repeats (each reader's kappa and the readers' mean,
-    with intervals), cue tallies, exposure thresholds (only from enough reversals, with intervals); each only when the
-    study has the data."""
-    from readerstudy.protocol import selectors as protocol_selectors
-    from readerstudy.protocol.staircase import MIN_REVERSALS
-
-    shown = protocol_selectors.study_has_protocol_results(study)
-    intra = protocol_selectors.intra_reader_summary(study) if shown["repeats"] else {"rows": [], "mean": None}
-    return {
-        "intra_reader": intra["rows"],
-        "intra_reader_mean": intra["mean"],
-        "cue_tallies": protocol_selectors.cue_tallies(study) if shown["reasons"] else None,
-        "exposure_thresholds": protocol_selectors.exposure_thresholds(study) if shown["staircases"] else [],
-        "min_reversals": MIN_REVERSALS,
     }

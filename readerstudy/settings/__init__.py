@@ -37,11 +37,13 @@ INSTALLED_APPS = [
     "axes",  # login rate limiting (docs/security.md)
     "csp",
     "readerstudy.studies",
+    "readerstudy.reading",
     "readerstudy.batches",
     "readerstudy.results",
     "readerstudy.jobs",
-    "readerstudy.protocol",
+    "readerstudy.protocol",  # migrations only (models moved to reading and studies)
     "readerstudy.gallery",
+    "readerstudy.demo",
 ]
 
 MIDDLEWARE = [

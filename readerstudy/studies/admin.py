@@ -1,7 +1,7 @@
 """Django admin: the one place besides results where a case's truth (its source) is visible."""
 from django.contrib import admin
 
-from .models import Case, Finding, Membership, Source, Study, StudyAdministrator, Vote
+from .models import Case, Finding, Membership, Source, Study, StudyAdministrator
 
 
 @admin.register(Finding)
@@ -60,10 +60,3 @@ class CaseAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ("study", "user", "number", "joined_at", "last_activity_at")
     list_filter = ("study",)
-
-
-@admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
-    list_display = ("membership", "case", "answer", "confidence", "time_ms", "position", "created_at")
-    list_filter = ("membership__study", "answer")
-    list_select_related = ("membership__study", "case")

@@ -12,6 +12,7 @@ from .models import Study
 from .operator import operator_access
 from .permissions import ADMINISTER_STUDY, caller_is_admin
 from .selectors import account_named
+from .services import audit
 
 OPERATOR = "operator (server shell, superuser rights)"
 
@@ -35,8 +36,6 @@ def acting_user(username: str | None):
 def study_for_command(slug: str, username: str | None, command: str) -> tuple[Study, object]:
     """The study (CommandError when there is none, or when ``--as`` names someone who does not administer it), and
     the acting user (None for the operator); audited."""
-    from readerstudy.protocol.services import audit
-
     user = acting_user(username)
     study = Study.objects.filter(slug=slug)
     if user is not None:

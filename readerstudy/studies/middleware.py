@@ -4,8 +4,9 @@ last), a body limit for callers who are not signed in, and control characters re
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 
+from readerstudy.errors import ApplicationError, json_refusal
 from readerstudy.text import control_character
 
 from .blinding import LEAKY_HEADERS
@@ -84,5 +85,5 @@ class ControlCharacterMiddleware:
 
 def _refusal(request, message: str, field: str, status: int) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message, "errors": {field: [message]}}, status=status)
+        return json_refusal(ApplicationError(message, field, status_code=status))
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

@@ -1,6 +1,7 @@
-"""The reader study's domain: studies, their findings and sources, cases, readers and votes.
+"""The reader study's set-up: studies, their findings and sources, cases, readers, admins, invitations and the
+audit trail. Votes and everything else of reading live in ``readerstudy.reading``.
 
-The invariants a study relies on (one vote per reader per case, pseudonyms unique per study, confidence in 1-5) are
+The invariants a study relies on (pseudonyms unique per study, one image once per study, one admin role per user) are
 database constraints, so no code path and no race can break them.
 """
 from __future__ import annotations
@@ -20,6 +21,10 @@ def new_public_id() -> str:
 def new_image_token() -> str:
     """The unguessable token in an image's URL (128 bits), independent of the case id and the file name."""
     return secrets.token_urlsafe(16)
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def new_order_seed() -> int:
@@ -166,6 +171,16 @@ class Case(models.Model):
         return self.excluded_at is not None
 
 
+class MembershipQuerySet(models.QuerySet):
+    def with_pseudonym(self, pseudonym: str) -> MembershipQuerySet:
+        """The member called ``R<number>`` (``r`` too); none for anything that is not a pseudonym. The one way every
+        page, API, command and export finds a reader by the name results give them."""
+        number = pseudonym[1:] if pseudonym[:1] in ("R", "r") else ""
+        if not (number.isascii() and number.isdigit() and len(number) <= 9):
+            return self.none()
+        return self.filter(number=int(number))
+
+
 class Membership(models.Model):
     """A reader in a study, known in results by a stable pseudonym (R1, R2, ... by order of joining)."""
 
@@ -175,6 +190,8 @@ class Membership(models.Model):
     order_seed = models.BigIntegerField(default=new_order_seed)
     joined_at = models.DateTimeField(auto_now_add=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["study", "number"]
@@ -197,36 +214,6 @@ class Answer(models.TextChoices):
     FAKE = "fake", "Fake"
 
 
-class Vote(models.Model):
-    membership = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="votes")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="votes")
-    answer = models.CharField(max_length=4, choices=Answer.choices)
-    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
-    time_ms = models.PositiveIntegerField(null=True, blank=True)
-    exposure_ms = models.PositiveIntegerField(
-        null=True, blank=True, help_text="How long the image was shown before it was masked (timed studies only).")
-    position = models.PositiveIntegerField(help_text="1-based position of the case in the reader's sequence.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["membership", "position"]
-        constraints = [
-            models.UniqueConstraint(fields=["membership", "case"], name="one_vote_per_reader_per_case"),
-            models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="vote_answer_real_or_fake"),
-            models.CheckConstraint(
-                condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
-                name="vote_confidence_1_to_5",
-            ),
-            models.CheckConstraint(
-                condition=Q(time_ms__isnull=True) | Q(time_ms__lte=3_600_000), name="vote_time_ms_at_most_an_hour"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.membership} {self.case.public_id}={self.answer}"
-
-
 class StudyAdministrator(models.Model):
     """A study admin: sees the study's truth, results and exports, runs its batches, jobs and protocol, manages its
     readers and admins. A study has its own admins; a staff account administers only the studies it is listed for.
@@ -244,3 +231,44 @@ class StudyAdministrator(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug}: admin {self.user}"
+
+
+class AuditEntry(models.Model):
+    """Who changed what about a study, and when. Written in the same transaction as the change."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="audit_entries")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=32)
+    field = models.CharField(max_length=64, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "protocol_auditentry"
+        ordering = ["-at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.field}"
+
+
+class Invitation(models.Model):
+    """A link that lets whoever holds it create an account (or use theirs) and join the study, once."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="invitations")
+    token = models.CharField(max_length=40, unique=True, default=new_invitation_token, editable=False)
+    note = models.CharField(max_length=120, blank=True, help_text="Whom it is for (only admins see it).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "protocol_invitation"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation to {self.study_id} ({self.note or self.token[:6]})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from .services import audit
+
 OPERATOR_HEADER = "X-Operator-Access"
 _current_request: ContextVar = ContextVar("readerstudy_current_request", default=None)
 
@@ -34,8 +36,6 @@ class OperatorAccessMiddleware:
 
 def operator_access(user, study, *, via: str = "") -> None:
     """Audit a superuser's access to a study they do not administer (once per request and study)."""
-    from readerstudy.protocol.services import audit
-
     request = _current_request.get()
     outside = getattr(request, "operator_outside", None) if request is not None else None
     if outside is not None and study.slug in outside:

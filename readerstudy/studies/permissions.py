@@ -2,8 +2,9 @@
 
 The rule is a django-rules predicate registered as the object permission ``studies.administer_study``, so code asks
 ``user.has_perm(ADMINISTER_STUDY, study)`` (Django's superusers pass every permission check, as operators). Views do
-not ask directly: they go through ``selectors.study_for_staff`` (404 for anyone else), ``IsStudyAdmin`` (DRF) or
-``administered_by`` (a queryset of any model that belongs to a study, filtered to the caller's studies).
+not ask directly: they go through ``selectors.study_for_staff`` (404 for anyone else),
+``api_permissions.IsStudyAdmin`` (DRF) or ``administered_by`` (a queryset of any model that belongs to a study,
+filtered to the caller's studies).
 
 A study admin is a staff account listed in the study's ``StudyAdministrator`` rows; staff alone administers nothing.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import rules
 from django.db.models import Exists, OuterRef, QuerySet
-from rest_framework.permissions import BasePermission
 
 from .models import Study, StudyAdministrator
 
@@ -51,26 +51,3 @@ def administered_by(user, queryset: QuerySet, study_field: str = "study") -> Que
         return queryset
     prefix = "" if queryset.model is Study else f"{study_field}__"
     return queryset.filter(**{f"{prefix}administrators__user": user})
-
-
-class IsStudyAdmin(BasePermission):
-    """DRF: the caller administers the study named by the URL's ``slug`` (and, for object views, the object's study).
-
-    A caller who does not gets 404, never 403, so the study's existence is not revealed. The study is left on
-    ``request.study`` for the view."""
-
-    def has_permission(self, request, view) -> bool:
-        from .selectors import study_for_staff
-
-        slug = view.kwargs.get("slug")
-        if slug is not None:
-            request.study = study_for_staff(request.user, slug)
-        return True
-
-    def has_object_permission(self, request, view, obj) -> bool:
-        from django.http import Http404
-
-        study = obj if isinstance(obj, Study) else getattr(obj, "study", None)
-        if not request.user.has_perm(ADMINISTER_STUDY, study):
-            raise Http404("No such study.")
-        return True

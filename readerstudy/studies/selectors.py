@@ -1,27 +1,14 @@
 """Reads that decide who may see what: a study is found only for its members or for its admins; others get 404."""
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from . import reading_sql
-from .models import Case, Membership, Study, StudyAdministrator, Vote
+from .models import AuditEntry, Case, Invitation, Membership, Study, StudyAdministrator
 from .operator import operator_access
 from .permissions import ADMINISTER_STUDY, administered_by, caller_is_admin, may_administer
-
-
-def membership_for(user, slug: str) -> Membership:
-    """The caller's membership in the study (with its study and the study's protocol, in one query), or 404: a
-    non-member must not learn that the study exists."""
-    if not user.is_authenticated:
-        raise Http404("No such study.")
-    # One plain statement (reading_sql): this runs in every reader request, and the ORM spent longer compiling the
-    # three-table join than the database spent answering it. ``study.protocol_as_loaded`` is for protocol_for.
-    membership = reading_sql.membership_in(slug, user.pk)
-    if membership is None:
-        raise Http404("No such study.")
-    return membership
 
 
 def study_for_staff(user, slug: str) -> Study:
@@ -47,29 +34,11 @@ def studies_for_reader(user):
     return Study.objects.filter(memberships__user=user).exclude(status=Study.Status.DRAFT).order_by("name")
 
 
-def reading_state(membership: Membership):
-    """Where a reader stands in their frozen sequence (see ``readerstudy.protocol.reading``)."""
-    from readerstudy.protocol.reading import reading_state as protocol_reading_state
-
-    return protocol_reading_state(membership)
-
-
-def cases_by_pk(pks: list[int]) -> dict[int, Case]:
-    return {case.pk: case for case in Case.objects.filter(pk__in=pks).select_related("finding", "source").order_by()}
-
-
-def study_progress(membership: Membership) -> dict:
-    """Answered and total images of the study phase (repeats count as images; practice does not)."""
-    state = reading_state(membership)
-    total, answered = state.total, state.answered
-    return {"answered": answered, "total": total, "done": total > 0 and answered >= total}
-
-
 def staff_studies(user):
     """The studies the user administers (a superuser: every study, each with ``caller_is_admin`` telling which are
     their own), with case and reader counts: a fixed number of queries however many studies there are."""
-    cases = _count(Case.objects.filter(study=OuterRef("pk")), "study")
-    readers = _count(Membership.objects.filter(study=OuterRef("pk")), "study")
+    cases = count_of(Case.objects.filter(study=OuterRef("pk")), "study")
+    readers = count_of(Membership.objects.filter(study=OuterRef("pk")), "study")
     return (administered_by(user, Study.objects.all())
             .annotate(case_count=Coalesce(cases, 0), reader_count=Coalesce(readers, 0),
                       caller_is_admin=caller_is_admin(user))
@@ -87,39 +56,19 @@ def studies_for_user(user):
     return Study.objects.filter(read).distinct().order_by("name")
 
 
-def _count(queryset, by: str) -> Subquery:
+def count_of(queryset, by: str) -> Subquery:
     """A correlated count of ``queryset``'s rows, grouped by ``by``, for use in an annotation."""
     return Subquery(queryset.order_by().values(by).annotate(n=Count("pk")).values("n")[:1])
 
 
-def reader_memberships_with_progress(user) -> list[Membership]:
-    """The reader's memberships in studies that are not drafts, each with ``answered`` and ``total`` counts (the
-    frozen sequence's length once there is one, the number of cases before)."""
-    from readerstudy.protocol.models import Phase, RepeatVote, SequenceSlot
-
-    total_cases = _count(Case.objects.filter(study=OuterRef("study")).included(), "study")
-    total_slots = _count(SequenceSlot.objects.filter(membership=OuterRef("pk"), phase=Phase.STUDY), "membership")
-    own_votes = _count(Vote.objects.filter(membership=OuterRef("pk")), "membership")
-    repeat_votes = _count(RepeatVote.objects.filter(membership=OuterRef("pk")), "membership")
-    return list(
-        Membership.objects.filter(user=user)
-        .exclude(study__status=Study.Status.DRAFT)
-        .select_related("study")
-        .annotate(answered=Coalesce(own_votes, 0) + Coalesce(repeat_votes, 0),
-                  total=Coalesce(total_slots, total_cases, 0))
-        .order_by("study__name")
-    )
-
-
-def resume_study_slug(user) -> str | None:
-    """The one open study a reader has left to finish, if there is exactly one (so login can resume it)."""
-    unfinished = [m for m in reader_memberships_with_progress(user)
-                  if m.study.is_open and (m.total or 0) > m.answered]
-    return unfinished[0].study.slug if len(unfinished) == 1 else None
-
-
 def account_named(username: str):
     """The account with this username, or None."""
-    from django.contrib.auth import get_user_model
-
     return get_user_model().objects.filter(username=username).first()
+
+
+def audit_trail(study: Study, limit: int = 500) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(study=study).select_related("actor")[:limit])
+
+
+def open_invitations(study: Study) -> list[Invitation]:
+    return list(Invitation.objects.filter(study=study).select_related("used_by").order_by("-created_at"))

@@ -1,13 +1,12 @@
-"""Writes of the reader study: creating and opening studies, adding readers, storing cases and casting votes.
+"""Writes of the study set-up: creating and opening studies, admins, adding readers, invitations, storing cases, and
+the audit trail they write.
 
-Every function here either does all of its work or none of it (one transaction), and leans on the database
-constraints for the races: two clicks of the same vote, two admins adding readers at once.
+Every function here either does all of its work or none of it (one transaction, its audit entry included), and leans
+on the database constraints for the races: two admins adding readers at once, three sign-ups on one invitation.
 """
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -15,51 +14,21 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from . import reading_sql
+from readerstudy.errors import ApplicationError, Conflict
+
 from .blinding import blinded_bytes
-from .models import Answer, Case, Finding, Membership, Source, Study, StudyAdministrator, Vote
+from .models import AuditEntry, Case, Finding, Invitation, Membership, Source, Study, StudyAdministrator
+from .signals import reader_ready
 
 
-class StudyStateError(Exception):
+class StudyStateError(Conflict):
     """A study is not in a state that allows the operation (for example a vote on a closed study)."""
 
-    def __init__(self, message: str, field: str = "study"):
-        super().__init__(message)
-        self.field = field
+    field = "study"
 
 
-class VoteConflict(Exception):
-    """A different answer for a case the reader has already voted on, in a study that does not allow changes."""
-
-    def __init__(self, vote: Vote):
-        super().__init__("You have already voted on this case; votes in this study are final.")
-        self.vote = vote
-
-
-class ConfidenceRequired(ValueError):
-    """A study that asks for confidence got an answer without one (the AUC needs every rating)."""
-
-    field = "confidence"
-
-    def __init__(self) -> None:
-        super().__init__("This study asks for a confidence (1-5) with every answer; send `confidence` with the vote.")
-
-
-def ensure_confidence(study: Study, confidence: int | None) -> None:
-    """Refuse, before anything is stored, an answer without a confidence in a study that asks for one."""
-    if study.ask_confidence and confidence is None:
-        raise ConfidenceRequired()
-
-
-class CaseNotInStudy(Exception):
-    """The case id does not name a case of the reader's study."""
-
-
-@dataclass(frozen=True)
-class VoteOutcome:
-    vote: Vote
-    created: bool
-    changed: bool
+class InvitationError(ApplicationError):
+    """An invitation that cannot be used (unknown, used by someone else, its study closed) or a sign-up refused."""
 
 
 def study_create(*, slug: str, name: str, description: str = "", created_by=None, **options) -> Study:
@@ -74,15 +43,15 @@ def study_create(*, slug: str, name: str, description: str = "", created_by=None
     return study
 
 
-class LastAdmin(Exception):
+class LastAdmin(Conflict):
     """Removing this admin would leave the study with none."""
+
+    field = "username"
 
 
 def study_admin_grant(*, study: Study, user, actor) -> tuple[StudyAdministrator, bool]:
     """Make ``user`` an admin of ``study`` (audited); returns (role, created). Study admins are staff accounts (staff
     alone administers nothing), so the account is marked staff if it is not yet."""
-    from readerstudy.protocol.services import audit
-
     with transaction.atomic():
         role, created = StudyAdministrator.objects.get_or_create(
             study=study, user=user, defaults={"granted_by": actor if getattr(actor, "pk", None) else None})
@@ -98,8 +67,6 @@ def study_admin_revoke(*, study: Study, user, actor) -> bool:
     """Remove ``user``'s admin rights on ``study`` (audited); False when they had none. The last admin cannot be
     removed (``LastAdmin``): the study's rows are locked, so two admins removing each other at once cannot both
     succeed."""
-    from readerstudy.protocol.services import audit
-
     with transaction.atomic():
         admins = list(StudyAdministrator.objects.select_for_update().filter(study=study).order_by("pk"))
         role = next((admin for admin in admins if admin.user_id == user.pk), None)
@@ -112,37 +79,44 @@ def study_admin_revoke(*, study: Study, user, actor) -> bool:
     return True
 
 
-def reader_add(*, study: Study, username: str, password: str | None = None) -> tuple[Membership, bool]:
+def reader_add(*, study: Study, username: str, password: str | None = None, actor=None,
+               audit_action: str = "reader_added") -> tuple[Membership, bool]:
     """Add a reader to a study, creating the account if it does not exist; returns (membership, created).
+
+    However a reader is added (the readers page, the API, ``manage.py add_reader``, an invitation), the addition is
+    audited here, naming ``actor`` (None: the server's operator) and the new pseudonym, in the transaction that adds
+    the reader: if anything fails, neither the account, nor the membership, nor the entry is left behind.
 
     The pseudonym number is the next free one in the study. Two admins adding readers at the same moment may pick the
     same number; the unique constraint refuses the second, which then retries with the next number.
     """
     user_model = get_user_model()
-    user = user_model.objects.filter(username=username).first()
-    if user is None:
-        try:
-            with transaction.atomic():
-                user = user_model.objects.create_user(username, password=password)
-                if password is None:
-                    user.set_unusable_password()
-                    user.save(update_fields=["password"])
-        except IntegrityError:
-            user = user_model.objects.get(username=username)
+    with transaction.atomic():
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            try:
+                with transaction.atomic():
+                    user = user_model.objects.create_user(username, password=password)
+                    if password is None:
+                        user.set_unusable_password()
+                        user.save(update_fields=["password"])
+            except IntegrityError:
+                user = user_model.objects.get(username=username)
 
-    for _attempt in range(20):
-        existing = Membership.objects.filter(study=study, user=user).first()
-        if existing is not None:
-            return existing, False
-        number = (Membership.objects.filter(study=study).aggregate(top=Max("number"))["top"] or 0) + 1
-        try:
-            with transaction.atomic():
-                membership = Membership.objects.create(study=study, user=user, number=number)
-        except IntegrityError:
-            continue  # someone took this number (or added this user) meanwhile: look again
-        if study.status != Study.Status.DRAFT:
-            _freeze(membership)
-        return membership, True
+        for _attempt in range(20):
+            existing = Membership.objects.filter(study=study, user=user).first()
+            if existing is not None:
+                return existing, False
+            number = (Membership.objects.filter(study=study).aggregate(top=Max("number"))["top"] or 0) + 1
+            try:
+                with transaction.atomic():
+                    membership = Membership.objects.create(study=study, user=user, number=number)
+            except IntegrityError:
+                continue  # someone took this number (or added this user) meanwhile: look again
+            audit(study, actor, audit_action, "readers", "", membership.pseudonym)
+            if study.status != Study.Status.DRAFT:
+                _freeze(membership)
+            return membership, True
     raise RuntimeError(f"Could not add {username} to {study.slug}: too many concurrent additions.")
 
 
@@ -168,11 +142,9 @@ def study_open(study: Study) -> Study:
 
 
 def _freeze(membership: Membership) -> None:
-    """Store the reader's sequence now (the study opened, or a reader joined an open one), so that the first reading
-    request does not pay for it and cases imported later are appended rather than reshuffled."""
-    from readerstudy.protocol.services import freeze_sequence
-
-    freeze_sequence(membership)
+    """Let reading store the reader's sequence now (the study opened, or a reader joined an open one), so that the
+    first reading request does not pay for it and cases imported later are appended rather than reshuffled."""
+    reader_ready.send(sender=Membership, membership=membership)
 
 
 def study_close(study: Study) -> Study:
@@ -207,104 +179,61 @@ def case_create_from_png(
     return case
 
 
-def _ensure_open(study: Study) -> None:
-    if study.status != Study.Status.OPEN:
-        raise StudyStateError(f"The study is {study.get_status_display().lower()}, not open for reading.")
+def audit(study: Study, actor, action: str, field: str = "", old="", new="") -> AuditEntry:
+    return AuditEntry.objects.create(study=study, actor=actor if getattr(actor, "pk", None) else None,
+                                     action=action, field=field, old_value=_text(old), new_value=_text(new))
 
 
-def vote_cast(
-    *,
-    membership: Membership,
-    case_public_id: str,
-    answer: str,
-    confidence: int | None = None,
-    time_ms: int | None = None,
-    cues: list[int] | None = None,
-    note: str | None = None,
-) -> VoteOutcome:
-    """Record a reader's answer for a case (its first showing).
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
-    Idempotent: the same answer again returns the stored vote untouched. A different answer is a ``VoteConflict``
-    unless the study allows changes, in which case the vote is updated. The vote's position is the case's 1-based
-    index in the reader's frozen sequence. In a timed study the vote carries the exposure the image was shown for,
-    and in an adaptive one it moves the reader's staircase; ``cues``/``note`` are the reasons for a Fake answer.
 
-    A new vote, the common case, costs one read (the case with its position in the reader's sequence) and one
-    insert: the insert is tried first and the unique constraint tells a repeated vote from a new one.
-    """
-    from readerstudy.protocol import reading
-    from readerstudy.protocol.services import protocol_for
+# --- invitations ------------------------------------------------------------------------------------------------
 
-    study = membership.study
-    _ensure_open(study)
-    if answer not in Answer.values:
-        raise ValueError(f"answer must be one of {Answer.values}")
-    ensure_confidence(study, confidence)
-    case, is_real, position = _case_with_position(membership, case_public_id)
-    protocol = protocol_for(study)
-    reasons = reading.checked_cues(study, protocol, answer, cues, note)
-
-    track = reading.case_track(membership, protocol, case.pk, case.source_id, is_real)
-    try:
-        with transaction.atomic():
-            vote = Vote.objects.create(
-                membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
-                position=position, exposure_ms=reading.exposure_for(membership, protocol, track),
-            )
-            reading.reasons_store(vote, reasons, note)
-            membership_touch(membership)
-    except IntegrityError:
-        existing = Vote.objects.filter(membership=membership, case=case).select_related("case").first()
-        if existing is None:
-            raise  # not the one-vote-per-case constraint: a real error
-    else:
-        reading.staircase_record(membership, protocol, track, (answer == Answer.REAL) == is_real)
-        return VoteOutcome(vote=vote, created=True, changed=False)
-
-    same = existing.answer == answer and (confidence is None or existing.confidence == confidence)
-    if same or (existing.answer == answer and not study.allow_vote_changes):
-        return VoteOutcome(vote=existing, created=False, changed=False)
-    if not study.allow_vote_changes:
-        raise VoteConflict(existing)
+def invitation_create(study: Study, actor, note: str = "") -> Invitation:
     with transaction.atomic():
-        existing.answer = answer
-        existing.confidence = confidence
-        if time_ms is not None:
-            existing.time_ms = time_ms
-        existing.save(update_fields=["answer", "confidence", "time_ms", "updated_at"])
-        if answer == Answer.REAL:
-            reading.reasons_drop(existing)
-        reading.reasons_store(existing, reasons, note)
-        membership_touch(membership)
-    return VoteOutcome(vote=existing, created=False, changed=True)
+        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor)
+        audit(study, actor, "invitation", "readers", "", note or "link")
+    return invitation
 
 
-def _case_with_position(membership: Membership, case_public_id: str) -> tuple[Case, bool, int]:
-    """(the study's case with this public id, whether its source is real, the 1-based position of its first showing
-    in the reader's sequence), in one statement; the sequence is frozen here if the case is not in it yet (a case
-    added since). ``CaseNotInStudy`` when the study has no such case."""
-    from readerstudy.protocol.services import freeze_sequence
+def invitation_accept(token: str, user) -> Membership:
+    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op).
 
-    found = reading_sql.case_for_vote(membership.pk, membership.study_id, case_public_id)
-    if found is None:
-        raise CaseNotInStudy(case_public_id)
-    if found.position is None:
-        freeze_sequence(membership)
-        found = reading_sql.case_for_vote(membership.pk, membership.study_id, case_public_id)
-    case = Case.from_db(None, ["id", "study_id", "public_id", "source_id"],
-                        [found.pk, membership.study_id, found.public_id, found.source_id])
-    return case, found.source_is_real, found.position
+    The link is claimed by a conditional update (``used_by`` still empty), so of several requests at once exactly one
+    wins, whatever the database's locking."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().select_related("study").filter(token=token).first()
+        if invitation is None:
+            raise InvitationError("This invitation link is not valid.", "token")
+        if invitation.used_by_id is not None and invitation.used_by_id != user.pk:
+            raise InvitationError("This invitation link has already been used.", "token")
+        if invitation.study.status == Study.Status.CLOSED:
+            raise InvitationError("This study is closed.", "study")
+        if invitation.used_by_id is None:
+            claimed = Invitation.objects.filter(pk=invitation.pk, used_by__isnull=True).update(
+                used_by=user, used_at=timezone.now())
+            if not claimed:
+                raise InvitationError("This invitation link has already been used.", "token")
+            membership, _created = reader_add(study=invitation.study, username=user.get_username(), actor=user,
+                                              audit_action="joined")
+            return membership
+        membership, _created = reader_add(study=invitation.study, username=user.get_username())
+    return membership
 
 
-# Last activity is for the admins' progress page, to the minute: refreshing it on every vote would add a write to
-# the hottest request for nothing.
-ACTIVITY_RESOLUTION = timedelta(seconds=60)
-
-
-def membership_touch(membership: Membership) -> None:
-    """Note that the reader is active now (at most once a minute)."""
-    now = timezone.now()
-    if membership.last_activity_at is not None and now - membership.last_activity_at < ACTIVITY_RESOLUTION:
-        return
-    Membership.objects.filter(pk=membership.pk).update(last_activity_at=now)
-    membership.last_activity_at = now
+def invitation_sign_up(token: str, *, user):
+    """Save a new account (``user``, unsaved, as the sign-up form built it) and join the invitation's study, all or
+    nothing: when the link was used meanwhile (three sign-ups at once), no account is left behind. Returns the user."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            raise InvitationError("This username is taken; log in first if it is yours.", "username") from None
+        invitation_accept(token, user)
+    return user

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from readerstudy.batches.models import Batch
-from readerstudy.studies.demo_images import chest_png
-from readerstudy.studies.models import Case, Finding, Source, Vote
+from readerstudy.demo.images import chest_png
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Case, Finding, Source
 from readerstudy.studies.services import case_create_from_png
 from tests.browser.conftest import SCREENSHOTS
 

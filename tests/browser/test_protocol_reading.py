@@ -3,10 +3,10 @@ afterwards is still recorded; practice comes first with feedback when the study 
 the cues that gave the image away."""
 import pytest
 
-from readerstudy.protocol import services
-from readerstudy.protocol.models import FakeReason, PracticeVote
-from readerstudy.studies.demo_images import chest_png
-from readerstudy.studies.models import Finding, Source, Vote
+from readerstudy.demo.images import chest_png
+from readerstudy.reading import services
+from readerstudy.reading.models import FakeReason, PracticeVote, Vote
+from readerstudy.studies.models import Finding, Source
 from readerstudy.studies.services import case_create_from_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

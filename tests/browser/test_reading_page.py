@@ -2,11 +2,12 @@
 reload mid-study and resume at the right image, reach the finish page; a screenshot of the page is kept."""
 import pytest
 
-from readerstudy.studies.demo_images import chest_png
-from readerstudy.studies.models import Finding, Source, Vote
-from readerstudy.studies.sequence import reader_sequence
+from readerstudy.demo.images import chest_png
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Finding, Source
 from readerstudy.studies.services import case_create_from_png
 from tests.browser.conftest import SCREENSHOTS
+from tests.factories import sequence_case_ids
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,7 +29,7 @@ def current_case(page) -> str:
 
 def test_a_reader_reads_a_study_in_the_browser(page, live_server, reading_study):
     study, membership = reading_study
-    order = [study.cases.get(pk=pk).public_id for pk in reader_sequence(membership)]
+    order = [study.cases.get(pk=pk).public_id for pk in sequence_case_ids(membership)]
 
     page.goto(live_server.url + "/")
     page.fill("#id_username", "reader")

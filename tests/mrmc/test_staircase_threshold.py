@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from readerstudy.protocol.staircase import threshold_estimate, threshold_ms
+from readerstudy.reading.staircase import threshold_estimate, threshold_ms
 
 
 def test_fewer_than_six_usable_reversals_give_no_threshold():

@@ -19,8 +19,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from readerstudy.demo.images import chest_png
 from readerstudy.studies import services
-from readerstudy.studies.demo_images import chest_png
 from readerstudy.studies.models import Case, Finding, Source
 from tests import factories
 

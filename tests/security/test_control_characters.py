@@ -15,8 +15,7 @@ from django.test import Client
 
 from readerstudy.batches.models import Batch
 from readerstudy.batches.services import batch_create, batch_delete, batch_import
-from readerstudy.protocol.models import Invitation
-from readerstudy.studies.models import Case
+from readerstudy.studies.models import Case, Invitation
 from tests.factories import make_manifest, make_png, make_zip
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="NUL is PostgreSQL's problem")

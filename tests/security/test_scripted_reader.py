@@ -16,9 +16,8 @@ import pytest
 from rest_framework.test import APIClient
 from sklearn.metrics import roc_auc_score
 
-from readerstudy.protocol import services
-from readerstudy.protocol.models import AuditEntry
-from readerstudy.studies.models import Case
+from readerstudy.reading import services, state
+from readerstudy.studies.models import AuditEntry, Case, Membership
 from tests.factories import create_cases_fast
 
 GENERATORS = ("stargan", "pix2pix", "pix2pix-n")
@@ -109,12 +108,9 @@ def test_grouping_positions_by_exposure_does_no_better_than_the_base_rate(adapti
 
 def test_every_staircase_holds_the_studys_share_of_real_images(adaptive_study):
     """Within each generator's staircase the share of real images is the study's (a quarter here, to one image)."""
-    from readerstudy.protocol import reading
-    from readerstudy.studies.models import Membership
-
     study, _client = adaptive_study
     membership = Membership.objects.get(study=study)
-    tracks = reading.case_tracks(membership)
+    tracks = state.case_tracks(membership)
     real = set(Case.objects.filter(study=study, source__is_real=True).values_list("pk", flat=True))
     per_track = Counter(tracks[pk] for pk in real)
     assert sorted(per_track.values()) in ([50, 50, 50],)

@@ -8,7 +8,7 @@ the socket), so a zero-timeout poll of the socket tells a live connection from a
 something has arrived is the stock check run to be sure.
 
 ``prepared_statements`` names what ``PREPARE`` has made on the connection now open (the reading hot path's plain
-statements, ``readerstudy.studies.reading_sql``): a prepared statement lives as long as its server session, so the
+statements, ``readerstudy.reading.reading_sql``): a prepared statement lives as long as its server session, so the
 record starts empty with every new connection. It is None, and nothing is prepared, when the database's settings say
 ``PREPARED_STATEMENTS: False`` (behind a pooler that shares server sessions between clients).
 """

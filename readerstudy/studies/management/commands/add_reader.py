@@ -14,7 +14,7 @@ class Command(BaseCommand):
         add_acting_user_argument(parser)
 
     def handle(self, *args, slug, username, password, acting_user, **options):
-        study, _actor = study_for_command(slug, acting_user, "add_reader")
-        membership, created = reader_add(study=study, username=username, password=password)
+        study, actor = study_for_command(slug, acting_user, "add_reader")
+        membership, created = reader_add(study=study, username=username, password=password, actor=actor)
         verb = "Added" if created else "Already a reader:"
         self.stdout.write(f"{verb} {username} in {slug} as {membership.pseudonym}.")

@@ -1,10 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.protocol.services import audit
 from readerstudy.studies.commands import OPERATOR, add_acting_user_argument
 from readerstudy.studies.commands import acting_user as account_for
 from readerstudy.studies.models import Study
-from readerstudy.studies.services import study_create
+from readerstudy.studies.services import audit, study_create
 
 
 class Command(BaseCommand):

@@ -8,8 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from readerstudy.batches.models import Batch
-from readerstudy.jobs.demo import DemoConfig, run_demo
-from readerstudy.studies.models import Membership, Study, Vote
+from readerstudy.demo.chain import DemoConfig, run_demo
+from readerstudy.demo.names import DEMO_SLUG
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Membership, Study
 
 LOGINS = [("demo-admin", "admin-pass-123", True), ("demo-r1", "reader-pass-1", False),
           ("demo-r2", "reader-pass-2", False)]
@@ -31,7 +33,7 @@ def test_demo_command_builds_an_open_study_and_prints_the_logins(db, tmp_path, s
     out = io.StringIO()
     call_command("demo", workdir=tmp_path / "demo", per_cell=2, iters=2, image_size=32, phantom_disease=96,
                  phantom_healthy=40, device="cpu", stdout=out)
-    study = Study.objects.get(slug="demo")
+    study = Study.objects.get(slug=DEMO_SLUG)
     assert study.status == Study.Status.OPEN and study.cases.count() == 48
     assert sorted(m.user.username for m in Membership.objects.filter(study=study)) == ["reader1", "reader2"]
     text = out.getvalue()
@@ -55,7 +57,7 @@ def test_changed_chain_replaces_the_study_with_its_votes(db, tmp_path, small_thr
     Vote.objects.create(membership=membership, case=first.study.cases.first(), answer="real", position=1)
     second = run_demo(DemoConfig(workdir=tmp_path, **{**SMALL, "per_cell": 1}), LOGINS, say=lambda _: None)
     assert "train stargan" in second.reused and "verification set" not in second.reused
-    assert Study.objects.filter(slug="demo").count() == 1 and second.study.pk != first.study.pk
+    assert Study.objects.filter(slug=DEMO_SLUG).count() == 1 and second.study.pk != first.study.pk
     assert not Vote.objects.exists() and second.study.cases.count() == 24 and Batch.objects.count() == 1
 
 

@@ -1,28 +1,21 @@
-"""Reads for study admins: each reader's stored sequence and its check against the seed, readers' progress, the
-audit trail, and the protocol's results (intra-reader agreement on repeats, cue tallies, exposure thresholds)."""
+"""Reads of reading: a reader's membership (the hot path's one statement), where they stand and their progress; for
+study admins each reader's stored sequence and its check against the seed, and the readers' progress."""
 from __future__ import annotations
 
-import math
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 
-from django.db.models import Count, Max
-from scipy.special import stdtrit
+from django.db.models import Count, OuterRef
+from django.db.models.functions import Coalesce
+from django.http import Http404
 
-from readerstudy.studies.models import Case, Membership, Study, Vote
+from readerstudy.studies.models import Case, Membership, Study
+from readerstudy.studies.selectors import count_of
 
+from . import reading_sql, services
 from . import sequence as derive
-from . import services
-from .models import (
-    AuditEntry,
-    FakeReason,
-    Invitation,
-    Phase,
-    PracticeVote,
-    RepeatVote,
-    SequenceSlot,
-    StaircaseTrack,
-)
-from .staircase import threshold_estimate
+from .models import Phase, PracticeVote, RepeatVote, SequenceSlot, StudyProtocol, Vote
+from .state import reading_state
 
 SEQUENCE_COLUMNS = ["study", "reader", "order_seed", "phase", "position", "block", "segment", "repeat", "case",
                     "shown_as", "finding", "source", "truth", "answer"]
@@ -130,14 +123,6 @@ def readers_overview(study: Study) -> list[dict]:
     return rows
 
 
-def audit_trail(study: Study, limit: int = 500) -> list[AuditEntry]:
-    return list(AuditEntry.objects.filter(study=study).select_related("actor")[:limit])
-
-
-def open_invitations(study: Study) -> list[Invitation]:
-    return list(Invitation.objects.filter(study=study).select_related("used_by").order_by("-created_at"))
-
-
 def frozen_reason(study: Study) -> str | None:
     """Why result-shaping settings can no longer change, or None while they still can."""
     started = services.first_vote_at(study)
@@ -148,113 +133,68 @@ def frozen_reason(study: Study) -> str | None:
             "every reader's votes were collected under the same protocol.")
 
 
-# --- the protocol's results -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reader:
+    """A reader in one request: their membership (its ``study`` loaded) and the study's protocol (an unsaved one with
+    every setting off when the study has none), read together in one statement."""
 
-def intra_reader_agreement(study: Study) -> list[dict]:
-    """Per reader: how often the repeat's answer equals the first showing's, and Cohen's kappa between the two with
-    its 95% bootstrap interval (``results.agreement_measures``)."""
-    return intra_reader_summary(study)["rows"]
+    membership: Membership
+    protocol: StudyProtocol
 
-
-def intra_reader_summary(study: Study) -> dict:
-    """``rows`` as ``intra_reader_agreement`` and ``mean``: the readers' mean kappa, with an interval that resamples
-    readers and their repeated images."""
-    from readerstudy.results.agreement_measures import intra_reader_agreement as kappa_with_intervals
-
-    firsts = {(m, c): a for m, c, a in Vote.objects.filter(membership__study=study)
-              .values_list("membership_id", "case_id", "answer")}
-    members = list(Membership.objects.filter(study=study).order_by("number"))
-    index = {member.pk: position for position, member in enumerate(members)}
-    pairs = [(index[membership_id], firsts[(membership_id, case_id)] == "real", answer == "real")
-             for membership_id, case_id, answer in RepeatVote.objects.filter(membership__study=study).values_list(
-                 "membership_id", "case_id", "answer")
-             if (membership_id, case_id) in firsts and membership_id in index]
-    reader, first_real, repeat_real = (list(column) for column in zip(*pairs, strict=True)) if pairs else ([], [], [])
-    result = kappa_with_intervals(reader, first_real, repeat_real, n_readers=len(members))
-    tables: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for r, first, repeat in pairs:
-        tables[r][(0 if first else 2) + (0 if repeat else 1)] += 1
-    rows = []
-    for r, member in enumerate(members):
-        both_real, first_only, second_only, both_fake = tables[r]
-        count = both_real + first_only + second_only + both_fake
-        kappa = result["readers"][r]
-        rows.append({
-            "reader": member.pseudonym, "pairs": count,
-            "percent_agreement": round(100 * (both_real + both_fake) / count, 1) if count else None,
-            "kappa": None if kappa["kappa"] is None else round(kappa["kappa"], 3),
-            "ci_low": kappa["ci_low"], "ci_high": kappa["ci_high"],
-            "table": {"real_real": both_real, "real_fake": first_only, "fake_real": second_only,
-                      "fake_fake": both_fake},
-        })
-    return {"rows": rows, "mean": result["mean"]}
+    @property
+    def study(self) -> Study:
+        return self.membership.study
 
 
-def cue_tallies(study: Study) -> dict:
-    """How often each cue was ticked on a Fake answer, per source and per finding (first showings only)."""
-    by_source: dict[str, Counter] = defaultdict(Counter)
-    by_finding: dict[str, Counter] = defaultdict(Counter)
-    fake_answers = Counter()
-    reasons = FakeReason.objects.filter(vote__membership__study=study).values_list(
-        "cues", "vote__case__source__name", "vote__case__finding__name")
-    cues_seen: dict[str, None] = dict.fromkeys(study.fake_cues.values_list("label", flat=True))
-    for cues, source, finding in reasons:
-        for cue in cues:
-            cues_seen.setdefault(cue, None)
-            by_source[source][cue] += 1
-            by_finding[finding][cue] += 1
-    for source, finding in Vote.objects.filter(membership__study=study, answer="fake").values_list(
-            "case__source__name", "case__finding__name"):
-        fake_answers[source] += 1
-        fake_answers[f"finding:{finding}"] += 1
-    cues = list(cues_seen)
-    return {
-        "cues": cues,
-        "by_source": [{"source": name, "fake_answers": fake_answers[name], "counts": [counts[c] for c in cues]}
-                      for name, counts in sorted(by_source.items())],
-        "by_finding": [{"finding": name, "fake_answers": fake_answers[f"finding:{name}"],
-                        "counts": [counts[c] for c in cues]} for name, counts in sorted(by_finding.items())],
-        "with_reasons": reasons.count(),
-    }
+def reader_for(user, slug: str) -> Reader:
+    """The caller as a reader of the study (membership, study and protocol in one query), or 404: a non-member must
+    not learn that the study exists."""
+    if not user.is_authenticated:
+        raise Http404("No such study.")
+    # One plain statement (reading_sql): this runs in every reader request, and the ORM spent longer compiling the
+    # three-table join than the database spent answering it.
+    found = reading_sql.membership_in(slug, user.pk)
+    if found is None:
+        raise Http404("No such study.")
+    membership, protocol = found
+    return Reader(membership, protocol or StudyProtocol(study=membership.study))
 
 
-def exposure_thresholds(study: Study) -> list[dict]:
-    """Per generator: each reader's threshold exposure with its 95% interval (only from 6 usable reversals on; see
-    ``staircase.threshold_estimate``) and the readers' geometric mean with a t interval over the readers' log
-    thresholds (readers as a sample; none with fewer than two readers' thresholds), with the current level and the
-    number of trials."""
-    tracks = (StaircaseTrack.objects.filter(membership__study=study)
-              .select_related("membership", "source").order_by("source__order", "source__name", "membership__number"))
-    by_source: dict[str, list[dict]] = defaultdict(list)
-    for track in tracks:
-        estimate = threshold_estimate(track.reversals)
-        by_source[track.source.name].append({
-            "reader": track.membership.pseudonym, "threshold_ms": estimate and estimate.threshold_ms,
-            "ci_low": estimate and estimate.ci_low, "ci_high": estimate and estimate.ci_high,
-            "reversals": len(track.reversals), "trials": track.trials, "level_ms": track.level_ms,
-        })
-    rows = []
-    for source, readers in by_source.items():
-        logs = [math.log(row["threshold_ms"]) for row in readers if row["threshold_ms"] is not None]
-        pooled = low = high = None
-        if logs:
-            mean = sum(logs) / len(logs)
-            pooled = math.exp(mean)
-            if len(logs) >= 2:
-                spread = math.sqrt(sum((value - mean) ** 2 for value in logs) / (len(logs) - 1))
-                half = float(stdtrit(len(logs) - 1, 0.975)) * spread / math.sqrt(len(logs))
-                low, high = math.exp(mean - half), math.exp(mean + half)
-        rows.append({"source": source, "readers": readers, "threshold_ms": pooled, "ci_low": low, "ci_high": high,
-                     "readers_with_threshold": len(logs)})
-    return rows
+def membership_for(user, slug: str) -> Membership:
+    """The caller's membership in the study (with its study), or 404 (``reader_for`` without the protocol)."""
+    return reader_for(user, slug).membership
 
 
-def study_has_protocol_results(study: Study) -> dict:
-    """Which protocol sections the results page should show."""
-    flags = Study.objects.filter(pk=study.pk).aggregate(
-        repeats=Count("memberships__repeat_votes", distinct=True),
-        reasons=Count("memberships__votes__fake_reason", distinct=True),
-        staircases=Max("memberships__staircases__trials"),
+def cases_by_pk(pks: list[int]) -> dict[int, Case]:
+    return {case.pk: case for case in Case.objects.filter(pk__in=pks).select_related("finding", "source").order_by()}
+
+
+def study_progress(membership: Membership, protocol: StudyProtocol | None = None) -> dict:
+    """Answered and total images of the study phase (repeats count as images; practice does not)."""
+    state = reading_state(membership, protocol)
+    total, answered = state.total, state.answered
+    return {"answered": answered, "total": total, "done": total > 0 and answered >= total}
+
+
+def reader_memberships_with_progress(user) -> list[Membership]:
+    """The reader's memberships in studies that are not drafts, each with ``answered`` and ``total`` counts (the
+    frozen sequence's length once there is one, the number of cases before)."""
+    total_cases = count_of(Case.objects.filter(study=OuterRef("study")).included(), "study")
+    total_slots = count_of(SequenceSlot.objects.filter(membership=OuterRef("pk"), phase=Phase.STUDY), "membership")
+    own_votes = count_of(Vote.objects.filter(membership=OuterRef("pk")), "membership")
+    repeat_votes = count_of(RepeatVote.objects.filter(membership=OuterRef("pk")), "membership")
+    return list(
+        Membership.objects.filter(user=user)
+        .exclude(study__status=Study.Status.DRAFT)
+        .select_related("study")
+        .annotate(answered=Coalesce(own_votes, 0) + Coalesce(repeat_votes, 0),
+                  total=Coalesce(total_slots, total_cases, 0))
+        .order_by("study__name")
     )
-    return {"repeats": bool(flags["repeats"]), "reasons": bool(flags["reasons"]) or study.fake_cues.exists(),
-            "staircases": bool(flags["staircases"])}
+
+
+def resume_study_slug(user) -> str | None:
+    """The one open study a reader has left to finish, if there is exactly one (so login can resume it)."""
+    unfinished = [m for m in reader_memberships_with_progress(user)
+                  if m.study.is_open and (m.total or 0) > m.answered]
+    return unfinished[0].study.slug if len(unfinished) == 1 else None

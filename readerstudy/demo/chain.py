@@ -13,7 +13,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -21,11 +21,15 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from readerstudy.batches.models import Batch
-from readerstudy.studies.models import Case, Study, Vote
+from readerstudy.batches.services import batch_create, batch_import
+from readerstudy.reading.models import Vote
+from readerstudy.studies.models import Case, Study
+from readerstudy.studies.services import reader_add, study_admin_grant, study_create, study_open
+
+from .names import DEMO_SLUG
 
 logger = logging.getLogger(__name__)
 KINDS = ("pix2pix", "pix2pix-n", "stargan")
-DEMO_SLUG = "demo"
 
 
 @dataclass(frozen=True)
@@ -175,8 +179,6 @@ def _zip_matches(out: Path, checkpoints: dict[str, Path], config: DemoConfig) ->
 
 def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool]], say: Say,
            reused: list[str]) -> Study:
-    from readerstudy.batches.services import batch_create, batch_import
-    from readerstudy.studies.services import reader_add, study_admin_grant, study_create, study_open
     from training.inference import file_sha256
 
     _demo_users(logins)
@@ -239,6 +241,3 @@ def describe(result: DemoResult) -> dict:
             "checkpoints": {k: str(v) for k, v in result.checkpoints.items()},
             "timings_s": {k: round(v, 1) for k, v in result.timings.items()}, "reused": result.reused}
 
-
-def config_dict(config: DemoConfig) -> dict:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}

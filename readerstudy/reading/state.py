@@ -1,9 +1,8 @@
-"""Reading through a frozen sequence: where a reader stands, what each slot shows under which ids, the exposure of a
-timed study, and answers on repeats and practice images.
+"""Reading through a frozen sequence: where a reader stands, what each slot shows under which ids, and the exposure
+of a timed study (the staircases).
 
-A first showing is served under its case's own ids and answered into ``studies.Vote``; a repeat or a practice image
-under ids of its own slot, answered into ``RepeatVote`` / ``PracticeVote``, so the reader's API cannot tell a repeat
-from a first showing and Table 1 never counts one.
+A first showing is served under its case's own ids; a repeat or a practice image under ids of its own slot, so the
+reader's API cannot tell a repeat from a first showing (the answers: ``votes``).
 """
 from __future__ import annotations
 
@@ -11,19 +10,15 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count, Max
 
-from readerstudy.studies import reading_sql
-from readerstudy.studies.models import Answer, Case, Membership, Study, Vote
-from readerstudy.studies.services import ensure_confidence, membership_touch
+from readerstudy.studies.models import Case, Membership, Study
 
+from . import reading_sql, services
 from . import sequence as derive
-from . import services
 from .models import (
     ExposureMode,
-    FakeCue,
-    FakeReason,
     Phase,
     PracticeVote,
     RepeatVote,
@@ -123,10 +118,11 @@ def _slots(membership_id: int, seed: int, count: int, top: int) -> SlotTable:
     return SlotTable.of(tuple(Slot(*row) for row in rows))
 
 
-def reading_state(membership: Membership) -> ReadingState:
-    """The reader's state; the sequence is frozen at the first access to a study that is not a draft."""
+def reading_state(membership: Membership, protocol: StudyProtocol | None = None) -> ReadingState:
+    """The reader's state; the sequence is frozen at the first access to a study that is not a draft. ``protocol`` is
+    the study's, when the caller has it (a draft's order is derived from it)."""
     if membership.study.status == Study.Status.DRAFT:
-        protocol = services.protocol_for(membership.study)
+        protocol = protocol if protocol is not None else services.protocol_for(membership.study)
         order = services.derived_slots(membership, protocol, services.case_keys(membership.study_id))
         sequence = tuple(Slot(None, Phase.STUDY, s.case_id, None, s.is_repeat, None, None) for s in order
                          if s.phase == Phase.STUDY)
@@ -207,119 +203,3 @@ def staircase_record(membership: Membership, protocol: StudyProtocol, track_id: 
         track.level_ms, track.correct_run, track.direction = state.level_ms, state.correct_run, state.direction
         track.reversals, track.trials = list(state.reversals), state.trials
         track.save()
-
-
-# --- reasons for "fake" -----------------------------------------------------------------------------------------
-
-class ReasonError(Exception):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
-
-
-def checked_cues(study: Study, protocol: StudyProtocol, answer: str, cue_ids: list[int] | None,
-                 note: str | None) -> list[str] | None:
-    """The labels of the ticked cues, or None when the reader gave no reasons; refuses reasons a study does not ask
-    for, reasons for a Real answer, and cues that are not the study's."""
-    if not cue_ids and not note:
-        return None
-    if not protocol.ask_fake_reasons:
-        raise ReasonError("This study does not ask for reasons.", "cues")
-    if answer != Answer.FAKE:
-        raise ReasonError("Reasons are given for a Fake answer only.", "cues")
-    labels = dict(FakeCue.objects.filter(study=study, pk__in=cue_ids or []).values_list("pk", "label"))
-    unknown = [cue for cue in cue_ids or [] if cue not in labels]
-    if unknown:
-        raise ReasonError(f"No cue {unknown[0]} in this study.", "cues")
-    return [labels[cue] for cue in dict.fromkeys(cue_ids or [])]
-
-
-def reasons_drop(vote: Vote) -> None:
-    FakeReason.objects.filter(vote=vote).delete()
-
-
-def reasons_store(vote: Vote, labels: list[str] | None, note: str | None) -> None:
-    if labels is None:
-        return
-    FakeReason.objects.update_or_create(vote=vote, defaults={"cues": labels, "note": (note or "")[:1000]})
-
-
-# --- answers on repeats and practice images ---------------------------------------------------------------------
-
-class SlotNotFound(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class SlotAnswer:
-    payload: dict
-    created: bool
-    conflict: bool = False
-
-
-def own_slot(membership: Membership, public_id: str) -> SequenceSlot | None:
-    return (SequenceSlot.objects.filter(membership=membership, public_id=public_id)
-            .select_related("practice_image__source", "case__source").first())
-
-
-def repeat_payload(slot: SequenceSlot, vote: RepeatVote) -> dict:
-    """The same shape as a first showing's vote, under the repeat's own id."""
-    return {"case": slot.public_id, "answer": vote.answer, "confidence": vote.confidence, "time_ms": vote.time_ms,
-            "position": slot.position, "created_at": vote.created_at.isoformat().replace("+00:00", "Z"),
-            "updated_at": vote.updated_at.isoformat().replace("+00:00", "Z")}
-
-
-def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProtocol, *, answer: str,
-                confidence: int | None, time_ms: int | None) -> SlotAnswer:
-    """A repeat's answer, with the same rules as a first showing's: same again is 200, a change 409 unless allowed."""
-    study = membership.study
-    ensure_confidence(study, confidence)
-    existing = RepeatVote.objects.filter(slot=slot).first()
-    if existing is None:
-        source = slot.case.source
-        track = case_track(membership, protocol, slot.case_id, source.pk, source.is_real)
-        exposure = exposure_for(membership, protocol, track)
-        try:
-            with transaction.atomic():
-                vote = RepeatVote.objects.create(slot=slot, membership=membership, case_id=slot.case_id,
-                                                 answer=answer, confidence=confidence, time_ms=time_ms,
-                                                 exposure_ms=exposure)
-                membership_touch(membership)
-        except IntegrityError:
-            existing = RepeatVote.objects.get(slot=slot)
-        else:
-            staircase_record(membership, protocol, track, (answer == Answer.REAL) == source.is_real)
-            return SlotAnswer(repeat_payload(slot, vote), created=True)
-    if existing.answer == answer and (confidence is None or existing.confidence == confidence):
-        return SlotAnswer(repeat_payload(slot, existing), created=False)
-    if existing.answer == answer and not study.allow_vote_changes:
-        return SlotAnswer(repeat_payload(slot, existing), created=False)
-    if not study.allow_vote_changes:
-        return SlotAnswer(repeat_payload(slot, existing), created=False, conflict=True)
-    existing.answer, existing.confidence = answer, confidence
-    if time_ms is not None:
-        existing.time_ms = time_ms
-    existing.save(update_fields=["answer", "confidence", "time_ms", "updated_at"])
-    membership_touch(membership)
-    return SlotAnswer(repeat_payload(slot, existing), created=False)
-
-
-def practice_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProtocol, *, answer: str,
-                  confidence: int | None, time_ms: int | None) -> SlotAnswer:
-    """A practice answer (the first one stands); the truth comes back only when the study gives practice feedback."""
-    ensure_confidence(membership.study, confidence)
-    try:
-        with transaction.atomic():
-            vote, created = PracticeVote.objects.get_or_create(
-                slot=slot, defaults={"membership": membership, "answer": answer, "confidence": confidence,
-                                     "time_ms": time_ms})
-    except IntegrityError:
-        vote, created = PracticeVote.objects.get(slot=slot), False
-    membership_touch(membership)
-    payload = {"case": slot.public_id, "answer": vote.answer, "confidence": vote.confidence,
-               "time_ms": vote.time_ms, "position": slot.position, "practice": True}
-    if protocol.practice_feedback:
-        truth = "real" if slot.practice_image.source.is_real else "fake"
-        payload.update(truth=truth, correct=vote.answer == truth)
-    return SlotAnswer(payload, created=created)
-

@@ -17,9 +17,12 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from readerstudy.studies import reading_sql
-from readerstudy.studies.models import Membership
+from readerstudy.studies.models import Membership, Study, StudyAdministrator
+from readerstudy.studies.operator import operator_access
+from readerstudy.studies.permissions import may_administer
+from readerstudy.studies.services import audit
 
+from . import reading_sql
 from .models import ImageShowing, PracticeImage
 
 DEFAULT_GRACE_MS = 3000
@@ -84,8 +87,6 @@ def fetched_image(user, token: str) -> tuple[str, bool] | None:
     """(stored file name, whether it is a practice image) behind a showing token for its reader (or the study's
     admins), or None when there is none or its timed showing is over. A fetch outside the showing is audited, and so
     is a superuser's fetch outside the studies they administer."""
-    from readerstudy.studies.permissions import may_administer
-
     now = timezone.now()
     staff = may_administer(user)
     found = reading_sql.showing_image(token, user.pk, is_staff=staff, superuser=user.is_superuser, now=now)
@@ -102,9 +103,6 @@ def fetched_image(user, token: str) -> tuple[str, bool] | None:
 
 def _operator_if_outside(user, found: reading_sql.ShowingImage) -> None:
     """A superuser fetching a showing that is neither theirs nor of a study they administer: audited (operator)."""
-    from readerstudy.studies.models import Study, StudyAdministrator
-    from readerstudy.studies.operator import operator_access
-
     if ImageShowing.objects.filter(pk=found.showing_id, membership__user=user).exists():
         return
     if not StudyAdministrator.objects.filter(study_id=found.study_id, user=user).exists():
@@ -112,10 +110,6 @@ def _operator_if_outside(user, found: reading_sql.ShowingImage) -> None:
 
 
 def _audit_fetch_outside_showing(user, found: reading_sql.ShowingImage, now: datetime) -> None:
-    from readerstudy.studies.models import Study
-
-    from .services import audit
-
     if not ImageShowing.objects.filter(pk=found.showing_id, flagged_at__isnull=True).update(flagged_at=now):
         return  # already recorded for this showing
     why = "after its exposure" if found.expired else "after it was answered"

@@ -18,7 +18,9 @@ from functools import cache
 
 from django.db import connection
 
-from .models import Case, Membership, Source, Study, StudyAdministrator, Vote
+from readerstudy.studies.models import Case, Membership, Source, Study, StudyAdministrator
+
+from .models import ImageShowing, Phase, PracticeImage, PracticeVote, RepeatVote, SequenceSlot, StudyProtocol, Vote
 
 
 @dataclass(frozen=True)
@@ -76,15 +78,11 @@ class _Rows:
 
 @cache
 def _membership_rows() -> tuple[_Rows, _Rows, _Rows]:
-    from readerstudy.protocol.models import StudyProtocol
-
     return _Rows(Membership, "m"), _Rows(Study, "s"), _Rows(StudyProtocol, "p")
 
 
 @cache
 def _sql() -> dict[str, str]:
-    from readerstudy.protocol.models import ImageShowing, Phase, PracticeImage, PracticeVote, RepeatVote, SequenceSlot
-
     case, slot, source, member, showing = Case, SequenceSlot, Source, Membership, ImageShowing
     slots, cases = _table(slot), _table(case)
     first_showing = (f"{_column(slot, 'phase')} = '{Phase.STUDY.value}' AND NOT {_column(slot, 'is_repeat')}")
@@ -195,9 +193,9 @@ def _one(name: str, params: list):
         return cursor.fetchone()
 
 
-def membership_in(slug: str, user_id: int) -> Membership | None:
-    """The user's membership in the study with this slug, its ``study`` loaded and the study's protocol (None when it
-    has none) in ``study.protocol_as_loaded``, as ``select_related("study", "study__protocol")`` would; or None."""
+def membership_in(slug: str, user_id: int) -> tuple[Membership, StudyProtocol | None] | None:
+    """The user's membership in the study with this slug, its ``study`` loaded as ``select_related("study")`` would,
+    and the study's protocol (None when it has none); or None when the user is not a member."""
     row = _one("membership", [slug, user_id])
     if row is None:
         return None
@@ -210,8 +208,7 @@ def membership_in(slug: str, user_id: int) -> Membership | None:
     Study.protocol.related.set_cached_value(study, protocol)
     if protocol is not None:
         type(protocol).study.field.set_cached_value(protocol, study)
-    study.protocol_as_loaded = protocol
-    return membership
+    return membership, protocol
 
 
 def sequence_fingerprint(membership_id: int, study_id: int) -> tuple[int, int | None, int]:

@@ -1,8 +1,8 @@
 """``manage.py demo``: the whole chain on the embedded defaults, then the logins to use.
 
 phantom data -> Pix2Pix, Pix2Pix-N and StarGAN ("quick" profile) -> the 600-image verification set -> an open study
-"demo" with a demo admin and two demo readers. ``--profile paper --data NIH_DIR --device cuda`` is the same chain on
-the real data with the paper's settings (see docs/generation.md).
+(``names.DEMO_SLUG``) with a demo admin and two demo readers. ``--profile paper --data NIH_DIR --device cuda`` is the
+same chain on the real data with the paper's settings (see docs/generation.md).
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.jobs.demo import DemoConfig, describe, run_demo
-from readerstudy.studies.management.commands.demo_study import DEMO_LOGINS
+from readerstudy.demo.chain import DemoConfig, describe, run_demo
+from readerstudy.demo.names import DEMO_LOGINS
 
 
 class Command(BaseCommand):

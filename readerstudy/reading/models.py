@@ -1,14 +1,14 @@
-"""The study protocol: the settings that shape a reading (blocks, practice, repeats, timed exposure, reasons for
-"fake"), each reader's frozen sequence, the votes that stay out of Table 1 (repeats, practice), the audit trail and
-invitation links.
+"""Reading: the protocol settings that shape a reading (blocks, practice, repeats, timed exposure, reasons for
+"fake"), each reader's frozen sequence, their answers (first showings in ``Vote``; repeats and practice images kept
+apart so Table 1 counts each case once), the staircases and the showings of images.
 
-Every setting is off by default, so a study without a protocol row reads exactly like the paper's plain protocol.
+Every protocol setting is off by default, so a study without a protocol row reads exactly like the paper's plain
+protocol. The tables keep the names they had in the ``studies`` and ``protocol`` apps (``db_table``).
 """
 from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -21,10 +21,6 @@ DEFAULT_CUES = ("Rib pattern", "Lung texture", "Borders", "Heart shadow", "Artef
 
 def practice_image_path(instance: PracticeImage, filename: str) -> str:
     return f"practice/{secrets.token_hex(16)}.png"
-
-
-def new_invitation_token() -> str:
-    return secrets.token_urlsafe(24)
 
 
 class ExposureMode(models.TextChoices):
@@ -63,6 +59,7 @@ class StudyProtocol(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "protocol_studyprotocol"
         constraints = [
             models.CheckConstraint(condition=Q(repeat_percent__gte=0) & Q(repeat_percent__lte=100),
                                    name="protocol_repeat_percent_0_100"),
@@ -92,6 +89,7 @@ class FakeCue(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        db_table = "protocol_fakecue"
         ordering = ["order", "pk"]
         constraints = [models.UniqueConstraint(fields=["study", "label"], name="one_cue_label_per_study")]
 
@@ -110,6 +108,7 @@ class PracticeImage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "protocol_practiceimage"
         ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["study", "pixel_sha256"], name="one_practice_image_once")]
 
@@ -143,6 +142,7 @@ class SequenceSlot(models.Model):
     image_token = models.CharField(max_length=32, unique=True, null=True, blank=True)
 
     class Meta:
+        db_table = "protocol_sequenceslot"
         ordering = ["membership", "phase", "position"]
         constraints = [
             models.UniqueConstraint(fields=["membership", "phase", "position"], name="one_slot_per_position"),
@@ -165,20 +165,58 @@ class SequenceSlot(models.Model):
             self.public_id, self.image_token = new_public_id(), new_image_token()
 
 
-class RepeatVote(models.Model):
+class AnswerRecord(models.Model):
+    """What every answer holds, whichever showing it answers: the answer, its confidence, the time it took."""
+
+    answer = models.CharField(max_length=4, choices=Answer.choices)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class Vote(AnswerRecord):
+    """A reader's answer on a case's first showing: what Table 1 and every result count."""
+
+    membership = models.ForeignKey("studies.Membership", on_delete=models.PROTECT, related_name="votes")
+    case = models.ForeignKey("studies.Case", on_delete=models.PROTECT, related_name="votes")
+    exposure_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How long the image was shown before it was masked (timed studies only).")
+    position = models.PositiveIntegerField(help_text="1-based position of the case in the reader's sequence.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "studies_vote"
+        ordering = ["membership", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "case"], name="one_vote_per_reader_per_case"),
+            models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="vote_answer_real_or_fake"),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
+                name="vote_confidence_1_to_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_ms__isnull=True) | Q(time_ms__lte=3_600_000), name="vote_time_ms_at_most_an_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.membership} {self.case.public_id}={self.answer}"
+
+
+class RepeatVote(AnswerRecord):
     """A reader's answer on a repeated showing; kept out of ``Vote`` so Table 1 counts each case once."""
 
     slot = models.OneToOneField(SequenceSlot, on_delete=models.PROTECT, related_name="repeat_vote")
     membership = models.ForeignKey("studies.Membership", on_delete=models.PROTECT, related_name="repeat_votes")
     case = models.ForeignKey("studies.Case", on_delete=models.PROTECT, related_name="repeat_votes")
-    answer = models.CharField(max_length=4, choices=Answer.choices)
-    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
-    time_ms = models.PositiveIntegerField(null=True, blank=True)
     exposure_ms = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        db_table = "protocol_repeatvote"
         ordering = ["membership", "slot__position"]
         constraints = [
             models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="repeat_answer_real_or_fake"),
@@ -190,17 +228,14 @@ class RepeatVote(models.Model):
         return f"repeat {self.slot_id}={self.answer}"
 
 
-class PracticeVote(models.Model):
+class PracticeVote(AnswerRecord):
     """An answer on a practice image: kept apart from every result."""
 
     slot = models.OneToOneField(SequenceSlot, on_delete=models.CASCADE, related_name="practice_vote")
     membership = models.ForeignKey("studies.Membership", on_delete=models.CASCADE, related_name="practice_votes")
-    answer = models.CharField(max_length=4, choices=Answer.choices)
-    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
-    time_ms = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "protocol_practicevote"
         constraints = [
             models.CheckConstraint(condition=Q(answer__in=["real", "fake"]), name="practice_answer_real_or_fake"),
         ]
@@ -212,9 +247,12 @@ class PracticeVote(models.Model):
 class FakeReason(models.Model):
     """The cues a reader ticked (labels as they read at the time) and an optional note, for a Fake first showing."""
 
-    vote = models.OneToOneField("studies.Vote", on_delete=models.CASCADE, related_name="fake_reason")
+    vote = models.OneToOneField(Vote, on_delete=models.CASCADE, related_name="fake_reason")
     cues = models.JSONField(default=list)
     note = models.TextField(blank=True, max_length=1000)
+
+    class Meta:
+        db_table = "protocol_fakereason"
 
     def __str__(self) -> str:
         return ", ".join(self.cues) or self.note[:40]
@@ -232,49 +270,11 @@ class StaircaseTrack(models.Model):
     trials = models.PositiveIntegerField(default=0)
 
     class Meta:
+        db_table = "protocol_staircasetrack"
         constraints = [models.UniqueConstraint(fields=["membership", "source"], name="one_staircase_per_source")]
 
     def __str__(self) -> str:
         return f"{self.membership_id}/{self.source_id}: {self.level_ms} ms"
-
-
-class AuditEntry(models.Model):
-    """Who changed what about a study, and when. Written in the same transaction as the change."""
-
-    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="audit_entries")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    at = models.DateTimeField(auto_now_add=True)
-    action = models.CharField(max_length=32)
-    field = models.CharField(max_length=64, blank=True)
-    old_value = models.TextField(blank=True)
-    new_value = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        verbose_name_plural = "audit entries"
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.field}"
-
-
-class Invitation(models.Model):
-    """A link that lets whoever holds it create an account (or use theirs) and join the study, once."""
-
-    study = models.ForeignKey("studies.Study", on_delete=models.CASCADE, related_name="invitations")
-    token = models.CharField(max_length=40, unique=True, default=new_invitation_token, editable=False)
-    note = models.CharField(max_length=120, blank=True, help_text="Whom it is for (only admins see it).")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+")
-    used_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"invitation to {self.study_id} ({self.note or self.token[:6]})"
 
 
 class ImageShowing(models.Model):
@@ -295,6 +295,7 @@ class ImageShowing(models.Model):
                                       help_text="First fetch outside the showing (recorded in the audit trail).")
 
     class Meta:
+        db_table = "protocol_imageshowing"
         indexes = [models.Index(fields=["membership", "slot"], name="showing_by_reader_slot")]
 
     def __str__(self) -> str:

@@ -1,5 +1,5 @@
 """Writes of the study protocol: settings (validated, frozen after the first vote, audited), the study's lifecycle,
-each reader's frozen sequence, the practice pool, the cue list, invitations and resetting a reader.
+each reader's frozen sequence, the practice pool, the cue list and resetting a reader.
 
 Every function does all of its work or none (one transaction), and writes its audit entry in the same transaction.
 """
@@ -10,19 +10,22 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.dispatch import receiver
 
-from readerstudy.studies.models import Case, Membership, Source, Study, Vote
+from readerstudy.batches.normalise import normalise_image  # the batch import's normalisation, for practice images
+from readerstudy.errors import ApplicationError
+from readerstudy.studies import services as study_services
+from readerstudy.studies.models import Case, Membership, Source, Study
+from readerstudy.studies.services import audit
+from readerstudy.studies.signals import reader_ready
 
 from . import sequence as derive
 from .models import (
     DEFAULT_CUES,
     MAX_EXPOSURE_MS,
     MIN_EXPOSURE_MS,
-    AuditEntry,
     ExposureMode,
     FakeCue,
-    Invitation,
     Phase,
     PracticeImage,
     PracticeVote,
@@ -30,6 +33,7 @@ from .models import (
     SequenceSlot,
     StaircaseTrack,
     StudyProtocol,
+    Vote,
 )
 
 # Study fields an admin may change from the protocol page; those in STUDY_RESULT_SHAPING freeze with the protocol.
@@ -47,27 +51,27 @@ TRANSITIONS = {
 }
 
 
-class ProtocolError(Exception):
-    """A setting or an action that cannot be satisfied; ``field`` names what to fix."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.field = field
+class ProtocolError(ApplicationError):
+    """A setting or an action that cannot be satisfied (400); ``field`` names what to fix."""
 
 
 class SettingsFrozen(ProtocolError):
     """A result-shaping setting changed after the first vote."""
 
+    status_code = 409
+
+
+class TransitionRefused(ProtocolError):
+    """A study that cannot move to the status asked for (its protocol or its cases do not allow it yet)."""
+
+    status_code = 409
+
 
 # --- reads the services need ------------------------------------------------------------------------------------
 
 def protocol_for(study: Study) -> StudyProtocol:
-    """The study's protocol, or an unsaved one with every setting off (nothing is written on a read).
-
-    A study the reading selector loaded for this request (``membership_for``) carries the protocol read in the same
-    query; any other study instance asks the database, so a long-lived instance never serves stale settings."""
-    if hasattr(study, "protocol_as_loaded"):
-        return study.protocol_as_loaded or StudyProtocol(study=study)
+    """The study's protocol as stored now, or an unsaved one with every setting off (nothing is written on a read).
+    A reader's request has it already (``selectors.reader_for``) and passes it on instead."""
     return StudyProtocol.objects.filter(study=study).first() or StudyProtocol(study=study)
 
 
@@ -83,19 +87,6 @@ def first_vote_at(study: Study):
     ]
     moments = [moment for moment in moments if moment is not None]
     return min(moments) if moments else None
-
-
-def audit(study: Study, actor, action: str, field: str = "", old="", new="") -> AuditEntry:
-    return AuditEntry.objects.create(study=study, actor=actor if getattr(actor, "pk", None) else None,
-                                     action=action, field=field, old_value=_text(old), new_value=_text(new))
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
 
 
 # --- settings ---------------------------------------------------------------------------------------------------
@@ -218,22 +209,20 @@ def cues_update(study: Study, actor, labels: list[str]) -> list[FakeCue]:
 
 def study_transition(study: Study, actor, to: str) -> Study:
     """Move a study along draft -> open <-> paused -> closed; anything else is refused, naming ``status``."""
-    from readerstudy.studies import services as study_services
-
     if to not in Study.Status.values:
-        raise ProtocolError(f"status must be one of {', '.join(Study.Status.values)}.", "status")
+        raise TransitionRefused(f"status must be one of {', '.join(Study.Status.values)}.", "status")
     if to == study.status:
         return study
     if to not in TRANSITIONS[study.status]:
-        raise ProtocolError(f"A {study.get_status_display().lower()} study cannot become {to}.", "status")
+        raise TransitionRefused(f"A {study.get_status_display().lower()} study cannot become {to}.", "status")
     old = study.status
     with transaction.atomic():
         if to == Study.Status.OPEN:
-            validate_protocol(study, protocol_for(study))
             try:
+                validate_protocol(study, protocol_for(study))
                 study_services.study_open(study)
-            except study_services.StudyStateError as exc:
-                raise ProtocolError(str(exc), exc.field) from None
+            except (ProtocolError, study_services.StudyStateError) as exc:
+                raise TransitionRefused(exc.message, exc.field) from None
         elif to == Study.Status.CLOSED:
             study_services.study_close(study)
         else:
@@ -292,6 +281,11 @@ def freeze_sequence(membership: Membership) -> None:
         _append_segment(membership, sorted(missing))
 
 
+@receiver(reader_ready, dispatch_uid="reading_freezes_the_sequence")
+def _freeze_when_ready(sender, membership: Membership, **kwargs) -> None:
+    freeze_sequence(membership)
+
+
 def _append_segment(membership: Membership, case_ids: list[int]) -> None:
     last = SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY).order_by("-position").first()
     segment = (last.segment + 1) if last else 0
@@ -307,14 +301,19 @@ def _append_segment(membership: Membership, case_ids: list[int]) -> None:
         pass  # a concurrent request appended them first
 
 
-def study_case_ids_in_order(membership: Membership) -> list[int]:
-    """Case ids of the reader's study slots (a repeat's case appears twice), freezing the sequence if needed."""
-    freeze_sequence(membership)
-    return list(SequenceSlot.objects.filter(membership=membership, phase=Phase.STUDY).order_by("position")
-                .values_list("case_id", flat=True))
-
-
 # --- practice pool ----------------------------------------------------------------------------------------------
+
+PRACTICE_MAX_PIXELS = 40_000_000
+
+
+def practice_image_normalised(study: Study, upload: bytes) -> bytes:
+    """An uploaded practice image as the batch import normalises a case (greyscale PNG, the study's crop margin);
+    ``ProtocolError`` naming ``image`` for a file that is not an image it can read."""
+    try:
+        return normalise_image(upload, crop_margin=study.crop_margin, max_pixels=PRACTICE_MAX_PIXELS).png
+    except ValueError as exc:
+        raise ProtocolError(str(exc), "image") from None
+
 
 def practice_image_add(study: Study, actor, *, png_bytes: bytes, source: Source, finding=None) -> PracticeImage:
     """Add a normalised PNG to the practice pool; an image that is also a study case is refused."""
@@ -339,60 +338,11 @@ def practice_image_add(study: Study, actor, *, png_bytes: bytes, source: Source,
 
 # --- readers ----------------------------------------------------------------------------------------------------
 
-def invitation_create(study: Study, actor, note: str = "") -> Invitation:
-    with transaction.atomic():
-        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor)
-        audit(study, actor, "invitation", "readers", "", note or "link")
-    return invitation
-
-
-def invitation_accept(token: str, user) -> Membership:
-    """Join the invitation's study as ``user``; an invitation works once (a second use by the same user is a no-op).
-
-    The link is claimed by a conditional update (``used_by`` still empty), so of several requests at once exactly one
-    wins, whatever the database's locking."""
-    from readerstudy.studies.services import reader_add
-
-    with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().select_related("study").filter(token=token).first()
-        if invitation is None:
-            raise ProtocolError("This invitation link is not valid.", "token")
-        if invitation.used_by_id is not None and invitation.used_by_id != user.pk:
-            raise ProtocolError("This invitation link has already been used.", "token")
-        if invitation.study.status == Study.Status.CLOSED:
-            raise ProtocolError("This study is closed.", "study")
-        if invitation.used_by_id is None:
-            claimed = Invitation.objects.filter(pk=invitation.pk, used_by__isnull=True).update(
-                used_by=user, used_at=timezone.now())
-            if not claimed:
-                raise ProtocolError("This invitation link has already been used.", "token")
-            membership, _created = reader_add(study=invitation.study, username=user.get_username())
-            audit(invitation.study, user, "joined", "readers", "", membership.pseudonym)
-            return membership
-        membership, _created = reader_add(study=invitation.study, username=user.get_username())
-    return membership
-
-
-def invitation_sign_up(token: str, *, username: str, password: str):
-    """Create an account from an invitation and join its study, all or nothing: when the link was used meanwhile
-    (three sign-ups at once), no account is left behind. Returns the new user."""
-    from django.contrib.auth import get_user_model
-
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user = get_user_model().objects.create_user(username, password=password)
-        except IntegrityError:
-            raise ProtocolError("This username is taken; log in first if it is yours.", "username") from None
-        invitation_accept(token, user)
-    return user
-
-
 def reader_reset(membership: Membership, actor) -> None:
     """Start a reader afresh (practice answers, frozen sequence, staircases); refused once they have voted."""
     if Vote.objects.filter(membership=membership).exists() or RepeatVote.objects.filter(membership=membership).exists():
         raise ProtocolError(f"{membership.pseudonym} has voted; a reader's session can be reset only before their "
-                            "first vote.", "reader")
+                            "first vote.", "reader", status_code=409)
     with transaction.atomic():
         PracticeVote.objects.filter(membership=membership).delete()
         SequenceSlot.objects.filter(membership=membership).delete()

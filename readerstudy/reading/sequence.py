@@ -1,6 +1,6 @@
 """Deriving a reader's sequence from their seed: pure functions, no database, so the stored order can be checked.
 
-* No blocks: the study's case ids, sorted, shuffled by ``random.Random(seed)`` (``studies.sequence.sequence_from_seed``,
+* No blocks: the study's case ids, sorted, shuffled by ``random.Random(seed)`` (``sequence_from_seed``,
   the plain protocol's order, unchanged).
 * Blocks of k: the cases are split into ``ceil(n / k)`` blocks of near-equal size (at most k). Cases are shuffled
   within their (source, finding) cell, the cells are laid end to end, source by source, and dealt round-robin into the
@@ -28,7 +28,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from readerstudy.studies.sequence import sequence_from_seed
+
+def sequence_from_seed(case_ids: list[int], seed: int) -> list[int]:
+    """The plain protocol's order: the study's case ids, sorted, then shuffled by a generator seeded with ``seed``."""
+    order = sorted(case_ids)
+    random.Random(seed).shuffle(order)
+    return order
 
 
 @dataclass(frozen=True)

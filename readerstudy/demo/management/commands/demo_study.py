@@ -3,13 +3,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from readerstudy.studies.demo_images import chest_png
+from readerstudy.demo.images import chest_png
+from readerstudy.demo.names import DEMO_LOGINS, DEMO_SLUG
 from readerstudy.studies.models import Finding, Source, Study
 from readerstudy.studies.services import case_create_from_png, reader_add, study_admin_grant, study_create, study_open
 
-DEMO_SLUG = "demo"
-DEMO_LOGINS = [("admin", "demo-admin-pass", True), ("reader1", "demo-reader1-pass", False),
-               ("reader2", "demo-reader2-pass", False)]
 
 
 class Command(BaseCommand):

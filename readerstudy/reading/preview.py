@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from readerstudy.protocol.models import Phase
-from readerstudy.protocol.services import case_keys, derived_slots, protocol_for
+from readerstudy.reading.models import Phase
+from readerstudy.reading.services import case_keys, derived_slots, protocol_for
 from readerstudy.studies.models import Case, Membership, Study
 
 PREVIEW_IMAGES = 10
