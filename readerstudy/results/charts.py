@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from django.core.cache import cache  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (a Figure of its own, not pyplot's shared state: thread-safe)
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -58,7 +59,8 @@ def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_
                 votes: np.ndarray, intervals: np.ndarray | None = None) -> None:
     """One grouped bar chart: ``called_real`` and ``votes`` are (groups, sources); ``intervals`` (3, groups, sources),
     rate, low and high, replaces the counts' rate and Wilson interval where given (nan: no bar). All the bars are one
-    ``bar`` call and all the error bars two line collections: a panel costs a handful of artists, not one per bar."""
+    polygon collection and all the error bars two line collections: a panel costs a handful of artists, not one per
+    bar."""
     rate = np.divide(called_real, votes, out=np.full(called_real.shape, np.nan), where=votes > 0)
     low, high = wilson_interval(called_real, votes)
     if intervals is not None:
@@ -67,8 +69,12 @@ def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_
     x = np.arange(len(groups))
     centres = x[:, None] - 0.4 + width * (np.arange(len(sources))[None, :] + 0.5)  # (groups, sources)
     colours = np.array([PALETTE[s % len(PALETTE)] for s in range(len(sources))])
-    axes.bar(centres.ravel(), np.nan_to_num(rate).ravel(), width,
-             color=np.broadcast_to(colours, rate.shape).ravel())
+    left, heights = centres.ravel() - width / 2, np.nan_to_num(rate).ravel()
+    corners = np.stack([np.column_stack([left, left, left + width, left + width]),
+                        np.column_stack([0 * heights, heights, heights, 0 * heights])], axis=-1)
+    # one polygon per bar, all in one collection: ``bar`` adds (and autoscales for) one patch at a time
+    axes.add_collection(PolyCollection(corners, facecolors=np.broadcast_to(colours, rate.shape).ravel(),
+                                       edgecolors="none"), autolim=False)
     # clipped to the bar: Wilson's bound at a rate of 0 or 1 can sit a rounding error beyond it
     shown = np.isfinite(rate)
     bottom = np.minimum(np.where(np.isnan(low), rate, low), rate)[shown]
