@@ -144,7 +144,8 @@ def main() -> None:
         cache.clear()
         profiler = cProfile.Profile()
         profiler.runcall(timed, client, urls["reader chart"])
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats("readerstudy", 25)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
         return
     print(f"[{args.label}] {'request':<15} {'cold wall':>10} {'cold CPU':>9} {'warm wall':>10} {'warm CPU':>9}"
           f"   (median of {REPEATS}; load {os.getloadavg()[0]:.2f})")
