@@ -36,11 +36,13 @@ def build_table1(study: Study) -> Table1:
     )
 
 
-def build_statistics(study: Study) -> dict:
+def build_statistics(study: Study, layout: selectors.StudyLayout | None = None,
+                     votes: statistics.Votes | None = None, excluded_cases: list[dict] | None = None) -> dict:
     """Every statistic beyond Table 1, led by the MRMC comparisons and their summary in words: 6 queries (the layout,
-    the cases and the votes as arrays, the excluded cases), the rest is numpy."""
-    layout = selectors.study_layout(study)
-    votes = selectors.vote_arrays(study, layout)
+    the cases and the votes as arrays, the excluded cases) unless the caller has them, the rest is numpy."""
+    if layout is None or votes is None:
+        layout = selectors.study_layout(study)
+        votes = selectors.vote_arrays(study, layout)
     labels = layout.labels
     report = {"study": study.slug, **study_statistics(votes, labels),
               "called_real_pooled": called_real_by_finding(votes, labels)}
@@ -53,7 +55,7 @@ def build_statistics(study: Study) -> dict:
              if entry is not None]
     return {"study": study.slug, "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
             "mrmc": mrmc, "power": json_ready(power), **report,
-            "excluded_cases": selectors.excluded_cases(study)}
+            "excluded_cases": selectors.excluded_cases(study) if excluded_cases is None else excluded_cases}
 
 
 def _pooled_intervals(report: dict, votes, labels) -> None:
@@ -109,7 +111,13 @@ def study_results(study: Study) -> StudyResults:
     key = f"study-results:{version}"
     results = cache.get(key)
     if results is None:
-        results = StudyResults(version=version, table=build_table1(study), report=build_statistics(study),
+        # the votes fetched once, as arrays, for Table 1 and the statistics (Table 1's grouped query took most of a
+        # second at 180,000 votes)
+        layout = selectors.study_layout(study)
+        votes = selectors.vote_arrays(study, layout)
+        excluded = selectors.excluded_cases(study)
+        results = StudyResults(version=version, table=table1_from_votes(study, layout, votes, excluded),
+                               report=build_statistics(study, layout, votes, excluded),
                                protocol=protocol_results(study))
         cache.set(key, results, RESULTS_CACHE_SECONDS)
         cache.set(f"study-chart:{version}", ChartResults(version=version, table=results.table,
@@ -127,14 +135,15 @@ class ChartResults:
     called_real_pooled: list[dict]
 
 
-def table1_from_votes(study: Study, layout: selectors.StudyLayout, votes: statistics.Votes) -> Table1:
+def table1_from_votes(study: Study, layout: selectors.StudyLayout, votes: statistics.Votes,
+                      excluded_cases: list[dict] | None = None) -> Table1:
     """Table 1 counted in numpy from the vote arrays (``selectors.vote_arrays``): the same table as
     ``build_table1``'s grouped query, without it (which took most of a second at 180,000 votes)."""
     total, real = statistics.count_cube(votes, layout.labels)  # (readers + pooled, findings + all, sources)
     as_table = lambda cube: cube[:-1].transpose(1, 2, 0).tolist()  # noqa: E731  [finding][source][reader]
     labels = layout.labels
     return Table1(study=study.slug, readers=labels.readers, sources=labels.sources, findings=labels.findings,
-                  called_real=as_table(real), votes=as_table(total))
+                  called_real=as_table(real), votes=as_table(total), excluded_cases=list(excluded_cases or []))
 
 
 def chart_results(study: Study) -> ChartResults:
