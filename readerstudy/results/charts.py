@@ -79,7 +79,7 @@ def _draw_panel(axes, title: str, groups: list[str], sources: list[str], called_
     shown = np.isfinite(rate)
     bottom = np.minimum(np.where(np.isnan(low), rate, low), rate)[shown]
     top = np.maximum(np.where(np.isnan(high), rate, high), rate)[shown]
-    at, cap = centres[shown], width * 0.2
+    at, cap = centres[shown], min(0.2 * width, 0.04)  # caps as wide whatever the number of sources
     axes.vlines(at, bottom, top, colors="black", linewidth=0.8)
     axes.hlines(np.concatenate([bottom, top]), np.tile(at - cap, 2), np.tile(at + cap, 2), colors="black",
                 linewidth=0.8)
@@ -112,9 +112,10 @@ def reader_pages(table: Table1) -> int:
 def results_figure(table: Table1, pooled: list[dict] | None = None, readers: bool = True, page: int = 1) -> Figure:
     """The pooled panel and (``readers``) one panel per reader of ``page``, from Table 1's counts (which carry each
     cell's votes too); ``pooled`` gives the first panel's rates and intervals (``pooled_intervals_array``)."""
-    called_real = np.asarray(table.called_real, dtype=float)  # (findings + total, sources, readers)
-    votes = np.asarray(table.votes, dtype=float)
     groups = [*table.findings, ALL]
+    shape = (len(groups), len(table.sources), len(table.readers))  # explicit: nested empty lists lose dimensions
+    called_real = np.asarray(table.called_real, dtype=float).reshape(shape)
+    votes = np.asarray(table.votes, dtype=float).reshape(shape)
     intervals = None if pooled is None else pooled_intervals_array(table, pooled)
     first_title = "All readers" + (" (reader-averaged)" if pooled is not None and readers else "")
     panels = [(POOLED if readers and pooled is None else first_title, called_real.sum(axis=2), votes.sum(axis=2))]
@@ -134,11 +135,9 @@ def results_figure(table: Table1, pooled: list[dict] | None = None, readers: boo
                   f"(page {page} of {reader_pages(table)}: ?page=N for the others)")
     figure = _laid_out_figure(rows, columns, groups, title_lines=title.count("\n") + 1)
     figure.suptitle(title, fontsize=11, y=1 - 0.1 / figure.get_figheight(), va="top")
-    shape = (len(groups), len(table.sources))
     for index, (panel_title, real, total) in enumerate(panels):
         axes = figure.add_subplot(rows, columns, index + 1)
-        _draw_panel(axes, panel_title, groups, table.sources, real.reshape(shape), total.reshape(shape),
-                    intervals if index == 0 else None)
+        _draw_panel(axes, panel_title, groups, table.sources, real, total, intervals if index == 0 else None)
     if table.sources:
         handles = [Patch(color=PALETTE[s % len(PALETTE)], label=source) for s, source in enumerate(table.sources)]
         figure.legend(handles=handles, loc="lower center", ncol=len(table.sources), fontsize=8, frameon=False,
