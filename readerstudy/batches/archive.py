@@ -32,6 +32,8 @@ class ArchiveLimits:
     max_members: int
     max_uncompressed_bytes: int
     max_compression_ratio: int
+    # manifest.csv and provenance.json are read whole (a manifest of 5,000 images is about 1 MB)
+    max_text_bytes: int = 16 * 1024 * 1024
 
 
 class ArchiveRejected(ValueError):
@@ -149,6 +151,11 @@ def _list_archive(archive: zipfile.ZipFile, limits: ArchiveLimits) -> ArchiveLis
         members[info.filename[len(root):] if info.filename.startswith(root) else info.filename] = info
     manifest = members.pop(MANIFEST_NAME)
     provenance = members.pop(PROVENANCE_NAME, None)
+    oversized = [RowError(f"is {info.file_size} bytes, over the limit of {limits.max_text_bytes} for this file", name)
+                 for name, info in ((MANIFEST_NAME, manifest), (PROVENANCE_NAME, provenance))
+                 if info is not None and info.file_size > limits.max_text_bytes]
+    if oversized:
+        raise ArchiveRejected(oversized)
     return ArchiveListing(zip=archive, root=root, manifest=manifest, provenance=provenance, members=members)
 
 

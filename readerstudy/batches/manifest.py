@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from batchformat.manifest import BOX_COLUMNS, COLUMNS, KNOWN_COLUMNS, MANIFEST_NAME, missing_columns
 from readerstudy.text import control_character
 
+MAX_ERRORS = 1000  # enough to show every row of a large batch; a hostile manifest cannot grow the record without bound
 
 @dataclass(frozen=True)
 class RowError:
@@ -49,6 +50,11 @@ class ParsedManifest:
     named_files: set[str] = field(default_factory=set)  # every filename the manifest mentions, valid row or not
 
 
+def _shown(value: str, limit: int = 60) -> str:
+    """A cell quoted for a message, cut at ``limit`` characters (a cell may be 128 KiB long)."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + "..."
+
+
 def _lookup_table(values: dict[str, str]) -> dict[str, str]:
     """Accept each name and each key (slug), case-insensitively."""
     table = {key.strip().casefold(): key for key in values.values()}
@@ -75,10 +81,14 @@ def _parse_box(record: dict[str, str], row: int, filename: str) -> tuple[tuple[i
     return (x, y, w, h), ""
 
 
-def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, str]) -> ParsedManifest:
+def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, str], max_rows: int | None = None,
+                   max_errors: int = MAX_ERRORS) -> ParsedManifest:
     """Parse and check the manifest; ``findings`` and ``sources`` map display names to the caller's keys (slugs).
 
-    Every row is checked, so an admin sees all problems at once rather than one per upload.
+    Every row is checked, so an admin sees all problems at once rather than one per upload, up to ``max_errors``
+    problems or more than ``max_rows`` image rows (the zip cannot hold more images): there the reading stops, so
+    memory stays bounded whatever the file holds (each row's error costs a hundred times the row's few bytes, and
+    a zip may expand a manifest a hundredfold).
     """
     errors: list[RowError] = []
     try:
@@ -94,7 +104,8 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
     if missing:
         errors.append(RowError(f"misses the required column(s) {', '.join(missing)}", MANIFEST_NAME, 1))
     if unknown:
-        errors.append(RowError(f"has unknown column(s) {', '.join(repr(n) for n in unknown)}; known columns are "
+        listed = ", ".join(_shown(name) for name in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        errors.append(RowError(f"has unknown column(s) {listed}; known columns are "
                                f"{', '.join(COLUMNS)}", MANIFEST_NAME, 1))
     if len(set(header)) != len(header):
         errors.append(RowError("repeats a column name", MANIFEST_NAME, 1))
@@ -105,13 +116,28 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
     rows: list[ManifestRow] = []
     named: set[str] = set()
     first_row_of: dict[str, int] = {}
-    for index, record in enumerate(reader, start=2):
+    image_rows = 0
+    records = enumerate(reader, start=2)
+    while len(errors) < max_errors:
+        try:
+            index, record = next(records)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a cell longer than the csv module reads (128 KiB)
+            errors.append(RowError(f"is not a CSV file this import can read ({error})", MANIFEST_NAME,
+                                   reader.line_num or None))
+            break
         if None in record:
             errors.append(RowError("has more cells than the header has columns", MANIFEST_NAME, index))
             continue
         record = {key: (value or "").strip() for key, value in record.items()}
         if not any(record.values()):
             continue  # a blank line
+        image_rows += 1
+        if max_rows is not None and image_rows > max_rows:
+            errors.append(RowError(f"has more than {max_rows} image rows, more than the zip may hold", MANIFEST_NAME,
+                                   index))
+            break
         controls = [(column, control_character(value, one_line=column != "notes"))
                     for column, value in record.items()]
         controls = [(column, found) for column, found in controls if found]
@@ -130,10 +156,12 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
             first_row_of[filename.casefold()] = index
         finding = finding_keys.get(record["finding"].casefold())
         if finding is None:
-            row_errors.append(f"unknown finding {record['finding']!r} (this study has {', '.join(findings) or 'none'})")
+            row_errors.append(f"unknown finding {_shown(record['finding'])} "
+                              f"(this study has {', '.join(findings) or 'none'})")
         source = source_keys.get(record["source"].casefold())
         if source is None:
-            row_errors.append(f"unknown source {record['source']!r} (this study has {', '.join(sources) or 'none'})")
+            row_errors.append(f"unknown source {_shown(record['source'])} "
+                              f"(this study has {', '.join(sources) or 'none'})")
         box, box_error = _parse_box(record, index, filename)
         if box_error:
             row_errors.append(box_error)
@@ -143,6 +171,9 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
         rows.append(ManifestRow(row=index, filename=filename, finding=finding, source=source,
                                 origin_image=record.get("origin_image", ""), box=box, notes=record.get("notes", ""),
                                 raw=record))
+    if len(errors) >= max_errors:
+        errors = errors[:max_errors - 1]
+        errors.append(RowError(f"the check stopped after {max_errors} problems (there may be more)", MANIFEST_NAME))
     if not rows and not errors:
         errors.append(RowError("has a header but no image rows", MANIFEST_NAME))
     return ParsedManifest(rows, errors, named)

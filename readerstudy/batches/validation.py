@@ -16,10 +16,8 @@ from typing import IO
 from readerstudy.text import control_character_in
 
 from .archive import PROVENANCE_NAME, ArchiveLimits, ArchiveRejected, open_archive, read_member
-from .manifest import MANIFEST_NAME, ManifestRow, RowError, parse_manifest
+from .manifest import MANIFEST_NAME, MAX_ERRORS, ManifestRow, RowError, parse_manifest
 from .normalise import ImageRejected, box_after_normalisation, image_size, normalise_image
-
-MAX_ERRORS = 1000  # enough to show every row of a large batch; a hostile zip cannot grow the record without bound
 
 
 @dataclass(frozen=True)
@@ -127,7 +125,8 @@ def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, fin
             manifest_bytes = read_member(listing.zip, listing.manifest)
         except ValueError as error:
             raise ArchiveRejected([RowError(str(error), MANIFEST_NAME)]) from None
-        parsed = parse_manifest(manifest_bytes, findings=findings, sources=sources)
+        parsed = parse_manifest(manifest_bytes, findings=findings, sources=sources,
+                                max_rows=config.limits.max_members)
         errors.extend(parsed.errors)
         audit = _read_provenance(listing, errors)
         _check_generated_crop_margin(audit, config, errors)

@@ -37,11 +37,13 @@ def build_table1(study: Study) -> Table1:
     )
 
 
-def build_statistics(study: Study) -> dict:
+def build_statistics(study: Study, layout: selectors.StudyLayout | None = None,
+                     votes: statistics.Votes | None = None, excluded_cases: list[dict] | None = None) -> dict:
     """Every statistic beyond Table 1, led by the MRMC comparisons and their summary in words: 6 queries (the layout,
-    the cases and the votes as arrays, the excluded cases), the rest is numpy."""
-    layout = selectors.study_layout(study)
-    votes = selectors.vote_arrays(study, layout)
+    the cases and the votes as arrays, the excluded cases) unless the caller has them, the rest is numpy."""
+    if layout is None or votes is None:
+        layout = selectors.study_layout(study)
+        votes = selectors.vote_arrays(study, layout)
     labels = layout.labels
     report = {"study": study.slug, **study_statistics(votes, labels),
               "called_real_pooled": called_real_by_finding(votes, labels)}
@@ -54,7 +56,7 @@ def build_statistics(study: Study) -> dict:
              if entry is not None]
     return {"study": study.slug, "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
             "mrmc": mrmc, "power": json_ready(power), **report,
-            "excluded_cases": selectors.excluded_cases(study)}
+            "excluded_cases": selectors.excluded_cases(study) if excluded_cases is None else excluded_cases}
 
 
 def _pooled_intervals(report: dict, votes, labels) -> None:
@@ -96,17 +98,67 @@ def code_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def results_version(study: Study) -> str:
+    """A digest of the state the results depend on (``selectors.results_version``) and of the code: one query."""
+    state = (code_fingerprint(), selectors.results_version(study))
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+
+
 def study_results(study: Study) -> StudyResults:
     """The study's results, from the cache while no vote, reader, case or setting has changed since they were
     computed (one query to tell), else computed afresh and cached. The cache key is the state they depend on
     (``selectors.results_version``), so nothing ever has to invalidate it."""
-    state = (code_fingerprint(), selectors.results_version(study))
-    version = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+    version = results_version(study)
     key = f"study-results:{version}"
     results = cache.get(key)
     if results is None:
-        results = StudyResults(version=version, table=build_table1(study), report=build_statistics(study),
+        # the votes fetched once, as arrays, for Table 1 and the statistics (Table 1's grouped query took most of a
+        # second at 180,000 votes)
+        layout = selectors.study_layout(study)
+        votes = selectors.vote_arrays(study, layout)
+        excluded = selectors.excluded_cases(study)
+        results = StudyResults(version=version, table=table1_from_votes(study, layout, votes, excluded),
+                               report=build_statistics(study, layout, votes, excluded),
                                protocol=protocol_results(study))
+        cache.set(key, results, RESULTS_CACHE_SECONDS)
+        cache.set(f"study-chart:{version}", ChartResults(version=version, table=results.table,
+                                                         called_real_pooled=results.report["called_real_pooled"]),
+                  RESULTS_CACHE_SECONDS)  # the page's charts, requested next, need not compute their part again
+    return results
+
+
+@dataclass(frozen=True)
+class ChartResults:
+    """What the chart draws: Table 1's counts and the pooled panel's rates with their MRMC intervals."""
+
+    version: str
+    table: Table1
+    called_real_pooled: list[dict]
+
+
+def table1_from_votes(study: Study, layout: selectors.StudyLayout, votes: statistics.Votes,
+                      excluded_cases: list[dict] | None = None) -> Table1:
+    """Table 1 counted in numpy from the vote arrays (``selectors.vote_arrays``): the same table as
+    ``build_table1``'s grouped query, without it (which took most of a second at 180,000 votes)."""
+    total, real = statistics.count_cube(votes, layout.labels)  # (readers + pooled, findings + all, sources)
+    as_table = lambda cube: cube[:-1].transpose(1, 2, 0).tolist()  # noqa: E731  [finding][source][reader]
+    labels = layout.labels
+    return Table1(study=study.slug, readers=labels.readers, sources=labels.sources, findings=labels.findings,
+                  called_real=as_table(real), votes=as_table(total), excluded_cases=list(excluded_cases or []))
+
+
+def chart_results(study: Study) -> ChartResults:
+    """The chart's inputs alone, cached under the same version as ``study_results``: the votes as arrays (the layout,
+    the cases, the votes: 5 queries), Table 1 counted from them and the pooled panel's MRMC analysis, without the
+    rest of the statistics (bootstraps, agreement, ROC, ...), which a chart of hundreds of readers cannot wait for."""
+    version = results_version(study)
+    key = f"study-chart:{version}"
+    results = cache.get(key)
+    if results is None:
+        layout = selectors.study_layout(study)
+        votes = selectors.vote_arrays(study, layout)
+        results = ChartResults(version=version, table=table1_from_votes(study, layout, votes),
+                               called_real_pooled=called_real_by_finding(votes, layout.labels))
         cache.set(key, results, RESULTS_CACHE_SECONDS)
     return results
 

@@ -19,11 +19,12 @@ def results(request, slug: str):
 @login_required
 def results_chart(request, slug: str, image_format: str, headline: bool = False):
     """The chart (the pooled panel and one per reader), or with ``headline`` the pooled panel alone; either drawn
-    once per state of what it shows and then served from the cache (``charts.render``)."""
+    once per state of what it shows and then served from the cache (``charts.render``). Its inputs are computed on
+    their own (``services.chart_results``), not with the whole statistics report."""
     study = study_for_staff(request.user, slug)
-    results = services.study_results(study)
+    results = services.chart_results(study)
     try:
-        image = charts.render(results.table, image_format, pooled=results.report["called_real_pooled"],
+        image = charts.render(results.table, image_format, pooled=results.called_real_pooled,
                               readers=not headline, page=int(request.GET.get("page", "1")))
     except ValueError:
         raise Http404("No such chart page.") from None

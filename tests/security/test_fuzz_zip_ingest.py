@@ -19,7 +19,7 @@ def run_fuzzer(seconds: int, workdir: Path) -> tuple[int, str]:
     corpus = workdir / "corpus"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, str(TARGET), str(corpus), f"-max_total_time={seconds}", "-rss_limit_mb=4096",
+        [sys.executable, str(TARGET), str(corpus), f"-max_total_time={seconds}", "-rss_limit_mb=2048",
          "-timeout=20", f"-artifact_prefix={workdir}/", "-print_final_stats=1"],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=seconds + 120,
     )
