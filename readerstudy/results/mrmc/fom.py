@@ -140,25 +140,36 @@ def jackknife_covariance(loo: np.ndarray, members: np.ndarray | None = None) -> 
         flat = deviation.reshape(-1, cases)
         covariance = (cases - 1) / cases * (flat @ flat.T)
         return covariance.reshape(readers, modalities, readers, modalities)
+    blocks, mean = _centred_blocks(loo, members)
+    covariance = np.zeros((readers, modalities, readers, modalities))
+    for m, n, first, second in _shared_case_pairs(blocks, members):
+        product = first @ second.T
+        covariance[:, m, :, n] = product
+        covariance[:, n, :, m] = product.T
+    covariance -= cases * mean[:, :, None, None] * mean[None, None, :, :]
+    return (cases - 1) / cases * covariance
+
+
+def _centred_blocks(loo: np.ndarray, members: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per modality m, the leave-one-out values of its own cases less the constant c_m (the value on a case outside
+    the modality, or the mean where it has every case), and the mean deviation over all K cases (R, M)."""
+    readers, modalities, cases = loo.shape
     centre = np.empty((readers, modalities))
     for m in range(modalities):
         absent = ~members[m]
         centre[:, m] = loo[:, m, int(np.argmax(absent))] if absent.any() else loo[:, m].mean(axis=-1)
     blocks = [loo[:, m, members[m]] - centre[:, m, None] for m in range(modalities)]
-    mean = np.stack([block.sum(axis=-1) for block in blocks], axis=1) / cases  # (R, M)
-    covariance = np.zeros((readers, modalities, readers, modalities))
+    return blocks, np.stack([block.sum(axis=-1) for block in blocks], axis=1) / cases
+
+
+def _shared_case_pairs(blocks: list[np.ndarray], members: np.ndarray):
+    """Each pair of modalities m <= n that shares cases, with both blocks cut to the shared cases (R, shared)."""
+    modalities = len(blocks)
     for m in range(modalities):
         for n in range(m, modalities):
             shared = members[m] & members[n]
-            if not shared.any():
-                continue
-            first = blocks[m][:, shared[members[m]]]
-            second = blocks[n][:, shared[members[n]]]
-            product = first @ second.T
-            covariance[:, m, :, n] = product
-            covariance[:, n, :, m] = product.T
-    covariance -= cases * mean[:, :, None, None] * mean[None, None, :, :]
-    return (cases - 1) / cases * covariance
+            if shared.any():
+                yield m, n, blocks[m][:, shared[members[m]]], blocks[n][:, shared[members[n]]]
 
 
 @dataclass(frozen=True)
@@ -189,23 +200,12 @@ def jackknife_summary(loo: np.ndarray, members: np.ndarray | None = None) -> Cov
     readers, modalities, cases = loo.shape
     if members is None:
         members = np.ones((modalities, cases), dtype=bool)
-    centre = np.empty((readers, modalities))
-    for m in range(modalities):
-        absent = ~members[m]
-        centre[:, m] = loo[:, m, int(np.argmax(absent))] if absent.any() else loo[:, m].mean(axis=-1)
-    blocks = [loo[:, m, members[m]] - centre[:, m, None] for m in range(modalities)]
-    mean = np.stack([block.sum(axis=-1) for block in blocks], axis=1) / cases  # (R, M)
+    blocks, mean = _centred_blocks(loo, members)
     same_reader = np.zeros((readers, modalities, modalities))
     total = np.zeros((modalities, modalities))
-    for m in range(modalities):
-        for n in range(m, modalities):
-            shared = members[m] & members[n]
-            if not shared.any():
-                continue
-            first = blocks[m][:, shared[members[m]]]
-            second = blocks[n][:, shared[members[n]]]
-            same_reader[:, m, n] = same_reader[:, n, m] = np.einsum("rk,rk->r", first, second)
-            total[m, n] = total[n, m] = first.sum(axis=0) @ second.sum(axis=0)
+    for m, n, first, second in _shared_case_pairs(blocks, members):
+        same_reader[:, m, n] = same_reader[:, n, m] = np.einsum("rk,rk->r", first, second)
+        total[m, n] = total[n, m] = first.sum(axis=0) @ second.sum(axis=0)
     same_reader -= cases * mean[:, :, None] * mean[:, None, :]
     summed = mean.sum(axis=0)
     total -= cases * summed[:, None] * summed[None, :]
