@@ -21,7 +21,8 @@ from training.checkpoints import CheckpointError, load_checkpoint
 from training.cli import main
 from training.config import make_config
 from training.distributed import DistInfo, dist_info_from_env
-from training.runner import check_same_world, restore_own_rng_state, rng_state, train
+from training.reproducibility import rng_state
+from training.runner import check_same_world, restore_own_rng_state, train
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
