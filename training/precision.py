@@ -22,7 +22,7 @@ stored in the checkpoint and in the run's ``config.json`` (``precision_resolved`
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -66,8 +66,11 @@ class Precision:
         return self.name == "fp16"
 
     def autocast(self) -> AbstractContextManager:
-        """Mixed precision for the forward passes (a no-op in fp32)."""
-        return torch.autocast(device_type=self.device_type, dtype=self.dtype, enabled=self.mixed)
+        """Mixed precision for the forward passes; in fp32 nothing at all (not a disabled autocast, which exists only
+        for devices with an autocast backend: a ``meta`` step, which checks where tensors are made, runs too)."""
+        if not self.mixed:
+            return nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.dtype)
 
     def layout(self, tensor: torch.Tensor) -> torch.Tensor:
         """``tensor`` in this path's memory layout (channels-last for 4-d tensors on the fast path)."""
