@@ -152,8 +152,20 @@ def cuda_native_bf16(device: torch.device) -> tuple[bool, str]:
     return native, f"{name} (sm_{major}{minor}) {'computes' if native else 'only emulates'} bf16"
 
 
-def resolve_precision(requested: str, device: torch.device) -> Precision:
-    """The precision a run on ``device`` uses for ``--precision requested``; refuses what the device cannot run."""
+# Per-process batches below which ``auto`` keeps a model in fp32 on a CPU with AVX-512-BF16 but no AMX, measured there
+# (bench/bench_training.py and side-by-side steps, 256 px, paper widths; docs/training.md): StarGAN at batch 1 ran
+# at 0.56x fp32 in bf16 (instance norm and the fp32 gradient penalty's casts outweigh the convolutions' gain), at
+# batch 8 at 1.5x; Pix2Pix was faster in bf16 at both (1.3x and 1.5x). AMX multiplies the bf16 gain: no limit there.
+CPU_BF16_MIN_BATCH_WITHOUT_AMX = {"stargan": 8}
+
+
+def resolve_precision(requested: str, device: torch.device, *, kind: str | None = None,
+                      rank_batch: int | None = None) -> Precision:
+    """The precision a run on ``device`` uses for ``--precision requested``; refuses what the device cannot run.
+
+    ``kind`` and ``rank_batch`` (this process's share of the batch) let ``auto`` keep fp32 where bf16 was measured
+    slower on this kind of CPU (``CPU_BF16_MIN_BATCH_WITHOUT_AMX``); without them ``auto`` goes by the hardware alone.
+    """
     if requested not in PRECISION_CHOICES:
         raise PrecisionError(f"--precision must be one of {PRECISION_CHOICES}, got {requested!r}")
     if device.type == "cuda":
@@ -171,6 +183,9 @@ def resolve_precision(requested: str, device: torch.device) -> Precision:
         raise PrecisionError(f"--precision {requested}: no mixed precision on device {device.type}; use fp32")
     native_bf16, why = cpu_native_bf16()
     if requested == "auto":
+        slower = _bf16_measured_slower(kind, rank_batch) if native_bf16 else ""
+        if slower:
+            return fast_path("fp32", device, requested, f"{why}; {slower}")
         return fast_path("bf16" if native_bf16 else "fp32", device, requested, why)
     if requested == "bf16" and not native_bf16:
         raise PrecisionError(f"--precision bf16: {why}; bf16 would be emulated, slower than fp32. "
@@ -178,6 +193,15 @@ def resolve_precision(requested: str, device: torch.device) -> Precision:
     if requested == "fp16":
         raise PrecisionError("--precision fp16 is for CUDA (with loss scaling); on the CPU use bf16 or fp32")
     return fast_path(requested, device, requested, why)
+
+
+def _bf16_measured_slower(kind: str | None, rank_batch: int | None) -> str:
+    """Why bf16 would be slower than fp32 for ``kind`` at ``rank_batch`` on this CPU, or "" where it is not."""
+    minimum = CPU_BF16_MIN_BATCH_WITHOUT_AMX.get(kind or "")
+    if minimum is None or rank_batch is None or rank_batch >= minimum or "amx_bf16" in cpu_bf16_flags():
+        return ""
+    return (f"but without AMX, bf16 {kind} at a per-process batch under {minimum} was measured slower than fp32 "
+            f"(0.56x at batch 1), so fp32 at batch {rank_batch}")
 
 
 def configure_math(device: torch.device) -> None:
