@@ -70,7 +70,7 @@ def _sync(device: torch.device) -> None:
 
 
 def _precision(mode: str, device: torch.device, kind: str, batch: int) -> Precision:
-    return eager_fp32(device) if mode == "fp32" else resolve_precision("auto", device, kind=kind, rank_batch=batch)
+    return eager_fp32(device) if mode == "fp32" else resolve_precision("auto", device, kind=kind)
 
 
 def _bare_images_per_second(trainer, batch: int, iters: int, device: torch.device, first_step: int) -> float:
@@ -156,8 +156,8 @@ def main() -> int:
     common = ["--iters", str(args.iters), "--device", args.device, "--threads", str(args.threads),
               "--size", str(args.size)]
     fast = resolve_precision("auto", torch.device(args.device))
-    print(f"fast path here: {fast.describe()} (auto may keep a model in fp32 at small batches: "
-          "training.precision.CPU_BF16_MIN_BATCH_WITHOUT_AMX)", flush=True)
+    print(f"fast path here: {fast.describe()} (layout per model: training.precision.CPU_CONTIGUOUS_MODELS)",
+          flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as data:
         make_phantom(Path(data), disease=16, healthy=8, size=SIZE, seed=0)

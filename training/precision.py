@@ -9,10 +9,11 @@
   oneDNN's own check); fp32 otherwise (emulated bf16 is slower than fp32).
 
 Every fast path also keeps networks and inputs channels-last (oneDNN's and cuDNN's native layout for bf16/fp16
-convolutions, so no reorder of activations per layer) and uses the fused Adam kernel (one kernel over all
-parameters instead of a loop of small ones). Weights stay fp32 (the optimiser's master copy); autocast casts each
-weight once per forward region and caches the cast for the region, so a network's weights are cast once per forward
-(the discriminator twice per Pix2Pix step, because its weights change between the D and the G update).
+convolutions, so no reorder of activations per layer; on the CPU StarGAN stays contiguous, measured faster there)
+and uses the fused Adam kernel (one kernel over all parameters instead of a loop of small ones). Weights stay fp32
+(the optimiser's master copy); autocast casts each weight once per forward region and caches the cast for the
+region, so a network's weights are cast once per forward (the discriminator twice per Pix2Pix step, because its
+weights change between the D and the G update).
 
 An explicit ``--precision bf16`` (or ``fp16``) where the device cannot run it natively is refused with a message
 saying what it can run: never a silent fp32 run reported as bf16. The resolved choice is logged at the start and
@@ -109,12 +110,14 @@ def eager_fp32(device: torch.device) -> Precision:
                      reason="eager fp32 baseline")
 
 
-def fast_path(name: str, device: torch.device, requested: str | None = None, reason: str = "") -> Precision:
+def fast_path(name: str, device: torch.device, requested: str | None = None, reason: str = "",
+              channels_last: bool = True) -> Precision:
     """The fast path computing in ``name`` on ``device``, whether or not the hardware runs it natively (tests use
     this to run bf16 and fp16 on any CPU; runs go through :func:`resolve_precision`)."""
     if name not in DTYPES:
         raise PrecisionError(f"unknown precision {name!r}; expected one of {tuple(DTYPES)}")
-    return Precision(name, requested or name, device.type, channels_last=device.type in ("cpu", "cuda"),
+    return Precision(name, requested or name, device.type,
+                     channels_last=channels_last and device.type in ("cpu", "cuda"),
                      fused_optimizer=device.type in ("cpu", "cuda"), reason=reason or "chosen by the caller")
 
 
@@ -152,19 +155,17 @@ def cuda_native_bf16(device: torch.device) -> tuple[bool, str]:
     return native, f"{name} (sm_{major}{minor}) {'computes' if native else 'only emulates'} bf16"
 
 
-# Per-process batches below which ``auto`` keeps a model in fp32 on a CPU with AVX-512-BF16 but no AMX, measured there
-# (bench/bench_training.py and side-by-side steps, 256 px, paper widths; docs/training.md): StarGAN at batch 1 ran
-# at 0.56x fp32 in bf16 (instance norm and the fp32 gradient penalty's casts outweigh the convolutions' gain), at
-# batch 8 at 1.5x; Pix2Pix was faster in bf16 at both (1.3x and 1.5x). AMX multiplies the bf16 gain: no limit there.
-CPU_BF16_MIN_BATCH_WITHOUT_AMX = {"stargan": 8}
+# Models whose CPU fast path keeps the default (contiguous) layout: measured on an AVX-512-BF16 CPU (256 px, paper
+# widths, bf16, steps side by side in one process; docs/training.md), StarGAN ran 1.31x (batch 1) and 1.34x (batch 8)
+# faster contiguous than channels-last (its instance norm and the gradient penalty's double backward reorder
+# channels-last tensors); Pix2Pix is faster channels-last.
+CPU_CONTIGUOUS_MODELS = ("stargan",)
 
 
-def resolve_precision(requested: str, device: torch.device, *, kind: str | None = None,
-                      rank_batch: int | None = None) -> Precision:
+def resolve_precision(requested: str, device: torch.device, *, kind: str | None = None) -> Precision:
     """The precision a run on ``device`` uses for ``--precision requested``; refuses what the device cannot run.
 
-    ``kind`` and ``rank_batch`` (this process's share of the batch) let ``auto`` keep fp32 where bf16 was measured
-    slower on this kind of CPU (``CPU_BF16_MIN_BATCH_WITHOUT_AMX``); without them ``auto`` goes by the hardware alone.
+    ``kind`` (the model) chooses the layout on the CPU: channels-last except for ``CPU_CONTIGUOUS_MODELS``.
     """
     if requested not in PRECISION_CHOICES:
         raise PrecisionError(f"--precision must be one of {PRECISION_CHOICES}, got {requested!r}")
@@ -182,26 +183,17 @@ def resolve_precision(requested: str, device: torch.device, *, kind: str | None 
             return Precision("fp32", requested, device.type, False, False, f"no fast path on {device.type}")
         raise PrecisionError(f"--precision {requested}: no mixed precision on device {device.type}; use fp32")
     native_bf16, why = cpu_native_bf16()
+    contiguous = kind in CPU_CONTIGUOUS_MODELS
+    if contiguous:
+        why += f"; {kind} contiguous (faster than channels-last on the CPU, measured)"
     if requested == "auto":
-        slower = _bf16_measured_slower(kind, rank_batch) if native_bf16 else ""
-        if slower:
-            return fast_path("fp32", device, requested, f"{why}; {slower}")
-        return fast_path("bf16" if native_bf16 else "fp32", device, requested, why)
+        return fast_path("bf16" if native_bf16 else "fp32", device, requested, why, channels_last=not contiguous)
     if requested == "bf16" and not native_bf16:
         raise PrecisionError(f"--precision bf16: {why}; bf16 would be emulated, slower than fp32. "
                              "Use --precision fp32 (or auto, which picks fp32 here)")
     if requested == "fp16":
         raise PrecisionError("--precision fp16 is for CUDA (with loss scaling); on the CPU use bf16 or fp32")
-    return fast_path(requested, device, requested, why)
-
-
-def _bf16_measured_slower(kind: str | None, rank_batch: int | None) -> str:
-    """Why bf16 would be slower than fp32 for ``kind`` at ``rank_batch`` on this CPU, or "" where it is not."""
-    minimum = CPU_BF16_MIN_BATCH_WITHOUT_AMX.get(kind or "")
-    if minimum is None or rank_batch is None or rank_batch >= minimum or "amx_bf16" in cpu_bf16_flags():
-        return ""
-    return (f"but without AMX, bf16 {kind} at a per-process batch under {minimum} was measured slower than fp32 "
-            f"(0.56x at batch 1), so fp32 at batch {rank_batch}")
+    return fast_path(requested, device, requested, why, channels_last=not contiguous)
 
 
 def configure_math(device: torch.device) -> None:

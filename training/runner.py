@@ -222,7 +222,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
            rank_batch: int) -> RunResult:
     configure_backends(device)
     configure_math(device)
-    precision = resolve_precision(config.precision, device, kind=config.kind, rank_batch=rank_batch)
+    precision = resolve_precision(config.precision, device, kind=config.kind)
     if dist_info.is_main:
         log.info("precision: %s", precision.describe())
     out = Path(config.out)
