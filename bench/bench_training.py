@@ -69,8 +69,8 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _precision(mode: str, device: torch.device) -> Precision:
-    return eager_fp32(device) if mode == "fp32" else resolve_precision("auto", device)
+def _precision(mode: str, device: torch.device, kind: str, batch: int) -> Precision:
+    return eager_fp32(device) if mode == "fp32" else resolve_precision("auto", device, kind=kind)
 
 
 def _bare_images_per_second(trainer, batch: int, iters: int, device: torch.device, first_step: int) -> float:
@@ -94,7 +94,7 @@ def measure_bare(kind: str, batch: int, iters: int, device_name: str, mode: str,
     device = torch.device(device_name)
     if mode == "fast":
         configure_math(device)
-    precision = _precision(mode, device)
+    precision = _precision(mode, device, kind, batch)
     config = _config(kind, data, "unused", batch, iters, device_name)
     trainer = (StarGANTrainer if kind == "stargan" else Pix2PixTrainer)(config, device, precision=precision)
     trainer.train_mode(True)
@@ -156,7 +156,8 @@ def main() -> int:
     common = ["--iters", str(args.iters), "--device", args.device, "--threads", str(args.threads),
               "--size", str(args.size)]
     fast = resolve_precision("auto", torch.device(args.device))
-    print(f"fast path here: {fast.describe()}", flush=True)
+    print(f"fast path here: {fast.describe()} (layout per model: training.precision.CPU_CONTIGUOUS_MODELS)",
+          flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as data:
         make_phantom(Path(data), disease=16, healthy=8, size=SIZE, seed=0)
@@ -181,7 +182,8 @@ def main() -> int:
 def _row(model: str, batch: int, runs: dict[str, list[dict]], loop: dict | None, fast: Precision) -> dict:
     fp32 = statistics.median(r["images_s"] for r in runs["fp32"])
     quick = statistics.median(r["images_s"] for r in runs["fast"])
-    return {"model": model, "batch": batch, "fast_precision": fast.name, "threads": runs["fp32"][0]["threads"],
+    return {"model": model, "batch": batch, "fast_precision": runs["fast"][0]["precision"],
+            "threads": runs["fp32"][0]["threads"],
             "fp32_images_s": fp32, "fast_images_s": quick, "fast_over_fp32": quick / fp32,
             "fp32_all": [r["images_s"] for r in runs["fp32"]], "fast_all": [r["images_s"] for r in runs["fast"]],
             "fp32_peak_mib": max(r["peak_mib"] for r in runs["fp32"]),

@@ -1,11 +1,13 @@
 """The gpu queue's worker as deployed (``-P prefork -c 1 --max-tasks-per-child 1``), a real process on the real
-broker: a generation job over its time limit is stopped, ends failed with a message, and the child process that ran it
-(and so held the GPU) is gone. Needs PostgreSQL (the worker process reads the test database) and CELERY_BROKER_URL."""
+broker: a generation job over its soft or its hard time limit is stopped, ends failed with a message, and the child
+process that ran it (and so held the GPU) is gone. Needs PostgreSQL (the worker process reads the test database) and
+CELERY_BROKER_URL."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from tests.generation.tiny_world import make_phantom_data, make_tiny_checkpoints
 pytestmark = pytest.mark.worker
 REPO = Path(__file__).resolve().parents[1]
 SOFT_LIMIT_S, HARD_LIMIT_S = 4, 60
+KILL_AFTER_S = 8  # the hard-limit test's limit: past the job's start (imports, checkpoints), before its end
 
 
 def _children(pid: int) -> set[int]:
@@ -50,8 +53,7 @@ def _database_url() -> str:
     return f"postgres://{credentials}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-@pytest.fixture
-def gpu_worker(transactional_db, tmp_path, monkeypatch):
+def _start_gpu_worker(tmp_path, monkeypatch, hard_limit_s: int, soft_limit_s: int, app_module: str = "readerstudy"):
     """``celery worker -Q gpu -P prefork -c 1 --max-tasks-per-child 1`` in its own process, short limits (on both
     sides, as in a deployment where web and worker share the settings: the sender puts the limits in the message)."""
     broker = os.environ.get("CELERY_BROKER_URL")
@@ -60,22 +62,23 @@ def gpu_worker(transactional_db, tmp_path, monkeypatch):
     from readerstudy.celery import app
     from readerstudy.jobs.tasks import generate_and_import_task
 
-    monkeypatch.setattr(generate_and_import_task, "time_limit", HARD_LIMIT_S)
-    monkeypatch.setattr(generate_and_import_task, "soft_time_limit", SOFT_LIMIT_S)
+    monkeypatch.setattr(generate_and_import_task, "time_limit", hard_limit_s)
+    monkeypatch.setattr(generate_and_import_task, "soft_time_limit", soft_limit_s)
     # Celery caches a task's message options (limits included) at its first apply_async: an earlier test that queued
     # the task would otherwise send the settings' limits, not these.
     monkeypatch.setattr(generate_and_import_task, "_exec_options", None)
 
-    env = {**os.environ, "DATABASE_URL": _database_url(), "GENERATION_TASK_TIME_LIMIT": str(HARD_LIMIT_S),
-           "GENERATION_TASK_SOFT_TIME_LIMIT": str(SOFT_LIMIT_S), "OMP_NUM_THREADS": "1",
-           "MEDIA_ROOT": str(tmp_path / "media")}
+    (tmp_path / "tmp").mkdir()
+    env = {**os.environ, "DATABASE_URL": _database_url(), "GENERATION_TASK_TIME_LIMIT": str(hard_limit_s),
+           "GENERATION_TASK_SOFT_TIME_LIMIT": str(soft_limit_s), "OMP_NUM_THREADS": "1",
+           "MEDIA_ROOT": str(tmp_path / "media"), "TMPDIR": str(tmp_path / "tmp")}
     _set_eager(app, False)
     app.conf.broker_url = broker
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("gpu")
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "readerstudy", "worker", "-Q", "gpu", "-P", "prefork", "-c", "1",
+        [sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", "gpu", "-P", "prefork", "-c", "1",
          "--max-tasks-per-child", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-n", f"gpu-time-limit-{os.getpid()}@%h", "--loglevel", "INFO"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -90,6 +93,20 @@ def gpu_worker(transactional_db, tmp_path, monkeypatch):
             worker.kill()
         log.close()
         _set_eager(app, True)
+
+
+@pytest.fixture
+def gpu_worker(transactional_db, tmp_path, monkeypatch):
+    """The worker with a soft limit the job handles itself, well before the hard one."""
+    yield from _start_gpu_worker(tmp_path, monkeypatch, HARD_LIMIT_S, SOFT_LIMIT_S)
+
+
+@pytest.fixture
+def gpu_worker_hard_limit_only(transactional_db, tmp_path, monkeypatch):
+    """The worker whose jobs outlive their soft limit (as one stuck in native code does: its process ignores the soft
+    limit's signal here): the hard limit kills the job's process, which has no chance to end its job."""
+    yield from _start_gpu_worker(tmp_path, monkeypatch, KILL_AFTER_S, KILL_AFTER_S - 4,
+                                 app_module="tests.celery_app_deaf_to_soft_limit")
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +124,36 @@ def slow_world(tmp_path_factory):
         "kind": "stargan", "format_version": FORMAT_VERSION, "config": config, "step": 7, "seed": 0,
         "split": split, "model": build_generator(config).state_dict()})
     return data, checkpoints
+
+
+def test_the_workers_main_process_ends_a_job_whose_process_was_killed(db, study_factory, staff_user, tmp_path,
+                                                                       monkeypatch):
+    """What Celery's main process does with the TimeLimitExceeded it reports for a killed child (``task_failure``,
+    sent there): the job ends failed with a message and the child's working folder goes; other jobs are untouched."""
+    from celery.exceptions import TimeLimitExceeded
+    from celery.signals import task_failure
+
+    from readerstudy.jobs.tasks import generate_and_import_task
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    killed = job_create(study=study_factory("killed"), created_by=staff_user, checkpoints={}, per_cell=1)
+    done = job_create(study=study_factory("done"), created_by=staff_user, checkpoints={}, per_cell=1)
+    GenerationJob.objects.filter(pk=killed.pk).update(status="running", stage="generating")
+    GenerationJob.objects.filter(pk=done.pk).update(status="done")
+    (tmp_path / f"generation-job-{killed.pk}-x1y2").mkdir()
+    (tmp_path / f"generation-job-{killed.pk}0-x1y2").mkdir()  # another job's folder, not a prefix match
+
+    def report(job_id: int, exception: Exception) -> None:
+        task_failure.send(sender=generate_and_import_task, task_id="t", exception=exception, args=[job_id],
+                          kwargs={}, traceback=None, einfo=None)
+
+    report(killed.pk, TimeLimitExceeded(8))
+    report(done.pk, TimeLimitExceeded(8))
+    killed.refresh_from_db()
+    assert (killed.status, killed.stage) == ("failed", "stopped") and killed.finished_at is not None
+    assert killed.error == "The job ran past its hard time limit and its process was killed."
+    assert GenerationJob.objects.get(pk=done.pk).status == "done"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"generation-job-{killed.pk}0-x1y2"]
 
 
 def test_nothing_imports_torch_in_the_worker_before_the_fork():
@@ -143,3 +190,28 @@ def test_a_job_over_its_time_limit_is_stopped_marked_failed_and_its_process_ends
     _wait_for(lambda: child_before not in _children(worker.pid) and not Path(f"/proc/{child_before}").exists(), 60,
               "the job's process to exit")
     assert "Soft time limit (4s) exceeded" in log.read_text()
+
+
+def test_a_job_killed_at_its_hard_time_limit_ends_failed_and_its_process_and_files_are_gone(
+        gpu_worker_hard_limit_only, slow_world, study_factory, staff_user, tmp_path):
+    worker, log = gpu_worker_hard_limit_only
+    data, checkpoints = slow_world
+    (child_before,) = _children(worker.pid)
+    started = time.monotonic()
+    job = job_create(study=study_factory("killed"), created_by=staff_user, checkpoints=checkpoints, data_dir=data,
+                     per_cell=2)
+
+    def finished():
+        current = GenerationJob.objects.get(pk=job.pk)
+        return current if current.status in ("failed", "done") else None
+
+    job = _wait_for(finished, KILL_AFTER_S + 90, f"the job to end (worker log: {log})")
+    assert job.status == "failed", (job.status, job.stage, log.read_text()[-2000:])
+    assert job.error == "The job ran past its hard time limit and its process was killed."
+    assert job.stage == "stopped" and job.finished_at is not None and job.attempts == 1
+    assert time.monotonic() - started >= KILL_AFTER_S
+    _wait_for(lambda: child_before not in _children(worker.pid) and not Path(f"/proc/{child_before}").exists(), 60,
+              "the killed process to be gone")
+    assert f"Soft time limit ({KILL_AFTER_S - 4}s) exceeded" in log.read_text()  # sent, and ignored
+    assert f"Hard time limit ({KILL_AFTER_S}s) exceeded" in log.read_text()
+    assert not list((tmp_path / "tmp").glob("generation-job-*"))  # the working folder the killed process left

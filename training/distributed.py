@@ -165,8 +165,3 @@ def cleanup() -> None:
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
     for parameter in module.parameters():
         parameter.requires_grad_(flag)
-
-
-def autocast(device: torch.device, enabled: bool):
-    """bf16 mixed precision on CUDA (no loss scaling needed); a no-op elsewhere."""
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled and device.type == "cuda")

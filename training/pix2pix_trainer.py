@@ -26,7 +26,7 @@ class Pix2PixTrainer:
     def __init__(self, config: TrainConfig, device: torch.device, dist_info: DistInfo = DistInfo(),
                  precision: Precision | None = None) -> None:
         self.config, self.device, self.dist = config, device, dist_info
-        self.precision = precision or resolve_precision(config.precision, device)
+        self.precision = precision or resolve_precision(config.precision, device, kind=config.kind)
         self.generator = build_generator(config.to_dict()).to(device)
         self.discriminator = build_discriminator(config.to_dict()).to(device)
         init_weights(self.generator)

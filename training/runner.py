@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field, fields
@@ -50,6 +49,7 @@ from training.distributed import (
 )
 from training.pix2pix_trainer import Pix2PixTrainer
 from training.precision import Precision, configure_math, resolve_precision
+from training.reproducibility import restore_rng_state, rng_state, seed_everything
 from training.stargan_trainer import StarGANTrainer
 
 log = logging.getLogger(__name__)
@@ -98,31 +98,6 @@ def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (CUDA runs asynchronously; a clock read without this times the launch)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def rng_state(device: torch.device) -> dict:
-    kind, keys, position, has_gauss, cached = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": {"kind": kind, "keys": keys.tolist(), "pos": int(position), "has_gauss": int(has_gauss),
-                       "cached": float(cached)}}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def restore_rng_state(state: dict, device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    n = state["numpy"]
-    np.random.set_state((n["kind"], np.asarray(n["keys"], dtype=np.uint32), n["pos"], n["has_gauss"], n["cached"]))
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def prepare_data(config: TrainConfig) -> RunData:
@@ -247,7 +222,7 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
            rank_batch: int) -> RunResult:
     configure_backends(device)
     configure_math(device)
-    precision = resolve_precision(config.precision, device)
+    precision = resolve_precision(config.precision, device, kind=config.kind)
     if dist_info.is_main:
         log.info("precision: %s", precision.describe())
     out = Path(config.out)

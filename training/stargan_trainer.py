@@ -27,7 +27,7 @@ class StarGANTrainer:
     def __init__(self, config: TrainConfig, device: torch.device, dist_info: DistInfo = DistInfo(),
                  precision: Precision | None = None) -> None:
         self.config, self.device, self.dist = config, device, dist_info
-        self.precision = precision or resolve_precision(config.precision, device)
+        self.precision = precision or resolve_precision(config.precision, device, kind=config.kind)
         self.generator = self.precision.prepare(build_generator(config.to_dict()).to(device))
         self.discriminator = self.precision.prepare(build_discriminator(config.to_dict()).to(device))
         if dist_info.enabled:

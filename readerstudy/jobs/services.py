@@ -8,6 +8,7 @@ fresh heartbeat, or done, and does nothing.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -86,11 +87,28 @@ def job_run(job_id: int) -> str:
     return _finish(job, GenerationJob.Status.DONE, batch=batch)
 
 
+KILLED_AT_HARD_LIMIT = "The job ran past its hard time limit and its process was killed."
+WORKDIR_PREFIX = "generation-job-{pk}-"
+
+
+def job_fail_killed(job_id: int, reason: str = KILLED_AT_HARD_LIMIT) -> bool:
+    """End a job its process could not end itself (killed at the hard time limit) failed with ``reason``; remove the
+    working folder the killed process left. Runs in the worker's parent process. False if the job had already ended."""
+    now = timezone.now()
+    ended = GenerationJob.objects.filter(pk=job_id, status__in=GenerationJob.ACTIVE).update(
+        status=GenerationJob.Status.FAILED, error=reason, stage="stopped", finished_at=now, heartbeat_at=now)
+    for workdir in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX.format(pk=job_id) + "*"):
+        shutil.rmtree(workdir, ignore_errors=True)
+    if ended:
+        logger.error("generation job %s: %s", job_id, reason)
+    return bool(ended)
+
+
 def _generate_and_hand_over(job: GenerationJob):
     from generation.verification import VerificationSetConfig, build_verification_set
 
     _update(job, stage="generating")
-    with tempfile.TemporaryDirectory(prefix=f"generation-job-{job.pk}-") as workdir:
+    with tempfile.TemporaryDirectory(prefix=WORKDIR_PREFIX.format(pk=job.pk)) as workdir:
         config = VerificationSetConfig(
             data_dir=Path(job.data_dir), checkpoints={k: Path(v) for k, v in job.checkpoints.items()},
             out=Path(workdir) / "verification-set.zip", per_cell=job.per_cell, seed=job.seed,

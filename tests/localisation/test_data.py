@@ -5,7 +5,7 @@ import pytest
 
 from training.data.nih import FINDINGS, BoxAnnotation, DataError
 from training.data.phantom import make_phantom
-from training.localisation.data import batch_indices, real_images, synthetic_images, to_target
+from training.localisation.data import real_images, synthetic_images, to_target
 
 from .helpers import pix2pix_rows, write_batch
 
@@ -92,10 +92,3 @@ def test_a_real_box_outside_its_image_is_refused(tmp_path):
     name = next((tmp_path / "images").iterdir()).name
     with pytest.raises(DataError, match="lies outside the 256x256 image"):
         real_images(tmp_path, [BoxAnnotation(name, "Effusion", 200, 10, 100, 10)], 256, FINDINGS, progress=False)
-
-
-def test_batches_cover_every_image_once_per_epoch_and_depend_only_on_seed_and_step():
-    epoch = [i for step in range(5) for i in batch_indices(10, 2, seed=7, step=step)]
-    assert sorted(epoch) == list(range(10))
-    assert batch_indices(10, 2, 7, 3) == batch_indices(10, 2, 7, 3)
-    assert batch_indices(10, 2, 7, 5) != batch_indices(10, 2, 8, 5)

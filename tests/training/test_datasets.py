@@ -3,20 +3,8 @@ import shutil
 import numpy as np
 import pytest
 
-from training.data.datasets import batch_indices, load_samples
+from training.data.datasets import load_samples
 from training.data.nih import DataError, NIHIndex
-
-
-def test_batch_order_is_a_function_of_seed_and_step_and_visits_every_sample():
-    first_epoch = np.concatenate([batch_indices(10, 3, step, seed=7) for step in range(4)])[:10]
-    assert sorted(first_epoch) == list(range(10))
-    assert np.array_equal(batch_indices(10, 3, 5, seed=7), batch_indices(10, 3, 5, seed=7))
-    assert not np.array_equal(batch_indices(10, 3, 5, seed=7), batch_indices(10, 3, 5, seed=8))
-
-
-def test_ranks_take_disjoint_slices_of_the_global_batch():
-    ranks = [batch_indices(8, 2, 0, seed=1, rank=r, world=4) for r in range(4)]
-    assert sorted(np.concatenate(ranks)) == list(range(8))
 
 
 def test_box_outside_its_png_names_the_box_list_and_image(phantom_dir, tmp_path):

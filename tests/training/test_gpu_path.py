@@ -147,17 +147,3 @@ def test_generation_on_device_auto_without_a_gpu_says_it_uses_the_cpu(caplog):
     with caplog.at_level(logging.WARNING):
         assert resolve_device("auto") == "cpu"
     assert "no CUDA device is visible" in caplog.text and "generating on the CPU" in caplog.text
-
-
-def test_a_detector_checkpoint_keeps_only_its_own_device_rng_and_older_ones_resume_anywhere():
-    """A saved GPU state is one tensor of the run's GPU, not a list over every visible GPU (a resume where fewer
-    GPUs are visible indexed past the end); a state saved that way is restored without one (here: on the CPU)."""
-    from training.localisation.experiment import _rng_state, _set_rng_state
-
-    torch.manual_seed(5)
-    state = _rng_state(CPU)
-    assert set(state) == {"torch"}
-    older = {"torch": state["torch"], "cuda": [torch.zeros(16, dtype=torch.uint8) for _ in range(4)]}
-    torch.manual_seed(6)
-    _set_rng_state(older, CPU)
-    assert torch.equal(torch.get_rng_state(), state["torch"])

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from training.data.augment import AugmentSettings
-from training.data.datasets import SampleSet, batch_indices, load_samples, make_batch
+from training.data.datasets import SampleSet, load_samples, make_batch
 from training.data.loader import StepBatches, step_loader
 from training.data.nih import NIHIndex
+from training.reproducibility import GENERATOR_BATCH_STREAM, batch_indices
 
 AUGMENT = AugmentSettings()
 SEED = 3
@@ -23,7 +24,8 @@ def samples(phantom_dir) -> SampleSet:
 
 def _thread_batch(samples: SampleSet, step: int, batch: int) -> tuple[torch.Tensor, ...]:
     """What the loop assembled on its own thread before the loader: ``make_batch`` of ``batch_indices``."""
-    return make_batch(samples, batch_indices(len(samples), batch, step, SEED), SEED, step, AUGMENT)
+    indices = batch_indices(n=len(samples), batch_size=batch, step=step, seed=SEED, stream=GENERATOR_BATCH_STREAM)
+    return make_batch(samples, indices, SEED, step, AUGMENT)
 
 
 def _equal(first, second) -> bool:

@@ -113,6 +113,26 @@ def test_auto_picks_bf16_on_a_bf16_cpu_and_logs_it(phantom_dir, tmp_path, cpu_wi
     assert "precision: bf16 on cpu" in caplog.text
 
 
+def test_stargan_keeps_the_contiguous_layout_on_the_cpu_where_it_was_measured_faster(cpu_with_bf16, monkeypatch):
+    stargan = resolve_precision("auto", CPU, kind="stargan")
+    assert (stargan.name, stargan.channels_last, stargan.fused_optimizer) == ("bf16", False, True)
+    assert "stargan contiguous" in stargan.reason
+    assert resolve_precision("bf16", CPU, kind="stargan").channels_last is False
+    assert resolve_precision("auto", CPU, kind="pix2pix").channels_last is True
+    monkeypatch.setattr(precision_module, "cuda_native_bf16", lambda device: (True, "H100 (sm_90) computes bf16"))
+    assert resolve_precision("auto", torch.device("cuda", 0), kind="stargan").channels_last is True  # cuDNN's
+
+
+def test_a_stargan_run_logs_and_stores_its_layout(phantom_dir, tmp_path, cpu_with_bf16, caplog):
+    caplog.set_level("INFO", logger="training.runner")
+    config = make_config("stargan", str(phantom_dir), str(tmp_path), profile="quick", image_size=32, conv_dim=8,
+                         res_blocks=1, batch_size=2, iters=1, healthy_pool=6, loader_workers=0, device="cpu")
+    train(config, progress=False)
+    assert "precision: bf16 on cpu (contiguous, fused Adam" in caplog.text
+    saved = load_checkpoint(tmp_path / "checkpoints" / "last.pt")["precision"]
+    assert (saved["name"], saved["channels_last"]) == ("bf16", False)
+
+
 def test_auto_is_fp32_on_a_cpu_without_bf16(cpu_without_bf16):
     chosen = resolve_precision("auto", CPU)
     assert chosen.name == "fp32" and chosen.channels_last and chosen.fused_optimizer

@@ -104,20 +104,6 @@ def load_samples(data_dir: Path, annotations: list[BoxAnnotation], size: int, sk
     )
 
 
-def batch_indices(n: int, batch_size: int, step: int, seed: int, rank: int = 0, world: int = 1) -> np.ndarray:
-    """Sample indices of ``step``'s batch for ``rank``: epochs are seeded permutations, read in order without gaps."""
-    start = (step * world + rank) * batch_size
-    out = np.empty(batch_size, dtype=np.int64)
-    filled = 0
-    while filled < batch_size:
-        epoch, offset = divmod(start + filled, n)
-        take = min(batch_size - filled, n - offset)
-        permutation = np.random.default_rng([seed, epoch, 17]).permutation(n)
-        out[filled:filled + take] = permutation[offset:offset + take]
-        filled += take
-    return out
-
-
 def make_batch(samples: SampleSet, indices: np.ndarray, seed: int, step: int, augment: AugmentSettings | None,
                first_slot: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(y, m, domain): images in [-1, 1] (B, 1, S, S), box masks (B, 1, S, S), domains (B,).

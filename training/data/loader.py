@@ -13,7 +13,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from training.data.augment import AugmentSettings
-from training.data.datasets import SampleSet, batch_indices, make_batch
+from training.data.datasets import SampleSet, make_batch
+from training.reproducibility import GENERATOR_BATCH_STREAM, batch_indices
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -27,7 +28,8 @@ class StepBatches(Dataset):
         self.rank, self.world = rank, world
 
     def __getitem__(self, step: int) -> Batch:
-        indices = batch_indices(len(self.samples), self.rank_batch, step, self.seed, self.rank, self.world)
+        indices = batch_indices(n=len(self.samples), batch_size=self.rank_batch, step=step, seed=self.seed,
+                                stream=GENERATOR_BATCH_STREAM, rank=self.rank, world=self.world)
         return make_batch(self.samples, indices, self.seed, step, self.augment,
                           first_slot=self.rank * self.rank_batch)
 

@@ -204,20 +204,5 @@ def to_target(image: DetectionImage, findings: Sequence[str]) -> dict[str, torch
     return {"boxes": boxes, "labels": labels}
 
 
-def batch_indices(n: int, batch_size: int, seed: int, step: int) -> list[int]:
-    """The training images of step ``step`` (0-based): epochs of seeded permutations, a pure function of its inputs.
-
-    Being pure, it needs no sampler state in the checkpoint: a resumed run draws exactly the batches it would have.
-    """
-    if n < 1:
-        raise ValueError("no training images")
-    indices = []
-    for position in range(step * batch_size, (step + 1) * batch_size):
-        epoch, offset = divmod(position, n)
-        permutation = np.random.default_rng([seed, epoch]).permutation(n)
-        indices.append(int(permutation[offset]))
-    return indices
-
-
 def count_boxes(images: Iterable[DetectionImage]) -> int:
     return sum(len(i.boxes) for i in images)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -29,13 +28,12 @@ import torch
 import torchvision
 from tqdm import tqdm
 
-from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from training.checkpoints import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from training.data.nih import FINDINGS, SPLIT_MODES, NIHIndex, split_record
 from training.localisation import table2
 from training.localisation.baseline import random_box_baseline
 from training.localisation.data import (
     DetectionImage,
-    batch_indices,
     count_boxes,
     real_images,
     synthetic_images,
@@ -53,6 +51,7 @@ from training.localisation.metric import (
     false_positives,
 )
 from training.localisation.protocols import get_protocol
+from training.reproducibility import batch_indices, restore_rng_state, rng_state, seed_everything
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +207,6 @@ def check_synthetic_split(path: Path, record: dict) -> None:
             "--split-by and --test-fraction, from a generator trained on this split")
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def predictions_of(output: dict[str, torch.Tensor], findings: Sequence[str], score_threshold: float
                    ) -> list[LabelledBox]:
     keep = output["scores"] >= score_threshold
@@ -295,30 +288,6 @@ def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: 
     return loss.detach()
 
 
-def _rng_state(device: torch.device) -> dict:
-    """The CPU generator's state and, on CUDA, the state of the one GPU this run uses (not of every visible GPU:
-    a run resumed where fewer GPUs are visible must still find its own)."""
-    state = {"torch": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, device: torch.device) -> None:
-    """Restore what :func:`_rng_state` saved. A GPU state is restored only onto a GPU; checkpoints of older versions
-    hold a list with one state per GPU that was visible, of which this run's GPU takes the first."""
-    torch.set_rng_state(state["torch"])
-    saved = state.get("cuda")
-    if device.type != "cuda" or saved is None:
-        if saved is not None:
-            log.info("the checkpoint holds a GPU's RNG state; this run is on %s, so it is not restored", device)
-        return
-    if isinstance(saved, list | tuple):
-        saved = saved[0] if saved else None
-    if saved is not None:
-        torch.cuda.set_rng_state(saved, device)
-
-
 def _same_run(saved: dict, config: LocalisationConfig, path: Path) -> None:
     current = config.to_json()
     differing = sorted(k for k in current if k not in _RESUMABLE_DIFFERENCES and saved.get(k) != current[k])
@@ -350,7 +319,7 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
-        _set_rng_state(checkpoint["rng"], device)
+        restore_rng_state(checkpoint["rng"], device)
         start = int(checkpoint["step"])
         table2.truncate_metrics(out / "metrics.csv", start)
         _truncate_learning(out / "learning.csv", start)
@@ -368,7 +337,8 @@ def run_experiment(config: LocalisationConfig, resume: bool = False) -> table2.T
     bar = tqdm(range(start, config.steps), initial=start, total=config.steps, desc=f"localisation {config.protocol}",
                unit="step", disable=not config.progress)
     for step in bar:
-        chosen = [data.train[i] for i in batch_indices(len(data.train), config.batch_size, config.seed, step)]
+        order = batch_indices(n=len(data.train), batch_size=config.batch_size, step=step, seed=config.seed, stream=None)
+        chosen = [data.train[i] for i in order]
         loss = train_step(model, optimizer, chosen, config, device)
         losses.append(loss.item())
         done = step + 1
@@ -459,7 +429,7 @@ def _checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer, config
         "split_record": data.split_record,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
-        "rng": _rng_state(device),
+        "rng": rng_state(device),
         "findings": list(config.findings),
         "backbone": config.backbone,
         "image_size": config.image_size,
@@ -477,16 +447,3 @@ def _write_config(out: Path, config: LocalisationConfig, data: RunData, device: 
     tmp = out / "config.json.tmp"
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     tmp.replace(out / "config.json")
-
-
-def load_detector(path: Path, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """A trained detector from a localisation checkpoint, in eval mode, with the checkpoint's metadata."""
-    payload = load_checkpoint(path, expected_kind="detector")
-    try:
-        config = LocalisationConfig.from_json(payload["config"])
-    except TypeError as error:
-        raise CheckpointError(f"{path}: unreadable detector config ({error})") from None
-    model = build_detector(config.findings, config.backbone, config.image_size)
-    model.load_state_dict(payload["model"])
-    model.to(device).eval()
-    return model, {k: payload[k] for k in ("config", "step", "seed", "split", "findings")}
