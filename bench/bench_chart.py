@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(os.environ.get("BENCH_ROOT", Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
-from benchdb import ensure_database  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
+from benchdb import ensure_database, fresh_study, grid_cases, study_already_filled  # noqa: E402 (bench/ is on the path when a benchmark runs as a script)
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_chart")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
@@ -42,36 +42,19 @@ def fill(refill: bool) -> None:
     from django.utils import timezone
 
     from readerstudy.reading.models import Vote
-    from readerstudy.studies.models import Case, Finding, Membership, Source, Study, StudyAdministrator
+    from readerstudy.studies.models import Finding, Source, StudyAdministrator
 
     call_command("migrate", verbosity=0)
-    existing = Study.objects.filter(slug=STUDY_SLUG).first()
     findings, sources = list(Finding.objects.order_by("order")[:6]), list(Source.objects.order_by("-is_real", "order"))
     expected = READERS * CASES_PER_CELL * len(findings) * len(sources)
-    if existing is not None and not refill and Vote.objects.filter(case__study=existing).count() == expected:
-        print(f"reusing study {STUDY_SLUG!r} with {expected:,} votes")
+    if not refill and study_already_filled(STUDY_SLUG, expected):
         return
     started = time.perf_counter()
     with transaction.atomic():
-        if existing is not None:
-            Vote.objects.filter(case__study=existing).delete()
-            Membership.objects.filter(study=existing).delete()
-            existing.delete()
-        get_user_model().objects.filter(username__startswith="bench-chart-reader-").delete()
         get_user_model().objects.filter(username="bench-chart-admin").delete()
-        study = Study.objects.create(slug=STUDY_SLUG, name="Benchmark: 300 readers x 600 cases",
-                                     status=Study.Status.CLOSED, ask_confidence=True)
-        study.findings.set(findings)
-        study.sources.set(sources)
-        cases = Case.objects.bulk_create([
-            Case(study=study, image="cases/bench.png", pixel_sha256=f"{index:064x}", finding=finding, source=source)
-            for index, (finding, source) in enumerate(
-                (finding, source) for finding in findings for source in sources for _ in range(CASES_PER_CELL))
-        ])
-        users = get_user_model().objects.bulk_create(
-            [get_user_model()(username=f"bench-chart-reader-{n:03d}", password="!") for n in range(1, READERS + 1)])
-        memberships = Membership.objects.bulk_create(
-            [Membership(study=study, user=user, number=n) for n, user in enumerate(users, start=1)])
+        study, memberships = fresh_study(STUDY_SLUG, "Benchmark: 300 readers x 600 cases", findings=findings,
+                                         sources=sources, reader_prefix="bench-chart-reader-", readers=READERS)
+        cases = grid_cases(study, findings, sources, CASES_PER_CELL)
         rng = np.random.default_rng(SEED)
         is_real = np.array([case.source.is_real for case in cases])
         source_order = np.array([sources.index(case.source) for case in cases])

@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchdb import ensure_database, fresh_study, study_already_filled  # noqa: E402 (bench/ is on the path)
+from benchdb import ensure_database, fresh_study, grid_cases, study_already_filled  # noqa: E402 (bench/ is on the path)
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_results_page")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
@@ -39,7 +39,7 @@ def fill(refill: bool) -> None:
     from django.db import transaction
 
     from readerstudy.reading.models import Vote
-    from readerstudy.studies.models import Case, Finding, Source
+    from readerstudy.studies.models import Finding, Source, StudyAdministrator
 
     call_command("migrate", verbosity=0)
     findings, sources = list(Finding.objects.order_by("order")[:6]), list(Source.objects.order_by("-is_real", "order"))
@@ -50,11 +50,7 @@ def fill(refill: bool) -> None:
         get_user_model().objects.filter(username="bench-page-admin").delete()
         study, memberships = fresh_study(STUDY_SLUG, "Benchmark: 50 readers x 600 cases", findings=findings,
                                          sources=sources, reader_prefix="bench-page-reader-", readers=READERS)
-        cases = Case.objects.bulk_create([
-            Case(study=study, image="cases/bench.png", pixel_sha256=f"{index:064x}", finding=finding, source=source)
-            for index, (finding, source) in enumerate(
-                (finding, source) for finding in findings for source in sources for _ in range(CASES_PER_CELL))
-        ])
+        cases = grid_cases(study, findings, sources, CASES_PER_CELL)
         rng = np.random.default_rng(SEED)
         passes = {source.pk: 0.85 if source.is_real else 0.1 + 0.2 * index for index, source in enumerate(sources)}
         case_effect = rng.normal(0, 0.1, len(cases))
@@ -67,7 +63,8 @@ def fill(refill: bool) -> None:
                                   confidence=int(rng.integers(1, 6)), time_ms=int(rng.lognormal(8, 0.5)),
                                   position=position))
         Vote.objects.bulk_create(votes, batch_size=5000)
-        get_user_model().objects.create_user("bench-page-admin", password="bench-admin-pass", is_staff=True)
+        admin = get_user_model().objects.create_user("bench-page-admin", password="bench-admin-pass", is_staff=True)
+        StudyAdministrator.objects.create(study=study, user=admin)  # staff see only the studies they administer
     print(f"filled {len(votes):,} votes in {time.perf_counter() - started:.1f} s")
 
 

@@ -55,3 +55,15 @@ def fresh_study(slug: str, name: str, *, findings: list, sources: list, reader_p
     memberships = Membership.objects.bulk_create(
         [Membership(study=study, user=user, number=number) for number, user in enumerate(users, start=1)])
     return study, memberships
+
+
+def grid_cases(study, findings: list, sources: list, per_cell: int) -> list:
+    """``per_cell`` cases for every finding x source of ``study`` (bulk-created, one shared placeholder image), in
+    finding, then source order."""
+    from readerstudy.studies.models import Case
+
+    cells = [(finding, source) for finding in findings for source in sources for _ in range(per_cell)]
+    return Case.objects.bulk_create([
+        Case(study=study, image="cases/bench.png", pixel_sha256=f"{index:064x}", finding=finding, source=source)
+        for index, (finding, source) in enumerate(cells)
+    ])
