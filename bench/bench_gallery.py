@@ -35,7 +35,6 @@ TARGET_MS = 300.0
 
 
 def fill() -> None:
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
     from readerstudy.demo.images import chest_png
@@ -47,6 +46,7 @@ def fill() -> None:
     expected = Finding.objects.count() * Source.objects.count() * PER_CELL
     if study is not None and study.cases.count() == expected:
         print(f"reusing study {SLUG!r} with {expected} cases")
+        _ensure_admin(study)
         return
     if study is not None:
         study.delete()
@@ -62,9 +62,20 @@ def fill() -> None:
                 case_create_from_png(study=study, finding=finding, source=source,
                                      png_bytes=chest_png(finding.slug, source.slug, index))
     print(f"filled {index} cases in {time.perf_counter() - started:.1f} s")
+    _ensure_admin(study)
+
+
+def _ensure_admin(study) -> None:
+    """The benchmark's staff account, an admin of the study (staff see only the studies they administer)."""
+    from django.contrib.auth import get_user_model
+
+    from readerstudy.studies.models import StudyAdministrator
+
     user_model = get_user_model()
-    if not user_model.objects.filter(username="bench-admin").exists():
-        user_model.objects.create_user("bench-admin", password="bench-admin-pass", is_staff=True)
+    admin = user_model.objects.filter(username="bench-admin").first()
+    if admin is None:
+        admin = user_model.objects.create_user("bench-admin", password="bench-admin-pass", is_staff=True)
+    StudyAdministrator.objects.get_or_create(study=study, user=admin)
 
 
 def timed(client, path: str) -> tuple[float, int, bytes]:
