@@ -140,3 +140,14 @@ def test_a_vote_for_a_study_the_reader_is_not_in_is_404(world, study_factory, ca
     response = vote(client, case_factory(other), slug="other")
     assert response.status_code == 404
     assert not Vote.objects.exists()
+
+
+def test_the_vote_the_api_returns_is_the_documented_vote_serializer_shape(world):
+    """The reader API writes a vote with ``votes.vote_payload`` (no serializer on the hot path); the schema documents
+    ``VoteSerializer``: both must give the same body, times included."""
+    from readerstudy.reading.api import VoteSerializer
+
+    study, cases, membership, client = world
+    response = vote(client, cases[1], "fake", confidence=2, time_ms=777)
+    stored = Vote.objects.select_related("case").get()
+    assert response.json() == dict(VoteSerializer(stored).data) == votes.vote_payload(stored)
