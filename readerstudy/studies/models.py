@@ -141,6 +141,12 @@ class Case(models.Model):
         "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
     provenance = models.JSONField(default=dict, blank=True, help_text="Original file hash and manifest row (admins).")
+    origin_seen = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Whether the origin image was in the training split of the generator that made this case "
+        "(memorisation); empty where the batch carried no such record. Always False for real images.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     excluded_at = models.DateTimeField(null=True, blank=True, help_text="Set when an admin excluded the case.")
     exclusion_reason = models.CharField(max_length=500, blank=True)
