@@ -115,6 +115,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "readerstudy.studies.auth.lockout_response"  # a page of the site, not axes' bare text
 # Client addresses (axes, DRF's throttles): PROXY_COUNT is the number of proxies in front of gunicorn that set
 # X-Forwarded-For (deploy/nginx.conf: one, which overwrites the header with the address it saw, so a client cannot
 # plant one). With none, only REMOTE_ADDR counts: a header from the client is never believed. django-ipware counts
