@@ -209,7 +209,8 @@ CASE_IMAGE_STORAGE = Case._meta.get_field("image").storage
 
 @login_required
 def home(request):
-    context = {"memberships": selectors.reader_memberships_with_progress(request.user)}
+    context = {"memberships": selectors.reader_memberships_with_progress(request.user),
+               "waiting": selectors.reader_waiting_studies(request.user)}
     if may_administer(request.user):
         context["all_studies"] = staff_studies(request.user)
     return render(request, "studies/home.html", context)
