@@ -128,6 +128,16 @@ class Study(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def own_score_refusal(self) -> str:
+        """Why a reader may not see their own score now, or "" when they may: only once the study is closed (never
+        while anyone still reads), and only where the study shows scores. The API and the reader's page ask here."""
+        if self.status != self.Status.CLOSED:
+            return "Your score is shown once the study is closed."
+        if not self.show_own_score_when_closed:
+            return "This study does not show readers their score."
+        return ""
+
 
 class CaseQuerySet(models.QuerySet):
     def included(self) -> CaseQuerySet:
