@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from readerstudy.negotiation import DownloadNegotiation
 from readerstudy.reading.selectors import membership_for
-from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import study_for_staff
 
 from . import export, mrmc_export, report, selectors, services
