@@ -46,7 +46,9 @@ class SettingsForm(forms.Form):
     show_finding = forms.BooleanField(required=False)
     show_progress = forms.BooleanField(required=False)
     ask_confidence = forms.BooleanField(required=False)
-    show_own_score_when_closed = forms.BooleanField(required=False)
+    show_own_score_when_closed = forms.BooleanField(
+        required=False, help_text="Once the study is closed, each reader sees their own score (never anyone else's) "
+                                  "on a page linked from their finished page and home page.")
 
 
 class CuesForm(forms.Form):
