@@ -1,5 +1,8 @@
 # The front door: `make demo` and `make test` on a fresh machine.
 VENV ?= .venv
+# Where `make demo` and `make serve` listen: `make demo PORT=8080` (or HOST=0.0.0.0 to be reached from elsewhere).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # One stamp per install, named after the hash of the files it installed: editing either requirements file reinstalls.
@@ -27,10 +30,10 @@ install: $(STAMP)
 install-dev: $(DEV_STAMP)
 
 demo: install
-	$(PY) manage.py demo && DEMO_MODE=1 DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py demo --url http://$(HOST):$(PORT)/ && DEMO_MODE=1 DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 serve: install
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install-dev
 	$(PY) -m ruff check .

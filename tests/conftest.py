@@ -17,6 +17,9 @@ def _private_media(settings, tmp_path):
     # The token endpoint's per-address limit counts in the (per-process) cache across tests; the suite's many
     # token requests all come from one test address. tests/security/test_lockout_and_tokens.py sets it back.
     settings.API_TOKEN_REQUEST_RATE = "100000/min"
+    # A generation job runs in its request (eager Celery) unless a test asks for the background thread the default
+    # set-up uses without a broker (tests/test_jobs_pages.py): a thread's connection cannot see a test's transaction.
+    settings.GENERATION_RUN_IN_THREAD = False
 
 
 @pytest.fixture(autouse=True)

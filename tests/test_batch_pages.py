@@ -126,6 +126,15 @@ def test_the_list_page_shows_the_form_the_composition_and_its_warning(client, st
     assert re.search(r'id="composition-total">4<', html)
 
 
+def test_the_list_page_links_to_generate_and_import(client, study_factory, staff_user):
+    study = study_factory()
+    client.force_login(staff_user)
+    html = client.get(reverse("batch_list", args=[study.slug])).content.decode()
+    generate = reverse("generation_jobs", args=[study.slug])
+    assert f'href="{generate}" id="generate-link"' in html
+    assert client.get(generate).status_code == 200
+
+
 def test_the_list_page_of_an_open_study_has_no_upload_form(client, study_factory, staff_user):
     study = study_factory(status="open")
     client.force_login(staff_user)

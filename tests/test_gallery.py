@@ -126,7 +126,7 @@ def make_generated_case(study, case_factory):
     case = case_factory(study, finding="effusion", source="pix2pix")
     case.batch = batch
     case.provenance = {"original_filename": "effusion_pix2pix_001.png", "original_sha256": "cd" * 32,
-                       "origin_image": "00012345_000.png", "bbox": [100, 120, 300, 200],
+                       "origin_image": "00012345_000.png", "bbox": [100, 120, 300, 200], "original_size": [1024, 1024],
                        "bbox_224": [22.4, 26.25, 65.6, 43.75], "manifest": {"notes": "split=test"}}
     case.save()
     return case
@@ -142,6 +142,17 @@ def test_the_case_view_shows_the_image_its_box_on_demand_and_its_provenance(clie
                   f"{case.batch_id}/", "effusion_pix2pix_001.png", "split=test"):
         assert shown in html
     assert re.search(r"<dt>Generation seed</dt><dd>7</dd>", html)
+
+
+def test_the_case_view_names_each_box_by_the_image_it_is_in_and_the_zoom_readers_really_get(clients, study,
+                                                                                            case_factory):
+    case = make_generated_case(study, case_factory)
+    html = " ".join(clients["staff"].get(f"/studies/paper/cases/{case.public_id}/").content.decode().split())
+    assert "<dt>Box (uploaded image, 1024 x 1024 px)</dt><dd>100, 120, 300, 200" in html
+    assert "<dt>Box (224 px image readers see)</dt><dd>22.4, 26.3, 65.6, 43.8" in html
+    assert "origin pixels" not in html and "as readers receive it" not in html
+    assert ("shown here at 2x (448 px) with crisp pixels. Readers receive it at the largest whole-number zoom their "
+            "window allows: 3x (672 px) at 1280 x 800, 4x (896 px) at 1920 x 1080.") in html
 
 
 def test_the_provenance_of_a_real_case_names_no_checkpoint(study):

@@ -80,3 +80,42 @@ def test_anonymous_is_sent_to_login(client, study_factory):
     study_factory("gen")
     response = client.get("/studies/gen/generate/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.fixture(scope="module")
+def tiny_world(tmp_path_factory):
+    from tests.generation.tiny_world import make_phantom_data, make_tiny_checkpoints
+
+    data = make_phantom_data(tmp_path_factory.mktemp("data"))
+    runs = tmp_path_factory.mktemp("runs")
+    return data, runs, make_tiny_checkpoints(data, runs)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_form_returns_at_once_and_the_job_page_follows_the_job(client, staff_user,
+                                                                                    study_factory, tiny_world,
+                                                                                    settings):
+    """The default set-up (no broker): the job runs in a background thread, not in the request that started it, so
+    the job page sees it queued or running, then its progress, then done with its batch."""
+    import time
+
+    data, runs, checkpoints = tiny_world
+    settings.GENERATION_RUN_IN_THREAD = True
+    settings.GENERATION_CHECKPOINT_ROOT, settings.GENERATION_DATA_DIR = runs, data
+    study = study_factory("gen")
+    client.force_login(staff_user)
+    assert "runs in the background of this web server" in client.get("/studies/gen/generate/").content.decode()
+    response = client.post("/studies/gen/generate/", {**{kind: str(path) for kind, path in checkpoints.items()},
+                                                      "per_cell": 2, "seed": 0})
+    job = GenerationJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/studies/gen/generate/{job.pk}/"
+    seen = [client.get(f"/studies/gen/generate/{job.pk}/status/").json()]
+    assert seen[0]["status"] in ("queued", "running")  # the request did not wait for the job
+    assert b'http-equiv="refresh"' in client.get(response["Location"]).content  # the page keeps polling
+    deadline = time.monotonic() + 240
+    while seen[-1]["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        seen.append(client.get(f"/studies/gen/generate/{job.pk}/status/").json())
+    assert seen[-1]["status"] == "done" and seen[-1]["progress_done"] == seen[-1]["progress_total"] == 48
+    assert seen[-1]["batch"]["cases_created"] == 48 and study.cases.count() == 48
+    assert any(state["status"] == "running" for state in seen)  # polled while it ran, not only at the end

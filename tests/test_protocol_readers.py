@@ -37,6 +37,24 @@ def test_an_invitation_link_creates_an_account_and_joins_the_study(study, staff_
     assert invitation.used_by.username == "drlee" and invitation.used_at is not None
 
 
+def test_an_invitee_of_a_draft_study_is_told_it_is_not_open_yet_and_by_name(study_factory, staff_api):
+    study_factory("draft-one", status="draft", name="Chest study, spring")
+    path = staff_api.post("/api/studies/draft-one/invitations/", {}, format="json").json()["url"].split(
+        "testserver", 1)[1]
+    browser = Client()
+    home = browser.post(path, sign_up("drdraft"), follow=True).content.decode()
+    assert "not a reader in any" not in home
+    assert "You joined “Chest study, spring”. It is not open yet" in home  # the message after joining
+    assert 'id="waiting-studies"' in home and "Chest study, spring" in home  # and the home page, every time after
+    assert "as soon as its\n        administrator opens it" in browser.get("/").content.decode()
+
+
+def test_a_reader_of_no_study_at_all_is_told_how_to_join(db, reader_factory):
+    browser = Client()
+    browser.force_login(reader_factory(username="nobody-yet"))
+    assert "You are not a reader in any study yet" in browser.get("/").content.decode()
+
+
 def test_an_invitation_works_once(study, staff_api):
     url = staff_api.post("/api/studies/paper/invitations/", {}, format="json").json()["url"]
     path = url.split("testserver", 1)[1]

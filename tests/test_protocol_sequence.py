@@ -12,7 +12,7 @@ from readerstudy.reading import sequence as derive
 from readerstudy.reading.models import SequenceSlot, StudyProtocol
 from readerstudy.reading.selectors import sequence_check
 from readerstudy.reading.sequence import sequence_from_seed
-from readerstudy.studies.models import Case
+from readerstudy.studies.models import Case, Finding
 from tests.factories import create_cases_fast, sequence_case_ids
 
 PAPER_FINDINGS = ["atelectasis", "cardiomegaly", "effusion", "infiltration", "pneumonia", "pneumothorax"]
@@ -152,8 +152,7 @@ def test_the_admin_exports_and_checks_every_readers_sequence(study_factory, read
     assert [int(row["position"]) for row in rows] == list(range(1, 27))
     assert {row["reader"] for row in rows} == {"R2"} and rows[0]["order_seed"] == str(second.order_seed)
     assert sum(row["repeat"] == "yes" for row in rows) == 2
-    # a random id may start with "-": neutralised with a leading quote like any cell that starts like a formula
-    assert [Case.objects.get(public_id=row["case"].removeprefix("'")).pk for row in rows] == sequence_case_ids(second)
+    assert [Case.objects.get(public_id=row["case"]).pk for row in rows] == sequence_case_ids(second)  # ids unchanged
     checks = client.get("/api/studies/paper/sequences/check/").json()
     assert [(check["reader"], check["matches"]) for check in checks] == [("R1", True), ("R2", True)]
     page = APIClient()
@@ -164,11 +163,11 @@ def test_the_admin_exports_and_checks_every_readers_sequence(study_factory, read
 
 def test_sequences_csv_neutralises_cells_that_start_like_a_formula(study_factory, reader_factory, staff_user):
     study = paper_study(study_factory, per_cell=1)
-    Case.objects.filter(pk=Case.objects.filter(study=study).first().pk).update(public_id="=HYPERLINK(1)")
+    Finding.objects.filter(pk=Case.objects.filter(study=study).first().finding_id).update(name="=HYPERLINK(1)")
     reader_factory(study)
     response = staff_client(staff_user).get("/api/studies/paper/sequences.csv")
-    cases = [row["case"] for row in csv.DictReader(io.StringIO(response.content.decode()))]
-    assert "'=HYPERLINK(1)" in cases and "=HYPERLINK(1)" not in cases
+    findings = [row["finding"] for row in csv.DictReader(io.StringIO(response.content.decode()))]
+    assert "'=HYPERLINK(1)" in findings and "=HYPERLINK(1)" not in findings
 
 
 @pytest.mark.parametrize("url", ["/api/studies/paper/sequences/", "/api/studies/paper/sequences.csv",

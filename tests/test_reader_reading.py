@@ -142,6 +142,37 @@ def test_the_reading_page_sends_a_finished_reader_to_the_finish_page(study, read
     assert b"All done" in browser.get("/studies/paper/finished/").content
 
 
+@pytest.mark.parametrize(("status", "says"), [
+    ("closed", "You read <strong>3 of 12</strong> images of <strong>Paper</strong> before its administrator closed it"),
+    ("paused", "You have read <strong>3 of 12</strong> images"),
+])
+def test_a_reader_stopped_early_is_told_the_true_counts_and_why_reading_ended(study, reader_factory, status, says):
+    membership = reader_factory(study, username="erin")
+    walk(api_for(membership.user), 3)
+    study.status, study.name = status, "Paper"
+    study.save()
+    browser = Client()
+    browser.force_login(membership.user)
+    page = " ".join(browser.get("/studies/paper/finished/").content.decode().split())
+    assert says in page and f'data-reason="{status}"' in page
+    assert "All done" not in page and "read all" not in page
+
+
+def test_the_finished_page_links_to_the_readers_score_only_once_the_study_is_closed_and_shows_it(study,
+                                                                                                 reader_factory):
+    membership = reader_factory(study, username="fay")
+    walk(api_for(membership.user), 12)
+    browser = Client()
+    browser.force_login(membership.user)
+    study.show_own_score_when_closed = True
+    study.save()
+    assert 'id="my-score-link"' not in browser.get("/studies/paper/finished/").content.decode()  # still open
+    study.status = "closed"
+    study.save()
+    assert 'id="my-score-link"' in browser.get("/studies/paper/finished/").content.decode()
+    assert "/studies/paper/my-score/" in browser.get("/").content.decode()
+
+
 def test_a_study_that_hides_progress_does_not_send_it(study, reader_factory):
     study.show_progress = False
     study.save()

@@ -53,10 +53,10 @@ def test_no_runtime_module_imports_a_test_or_tooling_package():
     assert offenders == []
 
 
-def make_plan(target: str, venv: Path) -> str:
+def make_plan(target: str, venv: Path, *variables: str) -> str:
     """What ``make TARGET`` would run for a fresh virtualenv at ``venv`` (``make -n``: nothing is executed)."""
-    result = subprocess.run(["make", "-n", f"VENV={venv}", target], cwd=ROOT, capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(["make", "-n", f"VENV={venv}", *variables, target], cwd=ROOT, capture_output=True,
+                            text=True, check=True)
     return result.stdout
 
 
@@ -92,3 +92,10 @@ def test_the_install_stamps_change_when_either_requirements_file_changes(fresh_v
         check=True).stdout.strip()
     assert dev_stamp == f".installed-dev-{digest('requirements.txt', 'requirements-dev.txt')}"
     assert runtime_stamp == f".installed-{digest('requirements.txt')}"
+
+
+def test_make_demo_and_serve_listen_on_8000_unless_port_says_otherwise(fresh_venv):
+    assert "runserver 127.0.0.1:8000" in make_plan("demo", fresh_venv)
+    demo = make_plan("demo", fresh_venv, "PORT=8123")
+    assert "runserver 127.0.0.1:8123" in demo and "--url http://127.0.0.1:8123/" in demo  # the logins name the port
+    assert "runserver 127.0.0.1:8123" in make_plan("serve", fresh_venv, "PORT=8123")

@@ -107,6 +107,38 @@ def test_my_score_after_closing_when_allowed_shows_only_the_readers_own_numbers(
     assert "R2" not in str(body)
 
 
+MY_SCORE_PAGE = "/studies/{slug}/my-score/"
+
+
+@pytest.mark.parametrize(("status", "shows", "expected", "says"), [
+    ("open", True, 403, "once the study is closed"), ("paused", True, 403, "once the study is closed"),
+    ("closed", False, 403, "does not show readers their score")])
+def test_the_score_page_shows_nothing_before_closing_or_where_the_study_does_not_show_scores(
+        study, users, client, status, shows, expected, says):
+    study.status, study.show_own_score_when_closed = status, shows
+    study.save()
+    client.force_login(users["reader"])
+    response = client.get(MY_SCORE_PAGE.format(slug=study.slug))
+    page = response.content.decode()
+    assert response.status_code == expected and says in page and 'id="my-score-by-source"' not in page
+
+
+def test_the_score_page_after_closing_shows_the_readers_own_numbers_and_no_one_elses(study, users, client):
+    study.status, study.show_own_score_when_closed = "closed", True
+    study.save()
+    client.force_login(users["reader"])
+    response = client.get(MY_SCORE_PAGE.format(slug=study.slug))
+    page = " ".join(response.content.decode().split())
+    assert response.status_code == 200
+    assert "Of the <strong>6</strong> images you judged, you judged <strong>4</strong> correctly (67%)" in page
+    assert "<dt>Generated images called generated</dt><dd>67%" in page
+    assert '<th scope="row">StarGAN</th><td class="num">3</td><td class="num">1</td><td class="num">2</td>' in page
+    assert "R2" not in page and "other-reader" not in page
+    for role in ("outsider", "staff"):  # not a reader of the study: as if it did not exist
+        client.force_login(users[role])
+        assert client.get(MY_SCORE_PAGE.format(slug=study.slug)).status_code == 404
+
+
 def test_the_results_page_shows_table1_statistics_and_the_chart(study, users, client):
     client.force_login(users["staff"])
 

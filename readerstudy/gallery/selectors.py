@@ -165,7 +165,8 @@ class Provenance:
     origin_image: str
     original_filename: str
     original_sha256: str
-    box: list | None  # as given in the manifest, in the original image's pixels
+    box: list | None  # as given in the manifest, in the pixels of the image file the batch carried
+    uploaded_size: list | None  # that file's width and height
     box_224: list | None  # in the 224x224 image readers see
     batch: Batch | None
     checkpoint_sha256: str
@@ -210,6 +211,7 @@ def case_provenance(case: Case) -> Provenance:
         original_filename=filename,
         original_sha256=own.get("original_sha256") or "",
         box=own.get("bbox"),
+        uploaded_size=own.get("original_size"),
         box_224=own.get("bbox_224"),
         batch=batch,
         checkpoint_sha256=checkpoint.get("sha256") or "",

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from readerstudy.studies.display import reader_zoom_examples
 from readerstudy.studies.models import Case
 from readerstudy.studies.selectors import study_for_staff
 
@@ -43,6 +44,7 @@ def case_detail(request, slug: str, public_id: str):
         "image_url": reverse("case_image", kwargs={"token": case.image_token}),
         "can_exclude": study.status == study.Status.DRAFT,
         "back_query": request.GET.get("back", "")[:300],
+        "reader_zoom": reader_zoom_examples(),
     })
 
 

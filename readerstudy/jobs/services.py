@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -34,9 +35,7 @@ class JobRejected(Exception):
 
 def job_create(*, study: Study, created_by, checkpoints: dict[str, str], data_dir: str | Path | None = None,
                per_cell: int = 25, seed: int = 0, allow_reuse: bool = False) -> GenerationJob:
-    """Record a queued job and enqueue its task on the gpu queue once the row is committed."""
-    from .tasks import generate_and_import_task
-
+    """Record a queued job and start it (``job_start``) once the row is committed."""
     if study.status != Study.Status.DRAFT:
         raise JobRejected(f"Study '{study.slug}' is {study.get_status_display().lower()}: images can only be added "
                           "to a draft study.")
@@ -48,10 +47,31 @@ def job_create(*, study: Study, created_by, checkpoints: dict[str, str], data_di
                 study=study, created_by=created_by, checkpoints={k: str(v) for k, v in checkpoints.items()},
                 data_dir=str(data_dir or settings.GENERATION_DATA_DIR), per_cell=per_cell, seed=seed,
                 allow_reuse=allow_reuse)
-            transaction.on_commit(lambda: generate_and_import_task.delay(job.pk))
+            transaction.on_commit(lambda: job_start(job.pk))
     except IntegrityError:
         raise JobRejected(f"A generation job for '{study.slug}' is already queued or running; wait for it.") from None
     return job
+
+
+def job_start(job_id: int) -> None:
+    """With a broker, queue the job's task for the gpu worker. Without one (``GENERATION_RUN_IN_THREAD``, the default
+    set-up's eager Celery) run it in a background thread of this process: eager Celery would run it inside the request
+    that started it, which then hangs for the whole job and its page never shows a step of progress. The thread is the
+    same ``job_run`` a worker calls, so the job page polls the same progress either way; it has no time limit and ends
+    with the process (a development server's restart leaves the job running until its heartbeat is stale)."""
+    from .tasks import generate_and_import_task
+
+    if not settings.GENERATION_RUN_IN_THREAD:
+        generate_and_import_task.delay(job_id)
+        return
+    threading.Thread(target=_run_in_thread, args=(job_id,), name=f"generation-job-{job_id}", daemon=True).start()
+
+
+def _run_in_thread(job_id: int) -> None:
+    try:
+        job_run(job_id)
+    finally:
+        connections.close_all()  # this thread's own connections; the request's are not touched
 
 
 def job_claim(job_id: int) -> GenerationJob | None:

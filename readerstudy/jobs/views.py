@@ -33,6 +33,7 @@ def job_list(request, slug: str):
     return render(request, "jobs/job_list.html", {
         "study": study, "form": form, "jobs": jobs_for_study(study), "has_checkpoints": bool(checkpoint_files()),
         "data_dir": settings.GENERATION_DATA_DIR, "checkpoint_root": settings.GENERATION_CHECKPOINT_ROOT,
+        "runs_in_thread": settings.GENERATION_RUN_IN_THREAD,
     })
 
 

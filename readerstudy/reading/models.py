@@ -12,7 +12,7 @@ import secrets
 from django.db import models
 from django.db.models import Q
 
-from readerstudy.studies.models import Answer, new_image_token, new_public_id
+from readerstudy.studies.models import Answer, never_starts_like_a_formula, new_image_token, new_public_id
 
 MIN_EXPOSURE_MS = 50
 MAX_EXPOSURE_MS = 60_000
@@ -154,6 +154,8 @@ class SequenceSlot(models.Model):
                 name="slot_shows_a_case_or_a_practice_image"),
             models.CheckConstraint(condition=Q(is_repeat=False) | Q(public_id__isnull=False, image_token__isnull=False),
                                    name="repeat_slot_has_its_own_ids"),
+            models.CheckConstraint(condition=Q(public_id__isnull=True) | never_starts_like_a_formula("public_id"),
+                                   name="slot_public_id_never_starts_like_a_formula"),
         ]
 
     def __str__(self) -> str:

@@ -193,6 +193,12 @@ def reader_memberships_with_progress(user) -> list[Membership]:
     )
 
 
+def reader_waiting_studies(user) -> list[Study]:
+    """The draft studies the user has joined as a reader: not open yet, so nothing to read, but named on the home page
+    so an invitee knows the invitation worked and what they are waiting for."""
+    return list(Study.objects.filter(memberships__user=user, status=Study.Status.DRAFT).order_by("name"))
+
+
 def resume_study_slug(user) -> str | None:
     """The one open study a reader has left to finish, if there is exactly one (so login can resume it)."""
     unfinished = [m for m in reader_memberships_with_progress(user)

@@ -46,7 +46,9 @@ class SettingsForm(forms.Form):
     show_finding = forms.BooleanField(required=False)
     show_progress = forms.BooleanField(required=False)
     ask_confidence = forms.BooleanField(required=False)
-    show_own_score_when_closed = forms.BooleanField(required=False)
+    show_own_score_when_closed = forms.BooleanField(
+        required=False, help_text="Once the study is closed, each reader sees their own score (never anyone else's) "
+                                  "on a page linked from their finished page and home page.")
 
 
 class CuesForm(forms.Form):
@@ -209,7 +211,8 @@ CASE_IMAGE_STORAGE = Case._meta.get_field("image").storage
 
 @login_required
 def home(request):
-    context = {"memberships": selectors.reader_memberships_with_progress(request.user)}
+    context = {"memberships": selectors.reader_memberships_with_progress(request.user),
+               "waiting": selectors.reader_waiting_studies(request.user)}
     if may_administer(request.user):
         context["all_studies"] = staff_studies(request.user)
     return render(request, "studies/home.html", context)

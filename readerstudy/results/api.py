@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from readerstudy.negotiation import DownloadNegotiation
 from readerstudy.reading.selectors import membership_for
-from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import study_for_staff
 
 from . import export, mrmc_export, report, selectors, services
@@ -77,11 +76,8 @@ class StudyMyScoreApi(APIView):
                               404: OpenApiResponse(description="Not a member of this study.")})
     def get(self, request, slug: str):
         membership = membership_for(request.user, slug)
-        study = membership.study
-        if study.status != Study.Status.CLOSED:
-            raise PermissionDenied("Your score is shown once the study is closed.")
-        if not study.show_own_score_when_closed:
-            raise PermissionDenied("This study does not show readers their score.")
+        if refusal := membership.study.own_score_refusal:
+            raise PermissionDenied(refusal)
         return Response(services.build_own_score(membership))
 
 

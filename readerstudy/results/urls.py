@@ -4,6 +4,7 @@ from . import api, views
 
 urlpatterns = [
     path("studies/<slug:slug>/results/", views.results, name="results"),
+    path("studies/<slug:slug>/my-score/", views.my_score, name="my-score"),
     path("studies/<slug:slug>/results/chart.png", views.results_chart, {"image_format": "png"},
          name="results-chart-png"),
     path("studies/<slug:slug>/results/chart.svg", views.results_chart, {"image_format": "svg"},

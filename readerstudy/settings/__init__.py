@@ -115,6 +115,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "readerstudy.studies.auth.lockout_response"  # a page of the site, not axes' bare text
 # Client addresses (axes, DRF's throttles): PROXY_COUNT is the number of proxies in front of gunicorn that set
 # X-Forwarded-For (deploy/nginx.conf: one, which overwrites the header with the address it saw, so a client cannot
 # plant one). With none, only REMOTE_ADDR counts: a header from the client is never believed. django-ipware counts
@@ -251,6 +252,10 @@ GENERATION_TASK_SOFT_TIME_LIMIT = env.int(
     default=max(1, GENERATION_TASK_TIME_LIMIT - min(60, GENERATION_TASK_TIME_LIMIT // 10)))
 # A running job whose worker has shown no sign of life for this long may be taken over by a redelivered message.
 GENERATION_JOB_STALE_AFTER_S = env.int("GENERATION_JOB_STALE_AFTER_S", default=900)
+# Without a broker (eager Celery, the default set-up) a generation job runs in a background thread of the web process,
+# so the page that started it returns at once and its job page shows real progress (docs/generation.md). With a broker
+# the gpu worker runs it. The tests turn it off (the job then runs inside the request, as eager Celery does).
+GENERATION_RUN_IN_THREAD = env.bool("GENERATION_RUN_IN_THREAD", default=not CELERY_BROKER_URL)
 
 LOGGING = {
     "version": 1,

@@ -1,11 +1,15 @@
-"""The token endpoint (rate limited per address, expired tokens replaced) and a password change django-axes counts."""
+"""The login page (it says how many tries are left before django-axes locks the account out, and the lockout is a
+page of the site), the token endpoint (rate limited per address, expired tokens replaced) and a password change
+django-axes counts."""
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import PasswordChangeForm
-from django.contrib.auth.views import PasswordChangeView
+from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
@@ -60,3 +64,34 @@ class CountedPasswordChangeView(PasswordChangeView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
+
+
+def lockout_minutes() -> int:
+    """How long a lock-out lasts (``AXES_COOLOFF_TIME``), in whole minutes."""
+    return max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+
+
+def attempts_left(request: HttpRequest, username: str) -> int:
+    """Wrong passwords this username may still give from this address before django-axes locks it out."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    failures = AxesProxyHandler.get_failures(request, {"username": username})
+    return max(0, settings.AXES_FAILURE_LIMIT - failures)
+
+
+def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out login page (``AXES_LOCKOUT_CALLABLE``): a page of the site that says how
+    long the lock-out lasts, with axes' status (429). The token endpoint keeps DRF's 400 (docs/security.md)."""
+    return render(request, "registration/locked_out.html", {"lockout_minutes": lockout_minutes()},
+                  status=settings.AXES_HTTP_RESPONSE_CODE)
+
+
+class CountedLoginView(LoginView):
+    """The login page; after a wrong password it says how many tries are left before the lock-out, and for how long
+    the lock-out would last, so the last try is never a surprise."""
+
+    def form_invalid(self, form):
+        username = form.data.get("username", "")
+        left = attempts_left(self.request, username) if username and settings.AXES_ENABLED else None
+        return self.render_to_response(self.get_context_data(form=form, attempts_left=left,
+                                                             lockout_minutes=lockout_minutes()))

@@ -7,15 +7,30 @@ database constraints, so no code path and no race can break them.
 from __future__ import annotations
 
 import secrets
+import string
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from readerstudy.text import FORMULA_STARTS
+
+# Letters and digits only: an id never starts like a spreadsheet formula ("-", "=", "+", "@"), so every export (CSV,
+# iMRMC, API, gallery) carries it unchanged and files join on it. 16 characters: about 95 random bits.
+PUBLIC_ID_ALPHABET = string.ascii_letters + string.digits
+PUBLIC_ID_LENGTH = 16
+
 
 def new_public_id() -> str:
-    """An opaque case id: random, so it says nothing about order, source or finding."""
-    return secrets.token_urlsafe(12)
+    """An opaque case id: random, so it says nothing about order, source or finding; letters and digits only, so no
+    spreadsheet reads it as a formula and no CSV export has to rewrite it."""
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+def never_starts_like_a_formula(field: str) -> Q:
+    """The condition of the database constraints that keep ``field`` (a public id) out of the formula guard's way."""
+    return reduce(lambda both, start: both & ~Q(**{f"{field}__startswith": start}), FORMULA_STARTS, Q())
 
 
 def new_image_token() -> str:
@@ -113,6 +128,16 @@ class Study(models.Model):
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
 
+    @property
+    def own_score_refusal(self) -> str:
+        """Why a reader may not see their own score now, or "" when they may: only once the study is closed (never
+        while anyone still reads), and only where the study shows scores. The API and the reader's page ask here."""
+        if self.status != self.Status.CLOSED:
+            return "Your score is shown once the study is closed."
+        if not self.show_own_score_when_closed:
+            return "This study does not show readers their score."
+        return ""
+
 
 class CaseQuerySet(models.QuerySet):
     def included(self) -> CaseQuerySet:
@@ -166,6 +191,8 @@ class Case(models.Model):
                 | (Q(excluded_at__isnull=False) & ~Q(exclusion_reason="")),
                 name="case_excluded_with_a_reason",
             ),
+            models.CheckConstraint(condition=never_starts_like_a_formula("public_id"),
+                                   name="case_public_id_never_starts_like_a_formula"),
         ]
         indexes = [models.Index(fields=["study", "finding", "source"], name="case_study_cell")]
 

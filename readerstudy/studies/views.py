@@ -8,7 +8,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 
 from . import services
-from .models import Invitation
+from .models import Invitation, Study
 
 
 class InvitationSignUpForm(UserCreationForm):
@@ -18,6 +18,18 @@ class InvitationSignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username",)
+
+
+def joined_message(study: Study) -> str:
+    """What a new reader is told on joining: the study by name, and when they can read it."""
+    if study.status == Study.Status.DRAFT:
+        return (f"You joined “{study.name}”. It is not open yet: you will be able to read it when its administrator "
+                "opens it; it will then appear below with a Start reading button.")
+    if study.status == Study.Status.PAUSED:
+        return f"You joined “{study.name}”. It is paused for now: you can read once its administrator resumes it."
+    if study.status == Study.Status.CLOSED:
+        return f"You joined “{study.name}”, but it is closed: there is nothing left to read."
+    return f"You joined “{study.name}”. You can start reading now."
 
 
 def invitation(request, token: str):
@@ -38,11 +50,13 @@ def invitation(request, token: str):
                 messages.error(request, str(exc))
                 return redirect("login")
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, joined_message(found.study))
             return redirect("home")
         try:
             services.invitation_accept(token, request.user)
         except services.InvitationError as exc:
             messages.error(request, str(exc))
             return redirect("home")
+        messages.success(request, joined_message(found.study))
         return redirect("home")
     return render(request, "protocol/invitation.html", {"invitation": found, "form": form})

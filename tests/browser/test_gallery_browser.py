@@ -189,3 +189,25 @@ def test_the_batch_audit_reads_at_a_glance_without_overflowing(page, live_server
     table = page.locator("#audit-quality").bounding_box()
     assert table["x"] + table["width"] <= WIDTHS[device]["width"]
     page.screenshot(path=str(SCREENSHOTS / f"batch-audit-{device}.png"), full_page=True)
+
+
+def test_the_zoom_the_case_page_names_is_the_zoom_readers_get(page, live_server, study, reader_factory):
+    """``studies.display.reader_zoom`` (the case page's "3x (672 px) at 1280 x 800") against the reading page itself
+    on wide windows of several sizes."""
+    from readerstudy.studies.display import reader_zoom
+
+    study.status = "open"
+    study.save()
+    reader_factory(study, username="reader", password="reader-pass-123")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "reader")
+    page.fill("#id_password", "reader-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#reader[data-ready='1']")
+    for width, height in [(1280, 800), (1920, 1080), (1366, 768), (1440, 900), (1024, 768), (1280, 720),
+                          (1280, 751), (1280, 752)]:  # the last two: either side of 3x, which pins the top bar
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(100)
+        shown, _rendering = integer_zoom(page)
+        assert shown == STUDY_PX * reader_zoom(width, height), (width, height)

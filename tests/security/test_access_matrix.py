@@ -110,6 +110,7 @@ ROWS = [
     Row("api/studies/<slug:slug>/export.csv", "get", f"/api/studies/{S}/export.csv", (API_DENIED, 404, 404, 200, 404)),
     # A reader's own score exists only once the study is closed; while it is open the member is told so (403).
     Row("api/studies/<slug:slug>/my-score/", "get", f"/api/studies/{S}/my-score/", (API_DENIED, 403, 404, 404, 404)),
+    Row("studies/<slug:slug>/my-score/", "get", f"/studies/{S}/my-score/", (LOGIN, 403, 404, 404, 404)),
     Row("studies/<slug:slug>/generate/", "get", f"/studies/{S}/generate/", (LOGIN, 404, 404, 200, 404)),
     Row("studies/<slug:slug>/generate/<int:job_id>/", "get", f"/studies/{S}/generate/{{job}}/",
         (LOGIN, 404, 404, 200, 404)),

@@ -111,3 +111,26 @@ def test_token_requests_are_limited_per_address_across_usernames(settings, djang
     assert answers[:20] == [400] * 20 and set(answers[20:]) == {429}
     assert APIClient(REMOTE_ADDR=VICTIM_DESK).post("/api/auth/token/", {"username": "x", "password": "y"},
                                                    format="json").status_code == 400
+
+
+def test_the_login_page_counts_down_and_warns_before_the_last_try(clinician, settings):
+    settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME = 5, timedelta(minutes=15)
+    desk = Client(REMOTE_ADDR=VICTIM_DESK)
+    pages = [desk.post("/accounts/login/", {"username": "clinician", "password": "wrong"}) for _ in range(4)]
+    assert [page.status_code for page in pages] == [200] * 4
+    assert [page.context["attempts_left"] for page in pages] == [4, 3, 2, 1]
+    assert "3 attempts left before a lock-out of 15 minutes." in pages[1].content.decode()
+    last_chance = pages[3].content.decode()
+    assert 'id="lockout-warning"' in last_chance and "One attempt left" in last_chance
+    assert "before a lock-out of 15 minutes" in last_chance
+
+
+def test_the_lockout_is_a_styled_page_of_the_site_that_says_how_long_it_lasts(clinician, settings):
+    settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME = 5, timedelta(minutes=15)
+    desk = Client(REMOTE_ADDR=VICTIM_DESK)
+    for _ in range(5):
+        locked = desk.post("/accounts/login/", {"username": "clinician", "password": "wrong"})
+    html = locked.content.decode()
+    assert locked.status_code == 429 and {"registration/locked_out.html", "base.html"} <= {t.name for t in
+                                                                                           locked.templates}
+    assert "css/app.css" in html and "Too many wrong passwords" in html and "locked from this address for 15" in html

@@ -37,9 +37,11 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=1,
                             help="torch CPU threads (default 1: the quick profile's small networks gain little from "
                                  "a second thread and lose up to 5x when another process holds a core)")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/",
+                            help="the address printed at the end (make demo passes its HOST and PORT)")
 
     def handle(self, *args, profile, data, workdir, per_cell, seed, device, fresh, iters, image_size,
-               phantom_disease, phantom_healthy, threads, **options):
+               phantom_disease, phantom_healthy, threads, url, **options):
         if profile == "paper" and data is None:
             raise CommandError("--profile paper needs --data: the real NIH ChestX-ray14 folder "
                                "(see docs/generation.md)")
@@ -66,4 +68,4 @@ class Command(BaseCommand):
         self.stdout.write("Logins (username / password):")
         for username, password, is_staff in DEMO_LOGINS:
             self.stdout.write(f"  {username:8} / {password}{'   (study admin)' if is_staff else ''}")
-        self.stdout.write("Open http://127.0.0.1:8000/ and log in.")
+        self.stdout.write(f"Open {url} and log in.")
