@@ -90,7 +90,7 @@ def protocol_page(request, slug: str):
         "practice_images": study.practice_images.select_related("source", "finding"),
         "audit": audit_trail(study, limit=100),
     }
-    return render(request, "protocol/protocol.html", context)
+    return render(request, "reading/protocol.html", context)
 
 
 @login_required
@@ -137,7 +137,7 @@ def sequences_page(request, slug: str):
     if chosen is not None:
         context.update(rows=selectors.sequence_rows(study, chosen), check=selectors.sequence_check(chosen),
                        blocks=selectors.block_composition(chosen), columns=selectors.SEQUENCE_COLUMNS)
-    return render(request, "protocol/sequences.html", context)
+    return render(request, "reading/sequences.html", context)
 
 
 @login_required
@@ -159,7 +159,7 @@ def readers_page(request, slug: str):
         messages.success(request, "Invitation link: " + request.build_absolute_uri(
             reverse("invitation", kwargs={"token": invitation.token})))
         return redirect("protocol-readers", slug=slug)
-    return render(request, "protocol/readers.html", {
+    return render(request, "reading/readers.html", {
         "study": study, "form": form, "readers": selectors.readers_overview(study),
         "invitations": open_invitations(study),
         "admins": StudyAdministrator.objects.filter(study=study).select_related("user", "granted_by"),
@@ -212,7 +212,7 @@ def home(request):
     context = {"memberships": selectors.reader_memberships_with_progress(request.user)}
     if may_administer(request.user):
         context["all_studies"] = staff_studies(request.user)
-    return render(request, "studies/home.html", context)
+    return render(request, "reading/home.html", context)
 
 
 @login_required
@@ -227,11 +227,11 @@ def read(request, slug: str):
     reader = selectors.reader_for(request.user, slug)
     study, protocol = reader.study, reader.protocol
     if not study.is_open:
-        return render(request, "studies/not_open.html", {"study": study})
+        return render(request, "reading/not_open.html", {"study": study})
     progress = selectors.study_progress(reader.membership, protocol)
     if progress["done"]:
         return redirect("finished", slug=slug)
-    return render(request, "studies/read.html", {
+    return render(request, "reading/read.html", {
         "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
     })
@@ -243,7 +243,7 @@ def finished(request, slug: str):
     progress = selectors.study_progress(membership)
     if not progress["done"] and membership.study.is_open:
         return redirect("read", slug=slug)
-    return render(request, "studies/finished.html", {"study": membership.study, "progress": progress})
+    return render(request, "reading/finished.html", {"study": membership.study, "progress": progress})
 
 
 def _image_user(request):
@@ -324,7 +324,7 @@ def preview_page(request, slug: str):
         request.session[previews.session_key(study)] = previews.PreviewState.fresh().as_session()
     cases, state = _preview(request, study)
     protocol = services.protocol_for(study)
-    return render(request, "gallery/preview_done.html" if done else "gallery/preview.html", {
+    return render(request, "reading/preview_done.html" if done else "reading/preview.html", {
         "study": study, "done": done, "preview_total": len(cases),
         "progress": {"answered": len(state.answers) if done else 0, "total": len(cases)},
         "ask_reasons": protocol.ask_fake_reasons,
