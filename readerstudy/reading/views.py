@@ -26,8 +26,8 @@ from readerstudy.studies.selectors import account_named, audit_trail, open_invit
 from readerstudy.studies.services import LastAdmin, invitation_create, reader_add, study_admin_grant, study_admin_revoke
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
 
+from . import lifecycle, monitoring, reading_sql, selectors, services, showings
 from . import preview as previews
-from . import reading_sql, selectors, services, showings
 from .models import ExposureMode
 
 
@@ -85,7 +85,7 @@ def protocol_page(request, slug: str):
     context = {
         "study": study, "form": form, "frozen": selectors.frozen_reason(study),
         "result_shaping": set(services.StudyProtocol.RESULT_SHAPING) | set(services.STUDY_RESULT_SHAPING),
-        "transitions": sorted(services.TRANSITIONS[study.status]),
+        "transitions": lifecycle.next_statuses(study),
         "cues_form": CuesForm(initial={"cues": "\n".join(study.fake_cues.values_list("label", flat=True))}),
         "practice_images": study.practice_images.select_related("source", "finding"),
         "audit": audit_trail(study, limit=100),
@@ -93,17 +93,34 @@ def protocol_page(request, slug: str):
     return render(request, "reading/protocol.html", context)
 
 
+def _back_to(request, slug: str) -> str:
+    """Where a status form returns: the page it came from (the study home or the protocol page), never elsewhere."""
+    wanted = request.POST.get("next", "")
+    allowed = {reverse("study_home", kwargs={"slug": slug}), reverse("protocol", kwargs={"slug": slug})}
+    return wanted if wanted in allowed else reverse("study_home", kwargs={"slug": slug})
+
+
 @login_required
 @require_POST
 def status_change(request, slug: str):
+    """Change the study's status. A change that cannot be undone (opening a draft, closing) is asked first: without
+    ``confirm=yes`` this answers the confirmation step, saying what the change ends or freezes."""
     study = study_for_staff(request.user, slug)
+    to, back = request.POST.get("status", ""), _back_to(request, slug)
     try:
-        services.study_transition(study, request.user, request.POST.get("status", ""))
+        said = lifecycle.consequences(study, to)
+    except services.ProtocolError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    if said.final and to != study.status and request.POST.get("confirm") != "yes":
+        return render(request, "reading/confirm_status.html", {"study": study, "said": said, "back": back})
+    try:
+        lifecycle.study_transition(study, request.user, to)
     except services.ProtocolError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"The study is now {study.get_status_display().lower()}.")
-    return redirect("protocol", slug=slug)
+    return redirect(back)
 
 
 @login_required
@@ -160,7 +177,9 @@ def readers_page(request, slug: str):
             reverse("invitation", kwargs={"token": invitation.token})))
         return redirect("protocol-readers", slug=slug)
     return render(request, "reading/readers.html", {
-        "study": study, "form": form, "readers": selectors.readers_overview(study),
+        "study": study, "form": form, "readers": monitoring.reader_monitoring(study),
+        "thresholds": monitoring.THRESHOLDS.described(),
+        "reminder_url": request.build_absolute_uri(reverse("read", kwargs={"slug": study.slug})),
         "invitations": open_invitations(study),
         "admins": StudyAdministrator.objects.filter(study=study).select_related("user", "granted_by"),
     })
