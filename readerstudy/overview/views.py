@@ -19,7 +19,8 @@ from . import checklist
 
 
 class NewStudyForm(forms.Form):
-    name = forms.CharField(max_length=creation.NAME_MAX, help_text="What readers and the results call it.")
+    name = forms.CharField(max_length=creation.NAME_MAX, help_text="What readers and the results call it.",
+                           error_messages={"required": "The study needs a name."})
     slug = forms.CharField(max_length=creation.SLUG_MAX, required=False,
                            help_text="The study's address, /studies/<slug>/; derived from the name when empty.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
