@@ -25,8 +25,10 @@ class NewStudyForm(forms.Form):
                            help_text="The study's address, /studies/<slug>/; derived from the name when empty.")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
                                   help_text="Shown to readers on their study list.")
-    findings = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=False)
-    sources = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=False)
+    findings = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=False,
+                                         help_text="The paper's six by default: untick those the images do not show.")
+    sources = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, required=False,
+                                        help_text="Real and the paper's three generators by default.")
     ask_confidence = forms.BooleanField(required=False, label="Ask a 1-5 confidence after each answer",
                                         help_text="Needed for ROC curves and AUC.")
     practice_count = forms.IntegerField(min_value=0, max_value=100, initial=0, label="Practice images",
@@ -40,6 +42,14 @@ class NewStudyForm(forms.Form):
     planned_cases = forms.IntegerField(required=False, min_value=1, max_value=100_000)
     admins = forms.CharField(required=False, label="More admins",
                              help_text="You administer the study; add other staff usernames, comma-separated.")
+
+    GROUPS = (
+        ("The study", ("name", "slug", "description")),
+        ("What the images show and where they come from", ("findings", "sources")),
+        ("Reading protocol", ("ask_confidence", "practice_count", "repeat_percent", "exposure_mode", "exposure_ms",
+                              "allow_vote_changes")),
+        ("Plan and admins", ("planned_readers", "planned_cases", "admins")),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -72,7 +82,8 @@ def new_study(request):
         else:
             messages.success(request, f"Study {study.name} created: you administer it. Next, upload a batch.")
             return redirect("study_home", slug=study.slug)
-    return render(request, "overview/new_study.html", {"form": form})
+    groups = [(legend, [form[name] for name in names]) for legend, names in NewStudyForm.GROUPS]
+    return render(request, "overview/new_study.html", {"form": form, "groups": groups})
 
 
 class PlanForm(forms.Form):
