@@ -159,3 +159,23 @@ def test_django_admin_shows_the_status_read_only_and_creates_no_study(study, dja
     study.refresh_from_db()
     assert study.status == "draft"
     assert client.get("/admin/studies/study/add/").status_code == 403
+
+
+def test_practice_images_are_added_from_the_protocol_page(study, admin_page):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import make_png
+
+    upload = SimpleUploadedFile("practice.png", make_png(seed=4242), content_type="image/png")
+    response = admin_page.post("/studies/paper/protocol/practice-images/",
+                               {"image": upload, "source": "pix2pix", "finding": "effusion"})
+    assert response.status_code == 302
+    (image,) = study.practice_images.all()
+    assert (image.source.slug, image.finding.slug) == ("pix2pix", "effusion")
+    assert AuditEntry.objects.filter(study=study, action="practice_image").count() == 1
+
+    again = admin_page.post("/studies/paper/protocol/practice-images/",
+                            {"image": SimpleUploadedFile("practice.png", make_png(seed=4242)), "source": "real"},
+                            follow=True)
+    assert "already in the practice pool" in again.content.decode()
+    assert study.practice_images.count() == 1

@@ -16,6 +16,7 @@ urlpatterns = [
     path("studies/<slug:slug>/protocol/", views.protocol_page, name="protocol"),
     path("studies/<slug:slug>/protocol/status/", views.status_change, name="protocol-status"),
     path("studies/<slug:slug>/protocol/cues/", views.cues_change, name="protocol-cues"),
+    path("studies/<slug:slug>/protocol/practice-images/", views.practice_image_upload, name="protocol-practice"),
     path("studies/<slug:slug>/sequences/", views.sequences_page, name="protocol-sequences"),
     path("studies/<slug:slug>/readers/", views.readers_page, name="protocol-readers"),
     path("studies/<slug:slug>/readers/<str:pseudonym>/reset/", views.reader_reset, name="protocol-reader-reset"),

@@ -19,7 +19,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.errors import ApplicationError, NotFound, json_refusal
 from readerstudy.studies.blinding import BlindedImageCache
-from readerstudy.studies.models import Answer, Case, Membership, Study, StudyAdministrator
+from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, StudyAdministrator
 from readerstudy.studies.operator import operator_access
 from readerstudy.studies.permissions import may_administer
 from readerstudy.studies.selectors import account_named, audit_trail, open_invitations, staff_studies, study_for_staff
@@ -47,6 +47,14 @@ class SettingsForm(forms.Form):
     show_progress = forms.BooleanField(required=False)
     ask_confidence = forms.BooleanField(required=False)
     show_own_score_when_closed = forms.BooleanField(required=False)
+
+
+class PracticeImageForm(forms.Form):
+    image = forms.FileField(help_text="PNG or JPEG; normalised as a batch's images are.")
+    source = forms.ModelChoiceField(Source.objects.all(), to_field_name="slug", empty_label=None,
+                                    help_text="Its truth, for the feedback after a practice answer.")
+    finding = forms.ModelChoiceField(Finding.objects.all(), to_field_name="slug", required=False,
+                                     empty_label="(none)")
 
 
 class CuesForm(forms.Form):
@@ -88,6 +96,7 @@ def protocol_page(request, slug: str):
         "transitions": lifecycle.next_statuses(study),
         "cues_form": CuesForm(initial={"cues": "\n".join(study.fake_cues.values_list("label", flat=True))}),
         "practice_images": study.practice_images.select_related("source", "finding"),
+        "practice_form": PracticeImageForm(),
         "audit": audit_trail(study, limit=100),
     }
     return render(request, "reading/protocol.html", context)
@@ -136,6 +145,27 @@ def cues_change(request, slug: str):
         else:
             messages.success(request, "Cue list saved.")
     return redirect("protocol", slug=slug)
+
+
+@login_required
+@require_POST
+def practice_image_upload(request, slug: str):
+    """Add an image to the practice pool from the protocol page (the API's rules: normalised, never a study case,
+    frozen after the first vote)."""
+    study = study_for_staff(request.user, slug)
+    form = PracticeImageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose an image file and its source.")
+        return redirect("protocol", slug=slug)
+    try:
+        png = services.practice_image_normalised(study, form.cleaned_data["image"].read())
+        image = services.practice_image_add(study, request.user, png_bytes=png, source=form.cleaned_data["source"],
+                                            finding=form.cleaned_data["finding"])
+    except services.ProtocolError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Practice image #{image.pk} ({image.source.name}) added.")
+    return redirect(reverse("protocol", kwargs={"slug": slug}) + "#practice")
 
 
 @login_required

@@ -128,6 +128,8 @@ ROWS = [
     Row("api/studies/<slug:slug>/readers/monitoring/", "get", f"/api/studies/{S}/readers/monitoring/",
         STAFF_ONLY_API),
     Row("studies/<slug:slug>/protocol/status/", "post", f"/studies/{S}/protocol/status/", (LOGIN, 404, 404, 302, 404)),
+    Row("studies/<slug:slug>/protocol/practice-images/", "post", f"/studies/{S}/protocol/practice-images/",
+        (LOGIN, 404, 404, 302, 404)),
     Row("studies/<slug:slug>/protocol/cues/", "post", f"/studies/{S}/protocol/cues/", (LOGIN, 404, 404, 302, 404)),
     Row("studies/<slug:slug>/sequences/", "get", f"/studies/{S}/sequences/", STAFF_ONLY_PAGE),
     Row("studies/<slug:slug>/readers/", "get", f"/studies/{S}/readers/", STAFF_ONLY_PAGE),
