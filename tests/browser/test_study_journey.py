@@ -56,9 +56,12 @@ def shoot_here(page, name: str) -> dict[str, int]:
 
 def shoot_every_study_page(page, base: str, slug: str, label: str) -> dict[str, int]:
     """Each study page at both widths: screenshot it and measure any horizontal overflow."""
-    paths = {"overview": "", "batches": "batches/", "cases": "cases/", "readers": "readers/", "protocol": "protocol/",
-             "sequences": "sequences/", "preview": "preview/?done=1", "generate": "generate/", "results": "results/",
-             "audit": "audit/"}
+    study = Study.objects.get(slug=slug)
+    batch, case = study.batches.get(), study.cases.order_by("pk").first()
+    paths = {"overview": "", "batches": "batches/", "batch": f"batches/{batch.pk}/",
+             "batch-audit": f"batches/{batch.pk}/audit/", "cases": "cases/", "case": f"cases/{case.public_id}/",
+             "readers": "readers/", "protocol": "protocol/", "sequences": "sequences/", "preview": "preview/?done=1",
+             "generate": "generate/", "results": "results/", "audit": "audit/"}
     overflow = {}
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
