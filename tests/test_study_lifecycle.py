@@ -179,3 +179,10 @@ def test_practice_images_are_added_from_the_protocol_page(study, admin_page):
                             follow=True)
     assert "already in the practice pool" in again.content.decode()
     assert study.practice_images.count() == 1
+
+
+def test_a_move_the_lifecycle_forbids_is_refused_before_any_confirmation(study, staff_user, admin_page):
+    lifecycle.study_transition(study, staff_user, "open")
+    refused = admin_page.post("/studies/paper/protocol/status/", {"status": "draft"}, follow=True)
+    assert "cannot return to draft" in refused.content.decode()
+    assert 'id="confirm-status"' not in refused.content.decode()

@@ -47,6 +47,10 @@ class Consequences:
 
 def consequences(study: Study, to: str) -> Consequences:
     """What moving ``study`` to ``to`` ends, freezes or shows readers; the same words on every page that asks."""
+    if to not in Study.Status.values:
+        raise TransitionRefused(f"status must be one of {', '.join(Study.Status.values)}.", "status")
+    if to != study.status and to not in TRANSITIONS[Study.Status(study.status)]:
+        raise TransitionRefused(_why_not(study, to), "status")
     if to == Study.Status.OPEN and study.status == Study.Status.DRAFT:
         return Consequences(to, "Open", True, (
             "Readers can start reading; a study once opened never returns to draft.",
