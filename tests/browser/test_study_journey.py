@@ -162,6 +162,8 @@ def test_a_study_admin_runs_a_whole_study_in_the_browser(page, live_server, djan
 
     # 8. Every study page at both widths: screenshots, and no horizontal overflow.
     overflow |= shoot_every_study_page(page, base, slug, "closed")
+    page.goto(base + "/")
+    overflow |= shoot_here(page, "home")
     assert {name: px for name, px in overflow.items()
             if px > 0 and name.split("@")[0] not in OVERFLOW_FIXED_ELSEWHERE} == {}
     reader.context.close()
