@@ -100,7 +100,7 @@ def test_a_study_admin_runs_a_whole_study_in_the_browser(page, live_server, djan
     page.click("#next-action")
     page.set_input_files("#archive-input", str(archive))
     page.click("#upload-button")
-    page.wait_for_selector("#upload-status[data-finished]")
+    page.wait_for_selector("#upload-status[data-finished]", timeout=90_000)  # the import, on a loaded machine
     assert "5 cases created" in page.inner_text("#upload-status"), page.inner_text("main")
 
     # 3. Invite a reader: an invitation link from the readers page, used in another browser context.
