@@ -57,7 +57,7 @@ def consequences(study: Study, to: str) -> Consequences:
             "Each reader's sequence is frozen now: cases imported later are appended at the end, never reshuffled.",
             "The protocol settings that shape the results (confidence scale, finding shown, blocks, repeats, "
             "practice, exposure) freeze at the first vote.",
-            "Cases can no longer be excluded from the gallery.",
+            "Batches can no longer be uploaded or removed, and cases no longer excluded from the gallery.",
         ))
     if to == Study.Status.OPEN:
         return Consequences(to, "Resume", False, ("Readers get images again and continue where they stopped.",))
