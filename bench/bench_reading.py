@@ -108,7 +108,8 @@ django.setup()
 from PIL import Image
 from rest_framework.authtoken.models import Token
 from readerstudy.studies.models import Finding, Source
-from readerstudy.studies.services import case_create_from_png, reader_add, study_create, study_open
+from readerstudy.reading.lifecycle import study_transition
+from readerstudy.studies.services import case_create_from_png, reader_add, study_create
 study = study_create(slug="bench", name="Bench study")
 findings, sources = list(Finding.objects.all()), list(Source.objects.all())
 rng = np.random.default_rng(0)
@@ -117,7 +118,7 @@ for index in range({cases}):
     Image.fromarray(rng.integers(0, 256, size=(224, 224), dtype=np.uint8)).save(buffer, format="PNG")
     case_create_from_png(study=study, finding=findings[index % 6], source=sources[index % 4],
                          png_bytes=buffer.getvalue())
-study_open(study)
+study_transition(study, None, "open")
 from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY

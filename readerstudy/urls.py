@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("readerstudy.overview.urls")),
     path("", include("readerstudy.studies.urls")),
     path("", include("readerstudy.batches.urls")),
     path("", include("readerstudy.results.urls")),

@@ -9,10 +9,11 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from readerstudy.gallery.services import ExclusionRefused, case_exclude, case_include
+from readerstudy.reading.lifecycle import study_transition
 from readerstudy.reading.models import SequenceSlot
+from readerstudy.reading.services import TransitionRefused
 from readerstudy.results import mrmc_export, services
 from readerstudy.studies.models import AuditEntry, Case, Study
-from readerstudy.studies.services import StudyStateError, study_open
 from tests import factories
 from tests.factories import LOGIN, access_outcome
 
@@ -104,7 +105,7 @@ def test_only_the_study_admin_can_exclude(draft, reader_factory, study_factory, 
 
 def open_with_a_reader(study, staff_user, reader_factory):
     membership = reader_factory(study, username="reader")
-    study_open(study)
+    study_transition(study, staff_user, "open")
     membership.refresh_from_db()
     api = APIClient()
     api.force_authenticate(membership.user)
@@ -133,8 +134,8 @@ def test_an_excluded_case_never_reaches_a_reader(draft, staff_user, reader_facto
 def test_a_study_whose_cases_are_all_excluded_cannot_open(draft, staff_user):
     for case in draft.cases.all():
         case_exclude(case=case, actor=staff_user, reason="all bad")
-    with pytest.raises(StudyStateError, match="no cases"):
-        study_open(draft)
+    with pytest.raises(TransitionRefused, match="no cases"):
+        study_transition(draft, staff_user, "open")
 
 
 @pytest.fixture

@@ -36,9 +36,9 @@ def _latest() -> None:
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-def _rows(model) -> dict:
-    """Every row of a model as {pk: {column attribute: value}}."""
-    names = [field.attname for field in model._meta.concrete_fields]
+def _rows(model, names: list[str] | None = None) -> dict:
+    """Every row of a model as {pk: {column attribute: value}} (``names``: those columns only)."""
+    names = names or [field.attname for field in model._meta.concrete_fields]
     return {row["id"]: row for row in model.objects.order_by("pk").values(*names)}
 
 
@@ -104,7 +104,9 @@ def test_every_row_reads_the_same_through_the_moved_models():
         for (app, name), rows in before.items():
             new_model = current_apps.get_model(MOVED.get((app, name), app), name)
             assert rows, f"{app}.{name}: nothing was written before the move"
-            assert _rows(new_model) == rows, f"{app}.{name} changed on the way to {new_model._meta.label}"
+            # Columns added by later migrations (e.g. a study's planned size) are not part of the move.
+            kept = list(next(iter(rows.values())))
+            assert _rows(new_model, kept) == rows, f"{app}.{name} changed on the way to {new_model._meta.label}"
     finally:
         _latest()
 

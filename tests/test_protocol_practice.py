@@ -3,7 +3,7 @@ study turns practice feedback on, and practice answers kept apart from every res
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.reading.models import PracticeVote, Vote
 from readerstudy.results.services import build_statistics, build_table1
 from readerstudy.studies.models import Source
@@ -18,7 +18,7 @@ def study(study_factory, case_factory, staff_user, make_png):
         services.practice_image_add(study, staff_user, png_bytes=make_png(seed=500 + index),
                                     source=Source.objects.get(slug=source))
     services.settings_update(study, staff_user, {"practice_count": 3})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     return study
 
 

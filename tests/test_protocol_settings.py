@@ -4,7 +4,7 @@ trail of who changed what when."""
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.reading.models import SequenceSlot, StudyProtocol
 from readerstudy.studies.models import AuditEntry, Study
 from tests.factories import create_cases_fast
@@ -77,7 +77,7 @@ def test_saving_the_same_values_again_writes_no_audit_entry(study, staff_api):
 
 
 def opened_with_a_vote(study, staff_user, reader_factory):
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     membership = reader_factory(study)
     client = APIClient()
     client.force_authenticate(membership.user)
@@ -116,7 +116,7 @@ def test_the_settings_page_says_why_settings_are_frozen(study, staff_user, reade
 
 def test_changing_the_sequence_settings_before_any_vote_re_derives_the_sequences(study, staff_user, reader_factory,
                                                                                  staff_api):
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     membership = reader_factory(study)
     services.freeze_sequence(membership)
     assert SequenceSlot.objects.filter(membership=membership, block__isnull=False).count() == 0

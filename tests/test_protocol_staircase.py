@@ -6,7 +6,7 @@ import random
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.reading.models import Vote
 from readerstudy.reading.staircase import Staircase, staircase_next, threshold_ms
 from readerstudy.results.protocol_results import exposure_thresholds
@@ -72,7 +72,7 @@ def test_a_fixed_exposure_is_sent_with_the_image_and_stored_with_the_vote(study_
     create_cases_fast(study, "effusion", "real", 2)
     create_cases_fast(study, "effusion", "pix2pix", 2)
     services.settings_update(study, staff_user, {"exposure_mode": "fixed", "exposure_ms": 300})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     client = APIClient()
     client.force_authenticate(reader_factory(study).user)
     body = client.get("/api/studies/paper/next/").json()
@@ -97,7 +97,7 @@ def test_adaptive_timing_reports_each_generators_threshold(study_factory, reader
     for source in ("real", "pix2pix", "stargan"):
         create_cases_fast(study, "effusion", source, 45)
     services.settings_update(study, staff_user, {"exposure_mode": "adaptive", "exposure_ms": 1500})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     membership = reader_factory(study)
     membership.order_seed = ORDER_SEED
     membership.save(update_fields=["order_seed"])

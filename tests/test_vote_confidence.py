@@ -3,7 +3,7 @@ first showing, a repeat and a practice image alike; a study that does not ask ta
 import pytest
 from rest_framework.test import APIClient
 
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.reading.models import PracticeVote, RepeatVote, SequenceSlot, Vote
 from readerstudy.studies.models import Source
 
@@ -17,7 +17,7 @@ def study(study_factory, case_factory, staff_user, make_png):
         services.practice_image_add(study, staff_user, png_bytes=make_png(seed=700 + index),
                                     source=Source.objects.get(slug=source))
     services.settings_update(study, staff_user, {"practice_count": 2, "repeat_percent": 25})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     return study
 
 

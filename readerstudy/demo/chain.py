@@ -24,7 +24,8 @@ from readerstudy.batches.models import Batch
 from readerstudy.batches.services import batch_create, batch_import
 from readerstudy.reading.models import Vote
 from readerstudy.studies.models import Case, Study
-from readerstudy.studies.services import reader_add, study_admin_grant, study_create, study_open
+from readerstudy.reading.lifecycle import study_transition
+from readerstudy.studies.services import reader_add, study_admin_grant, study_create
 
 from .names import DEMO_SLUG
 
@@ -206,7 +207,7 @@ def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool
     for username, _password, is_staff in logins:
         if not is_staff:
             reader_add(study=study, username=username)
-    study_open(study)
+    study_transition(study, admin, Study.Status.OPEN)
     return study
 
 

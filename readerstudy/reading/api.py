@@ -10,23 +10,26 @@ import csv
 import io
 
 from django.http import HttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.errors import ApplicationError, NotFound
 from readerstudy.negotiation import DownloadNegotiation
+from readerstudy.studies import api as study_api
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Answer, Finding, Membership, Source, Study
-from readerstudy.studies.selectors import study_for_staff
+from readerstudy.studies.permissions import may_administer
+from readerstudy.studies.selectors import open_invitations, study_for_staff
 from readerstudy.studies.services import StudyStateError
 from readerstudy.text import neutralise
 
-from . import selectors, services, showings, votes
+from . import creation, lifecycle, monitoring, selectors, services, showings, votes
 from . import state as state_module
 from .models import ExposureMode
 from .state import reading_state
@@ -97,7 +100,18 @@ class StudyStatusApi(APIView):
         study = study_for_staff(request.user, slug)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.study_transition(study, request.user, serializer.validated_data["status"])
+        lifecycle.study_transition(study, request.user, serializer.validated_data["status"])
+        return Response({"slug": study.slug, "status": study.status})
+
+
+class StudyOpenApi(APIView):
+    """Study admins: open a study for reading, as ``status/`` with ``open`` does (the same checks, the same audit
+    entry; 409 for a closed study, which stays closed, or one with nothing to compare)."""
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        lifecycle.study_transition(study, request.user, Study.Status.OPEN)
         return Response({"slug": study.slug, "status": study.status})
 
 
@@ -434,3 +448,94 @@ class StudyReadersApi(APIView):
         membership, created = study_services.reader_add(study=study, actor=request.user,
                                                         **serializer.validated_data)
         return Response(self.OutputSerializer(membership).data, status=201 if created else 200)
+
+
+# --- creating a study, its detail, monitoring readers ------------------------------------------------------------
+
+class StudyListApi(study_api.StudyListApi):
+    """The caller's studies (GET); staff create a study complete (POST): findings and sources (default: all), the
+    reading protocol and its admins, through the service the New study page and ``manage.py create_study`` use."""
+
+    class InputSerializer(serializers.Serializer):
+        slug = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
+                                     help_text="Derived from the name when empty.")
+        name = serializers.CharField(max_length=200)
+        description = serializers.CharField(required=False, allow_blank=True, default="")
+        findings = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=100,
+                                         help_text="Finding slugs (default: every finding).")
+        sources = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=100,
+                                        help_text="Source slugs (default: every source).")
+        allow_vote_changes = serializers.BooleanField(required=False, default=False)
+        show_finding = serializers.BooleanField(required=False, default=False)
+        ask_confidence = serializers.BooleanField(required=False, default=False)
+        practice_count = serializers.IntegerField(required=False, default=0, min_value=0, max_value=100)
+        repeat_percent = serializers.DecimalField(required=False, default=0, max_digits=5, decimal_places=2,
+                                                  min_value=0, max_value=100)
+        exposure_mode = serializers.ChoiceField(required=False, default=ExposureMode.OFF, choices=ExposureMode.values)
+        exposure_ms = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0,
+                                               max_value=2**31 - 1)
+        planned_readers = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                                   max_value=100_000)
+        planned_cases = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                                 max_value=100_000)
+        admins = serializers.ListField(child=serializers.CharField(max_length=150), required=False, default=list,
+                                       max_length=20, help_text="More admins besides you (staff usernames).")
+
+    @extend_schema(request=InputSerializer, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        if not may_administer(request.user):
+            raise PermissionDenied("Only staff accounts create studies.")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        study = creation.study_set_up(creation.StudySetUp(**serializer.validated_data), creator=request.user)
+        return Response(study_detail(study), status=status.HTTP_201_CREATED)
+
+
+def study_detail(study: Study) -> dict:
+    """A study as its admins see it: findings, sources, status and lifecycle dates, protocol, admins, counts."""
+    return {
+        **study_api.StudySerializer(study).data,
+        "created_at": study.created_at, "opened_at": study.opened_at, "closed_at": study.closed_at,
+        "findings": [{"slug": f.slug, "name": f.name} for f in study.findings.all()],
+        "sources": [{"slug": s.slug, "name": s.name, "is_real": s.is_real} for s in study.sources.all()],
+        "protocol": protocol_settings(study),
+        "admins": list(study.administrators.values_list("user__username", flat=True)),
+        "cases": study.cases.included().count(), "readers": study.memberships.count(),
+        "planned_readers": study.planned_readers, "planned_cases": study.planned_cases,
+        "next_statuses": lifecycle.next_statuses(study),
+    }
+
+
+class StudyDetailApi(APIView):
+    """Study admins: the study with its findings, sources, status and protocol."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, slug: str):
+        return Response(study_detail(study_for_staff(request.user, slug)))
+
+
+class StudyMonitoringApi(APIView):
+    """Study admins: per reader progress, time on image (median, fastest) and flags, with the thresholds behind them
+    and the links to invite or remind readers."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        read_url = request.build_absolute_uri(reverse("read", kwargs={"slug": study.slug}))
+        rows = monitoring.reader_monitoring(study)
+        return Response({
+            "thresholds": {"fast_median_ms": monitoring.THRESHOLDS.fast_median_ms,
+                           "one_sided_share": monitoring.THRESHOLDS.one_sided_share,
+                           "min_answers": monitoring.THRESHOLDS.min_answers,
+                           "described": monitoring.THRESHOLDS.described()},
+            "reminder_url": read_url,
+            "invitations": [
+                {"url": request.build_absolute_uri(reverse("invitation", kwargs={"token": invitation.token})),
+                 "note": invitation.note, "created_at": invitation.created_at}
+                for invitation in open_invitations(study) if invitation.used_by_id is None],
+            "readers": [
+                {key: row[key] for key in ("pseudonym", "username", "answered", "total", "practice_answered",
+                                           "last_activity_at", "median_ms", "fastest_ms", "timed_answers",
+                                           "top_answer", "top_share", "flags")}
+                for row in rows],
+        })

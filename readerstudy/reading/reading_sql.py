@@ -108,7 +108,10 @@ def _sql() -> dict[str, str]:
         f"AND rv.{_column(RepeatVote, 'created_at')} > sh.{_column(showing, 'issued_at')}) "
         f"ELSE EXISTS (SELECT 1 FROM {_table(Vote)} v WHERE v.{_column(Vote, 'membership')} = "
         f"sh.{_column(showing, 'membership')} AND v.{_column(Vote, 'case')} = sl.{_column(slot, 'case')} "
-        f"AND v.{_column(Vote, 'created_at')} > sh.{_column(showing, 'issued_at')}) END "
+        f"AND v.{_column(Vote, 'created_at')} > sh.{_column(showing, 'issued_at')}) END, "
+        # whether the study is open: a paused or closed study serves its readers no image
+        f"(SELECT st.{_column(Study, 'status')} FROM {_table(Study)} st "
+        f"WHERE st.{_column(Study, 'id')} = m.{_column(member, 'study')}) = '{Study.Status.OPEN.value}' "
         f"FROM {_table(showing)} sh "
         f"JOIN {_table(member)} m ON m.{_column(member, 'id')} = sh.{_column(showing, 'membership')} "
         f"JOIN {slots} sl ON sl.{_column(slot, 'id')} = sh.{_column(showing, 'slot')} "
@@ -254,6 +257,7 @@ class ShowingImage:
     position: int
     expired: bool  # a timed showing past its exposure and grace
     answered_since: bool  # the slot was answered after this showing was issued: the showing is over
+    study_open: bool = True  # a paused or closed study serves its readers nothing
 
 
 def showing_image(token: str, user_id: int, *, is_staff: bool, now, superuser: bool = False) -> ShowingImage | None:
@@ -265,4 +269,5 @@ def showing_image(token: str, user_id: int, *, is_staff: bool, now, superuser: b
         row = _one("image_for_showing_admin", [moment, token, user_id, user_id])
     else:
         row = _one("image_for_showing", [moment, token, user_id, superuser])
-    return ShowingImage(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6])) if row else None
+    return ShowingImage(row[0], row[1], row[2], row[3], row[4], bool(row[5]), bool(row[6]), bool(row[7])) if row \
+        else None

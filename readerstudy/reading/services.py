@@ -14,7 +14,6 @@ from django.dispatch import receiver
 
 from readerstudy.batches.normalise import normalise_image  # the batch import's normalisation, for practice images
 from readerstudy.errors import ApplicationError
-from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Case, Membership, Source, Study
 from readerstudy.studies.services import audit
 from readerstudy.studies.signals import reader_ready
@@ -42,14 +41,6 @@ STUDY_RESULT_SHAPING = ("show_finding", "ask_confidence")
 PROTOCOL_FIELDS = ("block_size", "repeat_percent", "practice_count", "practice_feedback", "exposure_mode",
                    "exposure_ms", "staircase_down", "staircase_factor", "ask_fake_reasons")
 SEQUENCE_SHAPING = ("block_size", "repeat_percent", "practice_count")
-
-TRANSITIONS = {
-    Study.Status.DRAFT: {Study.Status.OPEN},
-    Study.Status.OPEN: {Study.Status.PAUSED, Study.Status.CLOSED},
-    Study.Status.PAUSED: {Study.Status.OPEN, Study.Status.CLOSED},
-    Study.Status.CLOSED: set(),
-}
-
 
 class ProtocolError(ApplicationError):
     """A setting or an action that cannot be satisfied (400); ``field`` names what to fix."""
@@ -98,8 +89,9 @@ def _as_decimal(value, field: str) -> Decimal:
         raise ProtocolError(f"{field} must be a number.", field) from None
 
 
-def validate_protocol(study: Study, protocol: StudyProtocol) -> None:
-    """Refuse settings that cannot be satisfied, naming the field and saying why."""
+def validate_protocol(study: Study, protocol: StudyProtocol, *, check_practice_pool: bool = True) -> None:
+    """Refuse settings that cannot be satisfied, naming the field and saying why. A study being created has no
+    practice pool yet (``check_practice_pool=False``); opening it checks the pool."""
     n_cases = Case.objects.filter(study=study).included().count()
     if protocol.block_size < 0:
         raise ProtocolError("The block size cannot be negative.", "block_size")
@@ -124,7 +116,8 @@ def validate_protocol(study: Study, protocol: StudyProtocol) -> None:
         raise ProtocolError("The staircase needs at least one correct answer before shortening.", "staircase_down")
     if _as_decimal(protocol.staircase_factor, "staircase_factor") <= 1:
         raise ProtocolError("The staircase factor must be above 1 (e.g. 1.25).", "staircase_factor")
-    validate_practice_pool(study, protocol.practice_count)
+    if check_practice_pool:
+        validate_practice_pool(study, protocol.practice_count)
 
 
 def validate_practice_pool(study: Study, practice_count: int) -> None:
@@ -203,33 +196,6 @@ def cues_update(study: Study, actor, labels: list[str]) -> list[FakeCue]:
         if old != cleaned:
             audit(study, actor, "cues", "cues", "; ".join(old), "; ".join(cleaned))
     return cues
-
-
-# --- lifecycle --------------------------------------------------------------------------------------------------
-
-def study_transition(study: Study, actor, to: str) -> Study:
-    """Move a study along draft -> open <-> paused -> closed; anything else is refused, naming ``status``."""
-    if to not in Study.Status.values:
-        raise TransitionRefused(f"status must be one of {', '.join(Study.Status.values)}.", "status")
-    if to == study.status:
-        return study
-    if to not in TRANSITIONS[study.status]:
-        raise TransitionRefused(f"A {study.get_status_display().lower()} study cannot become {to}.", "status")
-    old = study.status
-    with transaction.atomic():
-        if to == Study.Status.OPEN:
-            try:
-                validate_protocol(study, protocol_for(study))
-                study_services.study_open(study)
-            except (ProtocolError, study_services.StudyStateError) as exc:
-                raise TransitionRefused(exc.message, exc.field) from None
-        elif to == Study.Status.CLOSED:
-            study_services.study_close(study)
-        else:
-            study.status = to
-            study.save(update_fields=["status"])
-        audit(study, actor, "status", "status", old, to)
-    return study
 
 
 # --- each reader's frozen sequence ------------------------------------------------------------------------------

@@ -85,8 +85,8 @@ def _as_shown(membership: Membership, slot_id: int, showing: ImageShowing | None
 
 def fetched_image(user, token: str) -> tuple[str, bool] | None:
     """(stored file name, whether it is a practice image) behind a showing token for its reader (or the study's
-    admins), or None when there is none or its timed showing is over. A fetch outside the showing is audited, and so
-    is a superuser's fetch outside the studies they administer."""
+    admins), or None when there is none, its timed showing is over, or (for its reader) the study is not open. A
+    fetch outside the showing is audited, and so is a superuser's fetch outside the studies they administer."""
     now = timezone.now()
     staff = may_administer(user)
     found = reading_sql.showing_image(token, user.pk, is_staff=staff, superuser=user.is_superuser, now=now)
@@ -96,8 +96,8 @@ def fetched_image(user, token: str) -> tuple[str, bool] | None:
         _operator_if_outside(user, found)
     if (found.expired or found.answered_since) and not staff:
         _audit_fetch_outside_showing(user, found, now)
-    if found.expired:
-        return None
+    if found.expired or (not found.study_open and not staff):
+        return None  # a paused or closed study serves its readers no image (its admins still see them)
     return found.name, found.phase == "practice"
 
 

@@ -19,15 +19,15 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.errors import ApplicationError, NotFound, json_refusal
 from readerstudy.studies.blinding import BlindedImageCache
-from readerstudy.studies.models import Answer, Case, Membership, Study, StudyAdministrator
+from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, StudyAdministrator
 from readerstudy.studies.operator import operator_access
 from readerstudy.studies.permissions import may_administer
 from readerstudy.studies.selectors import account_named, audit_trail, open_invitations, staff_studies, study_for_staff
 from readerstudy.studies.services import LastAdmin, invitation_create, reader_add, study_admin_grant, study_admin_revoke
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
 
+from . import lifecycle, monitoring, reading_sql, selectors, services, showings
 from . import preview as previews
-from . import reading_sql, selectors, services, showings
 from .models import ExposureMode
 
 
@@ -49,6 +49,14 @@ class SettingsForm(forms.Form):
     show_own_score_when_closed = forms.BooleanField(
         required=False, help_text="Once the study is closed, each reader sees their own score (never anyone else's) "
                                   "on a page linked from their finished page and home page.")
+
+
+class PracticeImageForm(forms.Form):
+    image = forms.FileField(help_text="PNG or JPEG; normalised as a batch's images are.")
+    source = forms.ModelChoiceField(Source.objects.all(), to_field_name="slug", empty_label=None,
+                                    help_text="Its truth, for the feedback after a practice answer.")
+    finding = forms.ModelChoiceField(Finding.objects.all(), to_field_name="slug", required=False,
+                                     empty_label="(none)")
 
 
 class CuesForm(forms.Form):
@@ -87,25 +95,43 @@ def protocol_page(request, slug: str):
     context = {
         "study": study, "form": form, "frozen": selectors.frozen_reason(study),
         "result_shaping": set(services.StudyProtocol.RESULT_SHAPING) | set(services.STUDY_RESULT_SHAPING),
-        "transitions": sorted(services.TRANSITIONS[study.status]),
+        "transitions": lifecycle.next_statuses(study),
         "cues_form": CuesForm(initial={"cues": "\n".join(study.fake_cues.values_list("label", flat=True))}),
         "practice_images": study.practice_images.select_related("source", "finding"),
+        "practice_form": PracticeImageForm(),
         "audit": audit_trail(study, limit=100),
     }
-    return render(request, "protocol/protocol.html", context)
+    return render(request, "reading/protocol.html", context)
+
+
+def _back_to(request, slug: str) -> str:
+    """Where a status form returns: the page it came from (the study home or the protocol page), never elsewhere."""
+    wanted = request.POST.get("next", "")
+    allowed = {reverse("study_home", kwargs={"slug": slug}), reverse("protocol", kwargs={"slug": slug})}
+    return wanted if wanted in allowed else reverse("study_home", kwargs={"slug": slug})
 
 
 @login_required
 @require_POST
 def status_change(request, slug: str):
+    """Change the study's status. A change that cannot be undone (opening a draft, closing) is asked first: without
+    ``confirm=yes`` this answers the confirmation step, saying what the change ends or freezes."""
     study = study_for_staff(request.user, slug)
+    to, back = request.POST.get("status", ""), _back_to(request, slug)
     try:
-        services.study_transition(study, request.user, request.POST.get("status", ""))
+        said = lifecycle.consequences(study, to)
+    except services.ProtocolError as exc:
+        messages.error(request, str(exc))
+        return redirect(back)
+    if said.final and to != study.status and request.POST.get("confirm") != "yes":
+        return render(request, "reading/confirm_status.html", {"study": study, "said": said, "back": back})
+    try:
+        lifecycle.study_transition(study, request.user, to)
     except services.ProtocolError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"The study is now {study.get_status_display().lower()}.")
-    return redirect("protocol", slug=slug)
+    return redirect(back)
 
 
 @login_required
@@ -124,6 +150,27 @@ def cues_change(request, slug: str):
 
 
 @login_required
+@require_POST
+def practice_image_upload(request, slug: str):
+    """Add an image to the practice pool from the protocol page (the API's rules: normalised, never a study case,
+    frozen after the first vote)."""
+    study = study_for_staff(request.user, slug)
+    form = PracticeImageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "Choose an image file and its source.")
+        return redirect("protocol", slug=slug)
+    try:
+        png = services.practice_image_normalised(study, form.cleaned_data["image"].read())
+        image = services.practice_image_add(study, request.user, png_bytes=png, source=form.cleaned_data["source"],
+                                            finding=form.cleaned_data["finding"])
+    except services.ProtocolError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Practice image #{image.pk} ({image.source.name}) added.")
+    return redirect(reverse("protocol", kwargs={"slug": slug}) + "#practice")
+
+
+@login_required
 def sequences_page(request, slug: str):
     study = study_for_staff(request.user, slug)
     members = list(Membership.objects.filter(study=study).order_by("number"))
@@ -139,7 +186,7 @@ def sequences_page(request, slug: str):
     if chosen is not None:
         context.update(rows=selectors.sequence_rows(study, chosen), check=selectors.sequence_check(chosen),
                        blocks=selectors.block_composition(chosen), columns=selectors.SEQUENCE_COLUMNS)
-    return render(request, "protocol/sequences.html", context)
+    return render(request, "reading/sequences.html", context)
 
 
 @login_required
@@ -161,8 +208,10 @@ def readers_page(request, slug: str):
         messages.success(request, "Invitation link: " + request.build_absolute_uri(
             reverse("invitation", kwargs={"token": invitation.token})))
         return redirect("protocol-readers", slug=slug)
-    return render(request, "protocol/readers.html", {
-        "study": study, "form": form, "readers": selectors.readers_overview(study),
+    return render(request, "reading/readers.html", {
+        "study": study, "form": form, "readers": monitoring.reader_monitoring(study),
+        "thresholds": monitoring.THRESHOLDS.described(),
+        "reminder_url": request.build_absolute_uri(reverse("read", kwargs={"slug": study.slug})),
         "invitations": open_invitations(study),
         "admins": StudyAdministrator.objects.filter(study=study).select_related("user", "granted_by"),
     })
@@ -215,7 +264,7 @@ def home(request):
                "waiting": selectors.reader_waiting_studies(request.user)}
     if may_administer(request.user):
         context["all_studies"] = staff_studies(request.user)
-    return render(request, "studies/home.html", context)
+    return render(request, "reading/home.html", context)
 
 
 @login_required
@@ -230,11 +279,11 @@ def read(request, slug: str):
     reader = selectors.reader_for(request.user, slug)
     study, protocol = reader.study, reader.protocol
     if not study.is_open:
-        return render(request, "studies/not_open.html", {"study": study})
+        return render(request, "reading/not_open.html", {"study": study})
     progress = selectors.study_progress(reader.membership, protocol)
     if progress["done"]:
         return redirect("finished", slug=slug)
-    return render(request, "studies/read.html", {
+    return render(request, "reading/read.html", {
         "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
     })
@@ -246,7 +295,7 @@ def finished(request, slug: str):
     progress = selectors.study_progress(membership)
     if not progress["done"] and membership.study.is_open:
         return redirect("read", slug=slug)
-    return render(request, "studies/finished.html", {"study": membership.study, "progress": progress})
+    return render(request, "reading/finished.html", {"study": membership.study, "progress": progress})
 
 
 def _image_user(request):
@@ -327,7 +376,7 @@ def preview_page(request, slug: str):
         request.session[previews.session_key(study)] = previews.PreviewState.fresh().as_session()
     cases, state = _preview(request, study)
     protocol = services.protocol_for(study)
-    return render(request, "gallery/preview_done.html" if done else "gallery/preview.html", {
+    return render(request, "reading/preview_done.html" if done else "reading/preview.html", {
         "study": study, "done": done, "preview_total": len(cases),
         "progress": {"answered": len(state.answers) if done else 0, "total": len(cases)},
         "ask_reasons": protocol.ask_fake_reasons,

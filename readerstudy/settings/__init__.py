@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "readerstudy.protocol",  # migrations only (models moved to reading and studies)
     "readerstudy.gallery",
     "readerstudy.demo",
+    "readerstudy.overview",  # the study home and New study pages: the top layer, nothing imports it
 ]
 
 MIDDLEWARE = [

@@ -44,6 +44,13 @@ class StudyAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("findings", "sources")
     inlines = [AdministratorInline, MembershipInline]
+    # The lifecycle (open, pause, close: checked, confirmed and audited) goes through the study pages, the API or
+    # the commands; here it is shown only. A study is created complete (findings, sources, its admin) by the New
+    # study page, the API or ``manage.py create_study``, never half-made here.
+    readonly_fields = ("status", "opened_at", "closed_at", "created_by", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 @admin.register(Case)

@@ -9,7 +9,6 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,8 +17,7 @@ from readerstudy.errors import ApplicationError, NotFound
 
 from . import selectors, services
 from .api_permissions import IsStudyAdmin
-from .models import Study, StudyAdministrator
-from .permissions import may_administer
+from .models import StudyAdministrator
 from .selectors import study_for_staff
 
 
@@ -36,45 +34,13 @@ class StudySerializer(serializers.Serializer):
 
 
 class StudyListApi(APIView):
-    """The caller's studies: those they read in and those they administer (a superuser: every study). Staff create
-    studies here and become their first admin."""
-
-    class InputSerializer(serializers.Serializer):
-        slug = serializers.SlugField(max_length=64)
-        name = serializers.CharField(max_length=200)
-        description = serializers.CharField(required=False, allow_blank=True, default="")
-        allow_vote_changes = serializers.BooleanField(required=False, default=False)
-        show_finding = serializers.BooleanField(required=False, default=False)
-        show_progress = serializers.BooleanField(required=False, default=True)
-        ask_confidence = serializers.BooleanField(required=False, default=False)
-
-        def validate_slug(self, value: str) -> str:
-            if Study.objects.filter(slug=value).exists():
-                raise serializers.ValidationError("A study with this slug already exists.")
-            return value
+    """The caller's studies: those they read in and those they administer (a superuser: every study). Creating a
+    study (POST) is ``readerstudy.reading.api.StudyListApi``, which creates it complete with its protocol."""
 
     @extend_schema(responses=StudySerializer(many=True))
     def get(self, request):
         return Response(StudySerializer(selectors.studies_for_user(request.user), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: StudySerializer})
-    def post(self, request):
-        if not may_administer(request.user):
-            raise PermissionDenied("Only staff accounts create studies.")
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        study = services.study_create(created_by=request.user, **serializer.validated_data)
-        return Response(StudySerializer(study).data, status=status.HTTP_201_CREATED)
-
-
-class StudyOpenApi(APIView):
-    """Staff: open a study for reading (refused, 409, when it has nothing to compare)."""
-
-    @extend_schema(request=None, responses={200: StudySerializer})
-    def post(self, request, slug: str):
-        study = selectors.study_for_staff(request.user, slug)
-        services.study_open(study)
-        return Response(StudySerializer(study).data)
 
 
 class StudyAdminSerializer(serializers.Serializer):

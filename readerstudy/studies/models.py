@@ -101,6 +101,10 @@ class Study(models.Model):
     show_progress = models.BooleanField(default=True, help_text="Show readers their progress (37 of 600).")
     ask_confidence = models.BooleanField(default=False, help_text="Ask for a 1-5 confidence after each answer.")
     show_own_score_when_closed = models.BooleanField(default=False)
+    planned_readers = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Readers the power analysis asks for (empty: not planned yet).")
+    planned_cases = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Cases the power analysis asks for (empty: not planned yet).")
     crop_margin = models.FloatField(
         default=0.0, help_text="Fraction cut from each border before resizing to 224x224 (removes border artefacts)."
     )

@@ -1,4 +1,5 @@
-"""Writes of the study set-up: creating and opening studies, admins, adding readers, invitations, storing cases, and
+"""Writes of the study set-up: creating studies (the lifecycle, opening and closing, is
+``readerstudy.reading.lifecycle``), admins, adding readers, invitations, storing cases, and
 the audit trail they write.
 
 Every function here either does all of its work or none of it (one transaction, its audit entry included), and leans
@@ -120,38 +121,10 @@ def reader_add(*, study: Study, username: str, password: str | None = None, acto
     raise RuntimeError(f"Could not add {username} to {study.slug}: too many concurrent additions.")
 
 
-def study_open(study: Study) -> Study:
-    """Open a study for reading. A study with nothing to read, or with generated images and no real ones to compare
-    them with, is refused with a clear message."""
-    if study.status == Study.Status.OPEN:
-        return study
-    cases = Case.objects.filter(study=study).included()
-    if not cases.exists():
-        raise StudyStateError("The study has no cases yet: import images before opening it.", field="cases")
-    if cases.filter(source__is_real=False).exists() and not cases.filter(source__is_real=True).exists():
-        raise StudyStateError(
-            "The study has generated cases but no real ones to compare them with: add real images before opening it.",
-            field="cases",
-        )
-    study.status = Study.Status.OPEN
-    study.opened_at = timezone.now()
-    study.save(update_fields=["status", "opened_at"])
-    for membership in Membership.objects.filter(study=study).select_related("study"):
-        _freeze(membership)
-    return study
-
-
 def _freeze(membership: Membership) -> None:
     """Let reading store the reader's sequence now (the study opened, or a reader joined an open one), so that the
     first reading request does not pay for it and cases imported later are appended rather than reshuffled."""
     reader_ready.send(sender=Membership, membership=membership)
-
-
-def study_close(study: Study) -> Study:
-    study.status = Study.Status.CLOSED
-    study.closed_at = timezone.now()
-    study.save(update_fields=["status", "closed_at"])
-    return study
 
 
 def case_create_from_png(
@@ -237,3 +210,18 @@ def invitation_sign_up(token: str, *, user):
             raise InvitationError("This username is taken; log in first if it is yours.", "username") from None
         invitation_accept(token, user)
     return user
+
+
+def study_plan_update(study: Study, actor, *, readers: int | None, cases: int | None) -> Study:
+    """Record the readers and cases a power analysis asks for (audited); empty clears them."""
+    with transaction.atomic():
+        changed = []
+        for field, value in (("planned_readers", readers), ("planned_cases", cases)):
+            old = getattr(study, field)
+            if old != value:
+                setattr(study, field, value)
+                changed.append(field)
+                audit(study, actor, "setting", field, old, value)
+        if changed:
+            study.save(update_fields=changed)
+    return study

@@ -5,8 +5,6 @@ from . import api, auth, views
 urlpatterns = [
     path("invite/<str:token>/", views.invitation, name="invitation"),
     path("api/auth/token/", auth.ObtainExpiringAuthToken.as_view(), name="api-token"),
-    path("api/studies/", api.StudyListApi.as_view(), name="api-studies"),
-    path("api/studies/<slug:slug>/open/", api.StudyOpenApi.as_view(), name="api-open"),
     path("api/studies/<slug:slug>/admins/", api.StudyAdminsApi.as_view(), name="api-admins"),
     path("api/studies/<slug:slug>/admins/<str:username>/", api.StudyAdminDetailApi.as_view(), name="api-admin"),
     path("api/studies/<slug:slug>/audit/", api.StudyAuditApi.as_view(), name="api-audit"),

@@ -37,13 +37,13 @@ def invitation(request, token: str):
     found = Invitation.objects.select_related("study").filter(token=token).first()
     if found is None or (found.used_by_id and (not request.user.is_authenticated
                                                or found.used_by_id != request.user.pk)):
-        return render(request, "protocol/invitation.html", {"invalid": True}, status=404)
+        return render(request, "studies/invitation.html", {"invalid": True}, status=404)
     form = InvitationSignUpForm()
     if request.method == "POST":
         if not request.user.is_authenticated:
             form = InvitationSignUpForm(request.POST)
             if not form.is_valid():
-                return render(request, "protocol/invitation.html", {"invitation": found, "form": form})
+                return render(request, "studies/invitation.html", {"invitation": found, "form": form})
             try:
                 user = services.invitation_sign_up(token, user=form.save(commit=False))
             except services.InvitationError as exc:
@@ -59,4 +59,4 @@ def invitation(request, token: str):
             return redirect("home")
         messages.success(request, joined_message(found.study))
         return redirect("home")
-    return render(request, "protocol/invitation.html", {"invitation": found, "form": form})
+    return render(request, "studies/invitation.html", {"invitation": found, "form": form})

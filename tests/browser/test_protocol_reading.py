@@ -4,7 +4,7 @@ the cues that gave the image away."""
 import pytest
 
 from readerstudy.demo.images import chest_png
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.reading.models import FakeReason, PracticeVote, Vote
 from readerstudy.studies.models import Finding, Source
 from readerstudy.studies.services import case_create_from_png
@@ -24,7 +24,7 @@ def make_study(study_factory, reader_factory, staff_user, **settings):
             services.practice_image_add(study, staff_user, png_bytes=chest_png("effusion", slug, 100 + index),
                                         source=Source.objects.get(slug=slug))
     services.settings_update(study, staff_user, settings)
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     return study, reader_factory(study, username="reader", password="reader-pass-123")
 
 

@@ -16,7 +16,7 @@ import pytest
 from rest_framework.test import APIClient
 from sklearn.metrics import roc_auc_score
 
-from readerstudy.reading import services, state
+from readerstudy.reading import lifecycle, services, state
 from readerstudy.studies.models import AuditEntry, Case, Membership
 from tests.factories import create_cases_fast
 
@@ -57,7 +57,7 @@ def adaptive_study(study_factory, reader_factory, staff_user):
     for source in ("real", *GENERATORS):
         create_cases_fast(study, "effusion", source, PER_SOURCE)
     services.settings_update(study, staff_user, {"exposure_mode": "adaptive", "exposure_ms": 1000})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     membership = reader_factory(study)
     membership.order_seed = 4_242_424_242
     membership.save(update_fields=["order_seed"])
@@ -125,7 +125,7 @@ def fixed_study(study_factory, reader_factory, case_factory, staff_user):
             case_factory(study, finding="effusion", source=source)  # stored images: the fetches are real
         if exposure_ms:
             services.settings_update(study, staff_user, {"exposure_mode": "fixed", "exposure_ms": exposure_ms})
-        services.study_transition(study, staff_user, "open")
+        lifecycle.study_transition(study, staff_user, "open")
         client = APIClient()
         client.force_login(reader_factory(study).user)
         return client
@@ -165,7 +165,7 @@ def test_a_repeat_is_served_under_a_fresh_token(study_factory, reader_factory, s
     create_cases_fast(study, "effusion", "real", 10)
     create_cases_fast(study, "effusion", "pix2pix", 10)
     services.settings_update(study, staff_user, {"repeat_percent": 50})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     client = APIClient()
     client.force_login(reader_factory(study).user)
     urls = []

@@ -6,7 +6,8 @@ from django.db import transaction
 from readerstudy.demo.images import chest_png
 from readerstudy.demo.names import DEMO_LOGINS, DEMO_SLUG
 from readerstudy.studies.models import Finding, Source, Study
-from readerstudy.studies.services import case_create_from_png, reader_add, study_admin_grant, study_create, study_open
+from readerstudy.reading.lifecycle import study_transition
+from readerstudy.studies.services import case_create_from_png, reader_add, study_admin_grant, study_create
 
 
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             for username, _password, is_staff in DEMO_LOGINS:
                 if not is_staff:
                     reader_add(study=study, username=username)
-            study_open(study)
+            study_transition(study, None, "open")
         self.stdout.write(f"Demo study '{study.slug}' is open with {study.cases.count()} images.")
         self.stdout.write("Logins (username / password):")
         for username, password, is_staff in DEMO_LOGINS:
