@@ -27,8 +27,8 @@ from readerstudy.studies.services import LastAdmin, invitation_create, reader_ad
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
 
 from . import preview as previews
-from . import reading_sql, selectors, services, showings
-from .models import ExposureMode
+from . import reading_sql, selectors, services, showings, votes
+from .models import MARK_IMAGE_SIZE, MARK_RADIUS_PX, ExposureMode, StudyProtocol
 
 
 class SettingsForm(forms.Form):
@@ -234,7 +234,15 @@ def read(request, slug: str):
     return render(request, "studies/read.html", {
         "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
+        **marking_context(protocol),
     })
+
+
+def marking_context(protocol) -> dict:
+    """What the reading page needs for the marking step (nothing of it is drawn where the study asks no marks)."""
+    protocol = protocol if protocol is not None else StudyProtocol()
+    return {"marks_mode": protocol.marks_mode, "max_marks": protocol.max_marks, "mark_radius": MARK_RADIUS_PX,
+            "mark_image_size": MARK_IMAGE_SIZE}
 
 
 @login_required
@@ -329,6 +337,7 @@ def preview_page(request, slug: str):
         "progress": {"answered": len(state.answers) if done else 0, "total": len(cases)},
         "ask_reasons": protocol.ask_fake_reasons,
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
+        **marking_context(protocol),
     })
 
 
@@ -367,6 +376,13 @@ def preview_vote(request, slug: str):
         body = None
     if not isinstance(body, dict) or body.get("answer") not in Answer.values or not isinstance(body.get("case"), str):
         return json_refusal(ApplicationError("Send a case and an answer (real or fake).", "answer"))
+    marks = body.get("marks")
+    if marks is not None and (not isinstance(marks, list) or not all(isinstance(mark, dict) for mark in marks)):
+        return json_refusal(ApplicationError("`marks` is a list of {x, y, confidence?}.", "marks"))
+    try:  # the marks are checked as a reader's would be, and not kept
+        votes.checked_marks(study, services.protocol_for(study), body["answer"], marks)
+    except ApplicationError as refusal:
+        return json_refusal(refusal)
     cases, state = _preview(request, study)
     new_state = previews.record_answer(cases, state, body["case"], body["answer"])
     if new_state is None:
