@@ -126,3 +126,15 @@ def _inside(values: np.ndarray, start: float, length: float) -> np.ndarray:
 def _clipped(box: Box) -> tuple[float, float, float, float]:
     x, y, w, h = box
     return (max(0.0, x), max(0.0, y), min(float(IMAGE_SIZE), x + w), min(float(IMAGE_SIZE), y + h))
+
+
+# Generators known to paste the real box back (the rule when a case's batch carries no audit record of its own).
+BOX_PASTING_SOURCES = frozenset({"pix2pix", "pix2pix-n"})
+
+
+def box_pasted_back(*, source_slug: str, audit_record: dict | None) -> bool:
+    """Whether a fake's box holds the real pixels: the generation audit's own word for the image when the batch has
+    one (``box_identical``, and ``box_identical_224`` where checked in the final image), else the generator's kind."""
+    if audit_record and audit_record.get("box_identical") is not None:
+        return bool(audit_record["box_identical"]) and audit_record.get("box_identical_224") is not False
+    return source_slug in BOX_PASTING_SOURCES

@@ -45,3 +45,22 @@ def test_the_change_map_is_the_scaled_absolute_difference_to_the_origin():
     fake[0, 0] = 255
     changed = change_map(fake, origin)
     assert changed[0, 0] == 1.0 and changed.sum() == 1.0
+
+
+def test_the_generation_audit_says_whether_the_box_was_pasted_back_else_the_generators_kind():
+    from analysis.marks.regions import box_pasted_back
+
+    assert box_pasted_back(source_slug="pix2pix", audit_record=None)
+    assert box_pasted_back(source_slug="my-new-gan", audit_record={"box_identical": True})
+    assert not box_pasted_back(source_slug="pix2pix", audit_record={"box_identical": True,
+                                                                    "box_identical_224": False})
+    assert not box_pasted_back(source_slug="stargan", audit_record={"box_identical": None})
+
+
+def test_the_heat_map_keeps_every_mark_and_puts_it_where_it_was_placed():
+    from analysis.marks.heatmap import mark_density
+
+    density = mark_density(np.array([10.0, 10.0, 200.0]), np.array([20.0, 20.0, 100.0]))
+    assert density.sum() == pytest.approx(3.0)
+    row, column = np.unravel_index(density.argmax(), density.shape)
+    assert (row, column) == (20 // 4, 10 // 4)
