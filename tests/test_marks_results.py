@@ -114,3 +114,12 @@ def test_a_study_without_marks_shows_no_marks_section(study_factory, reader_fact
     client.force_login(staff_user)
     assert build_marks_results(study) == {"asked": False}
     assert 'id="marks"' not in client.get("/studies/paper/results/").content.decode()
+
+
+def test_the_gallerys_case_page_shows_the_cases_marks_where_the_study_asks_for_marks(marked_study, staff_user):
+    study, _ = marked_study
+    client = Client()
+    client.force_login(staff_user)
+    case = study.cases.filter(source__slug="pix2pix").first()
+    page = client.get(f"/studies/paper/cases/{case.public_id}/").content.decode()
+    assert f"/studies/paper/results/marks/case/{case.public_id}.png" in page

@@ -64,7 +64,7 @@ def heatmap_figure(marks: StudyMarks, study_name: str) -> Figure:
     data = marks.data
     columns = [ALL, *marks.findings]
     rows = [name for name in marks.sources if name in set(marks.case_source)]
-    figure = Figure(figsize=(0.4 + PANEL_INCHES * len(columns), 0.7 + (PANEL_INCHES + 0.25) * max(len(rows), 1)))
+    figure = Figure(figsize=(0.4 + PANEL_INCHES * len(columns), 0.9 + (PANEL_INCHES + 0.45) * max(len(rows), 1)))
     figure.suptitle(f"{study_name}: where readers marked, by source and finding (kept boxes outlined)", fontsize=9)
     source = np.array(marks.case_source, dtype=object)[data.mark_case] if len(data.mark_read) else np.array([])
     finding = np.array(marks.case_finding, dtype=object)[data.mark_case] if len(data.mark_read) else np.array([])
@@ -84,8 +84,8 @@ def heatmap_figure(marks: StudyMarks, study_name: str) -> Figure:
                     axes.add_patch(Rectangle(box[:2], box[2], box[3], fill=False, edgecolor="#3ddc84",
                                              linewidth=0.5, alpha=0.5))
             _frame(axes, f"{row} · {column}\n{int(chosen.sum())} marks")
-    figure.subplots_adjust(left=0.02, right=0.98, top=1 - 0.55 / figure.get_figheight(), bottom=0.02,
-                           wspace=0.08, hspace=0.35)
+    figure.subplots_adjust(left=0.02, right=0.98, top=1 - 0.85 / figure.get_figheight(), bottom=0.02,
+                           wspace=0.08, hspace=0.3)
     return figure
 
 
@@ -135,13 +135,13 @@ def cases_figure(marks: StudyMarks, study_name: str, page: int = 1) -> Figure:
     shown = cases[(page - 1) * CASES_PER_PAGE: page * CASES_PER_PAGE]
     columns = min(CASE_COLUMNS, max(len(shown), 1))
     rows = max(1, -(-len(shown) // columns))
-    figure = Figure(figsize=(0.2 + PANEL_INCHES * columns, 0.6 + (PANEL_INCHES + 0.3) * rows))
+    figure = Figure(figsize=(0.2 + PANEL_INCHES * columns, 0.9 + (PANEL_INCHES + 0.45) * rows))
     figure.suptitle(f"{study_name}: marks per case (page {page} of {case_pages(marks)}; green box kept real, "
                     "dashed box generated)", fontsize=8)
     for index, k in enumerate(shown):
         _draw_case(figure.add_subplot(rows, columns, index + 1), marks, k)
-    figure.subplots_adjust(left=0.02, right=0.98, top=1 - 0.45 / figure.get_figheight(), bottom=0.02,
-                           wspace=0.06, hspace=0.4)
+    figure.subplots_adjust(left=0.02, right=0.98, top=1 - 0.85 / figure.get_figheight(), bottom=0.02,
+                           wspace=0.06, hspace=0.3)
     return figure
 
 
