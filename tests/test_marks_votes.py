@@ -117,3 +117,20 @@ def test_marks_on_a_repeat_are_checked_like_a_first_showings_and_not_stored(stud
     assert send([{"x": 300, "y": 1}]).status_code == 400
     assert send([{"x": 3, "y": 1}]).status_code == 201
     assert RepeatVote.objects.count() == 1 and Mark.objects.count() == 0
+
+
+def test_the_admin_sets_the_marking_protocol_on_the_protocol_page(study_factory, staff_user):
+    from django.test import Client
+
+    from readerstudy.reading.views import _initial_settings
+
+    study = study_factory("paper", status="draft")
+    client = Client()
+    client.force_login(staff_user)
+    page = client.get("/studies/paper/protocol/").content.decode()
+    assert 'name="marks_mode"' in page and 'name="max_marks"' in page
+    form = {key: value for key, value in _initial_settings(study).items() if value is not None and value is not False}
+    response = client.post("/studies/paper/protocol/", {**form, "marks_mode": "fake_and_real", "max_marks": 5})
+    assert response.status_code == 302
+    protocol = StudyProtocol.objects.get(study=study)
+    assert (protocol.marks_mode, protocol.max_marks) == ("fake_and_real", 5)

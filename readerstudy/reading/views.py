@@ -28,7 +28,7 @@ from readerstudy.studies.tokens import ExpiringTokenAuthentication
 
 from . import preview as previews
 from . import reading_sql, selectors, services, showings, votes
-from .models import MARK_IMAGE_SIZE, MARK_RADIUS_PX, ExposureMode, StudyProtocol
+from .models import MARK_IMAGE_SIZE, MARK_RADIUS_PX, MAX_MARKS_LIMIT, ExposureMode, MarksMode, StudyProtocol
 
 
 class SettingsForm(forms.Form):
@@ -42,6 +42,10 @@ class SettingsForm(forms.Form):
     staircase_down = forms.IntegerField(min_value=1, max_value=10)
     staircase_factor = forms.DecimalField(max_digits=4, decimal_places=2)
     ask_fake_reasons = forms.BooleanField(required=False)
+    marks_mode = forms.ChoiceField(choices=MarksMode.choices, required=False, label="Marks",
+                                   help_text="Readers click the places that gave an image away (docs/marks.md).")
+    max_marks = forms.IntegerField(min_value=1, max_value=MAX_MARKS_LIMIT, required=False,
+                                   help_text=f"Marks a reader may place on one image (1 to {MAX_MARKS_LIMIT}).")
     allow_vote_changes = forms.BooleanField(required=False)
     show_finding = forms.BooleanField(required=False)
     show_progress = forms.BooleanField(required=False)
@@ -75,7 +79,10 @@ def protocol_page(request, slug: str):
         form = SettingsForm(request.POST)
         if form.is_valid():
             try:
-                services.settings_update(study, request.user, form.cleaned_data)
+                # a form sent without the marking fields (an older page) leaves them as they are
+                changes = {field: value for field, value in form.cleaned_data.items()
+                           if not (field in ("marks_mode", "max_marks") and value in ("", None))}
+                services.settings_update(study, request.user, changes)
             except services.ProtocolError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
