@@ -1,7 +1,7 @@
 """What marks add to storing a vote, measured in-process on PostgreSQL with the two kinds of vote interleaved (so a
 loaded machine slows both alike): a Fake vote without marks against one with three, through the reader API's service
 (``votes.answer_cast``), each on a case the reader has not answered yet. Prints the median and p99 of each and their
-difference. Run after ``bench/bench_reading.py --marks`` has built its database (a study asking for marks):
+difference. Run after ``bench/bench_reading.py`` has built its database (this sets the bench study to ask for marks):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_reading .venv/bin/python bench/bench_vote_marks.py
 """
@@ -23,13 +23,17 @@ def main() -> int:
 
     django.setup()
     from readerstudy.reading import votes
+    from readerstudy.reading.models import StudyProtocol
     from readerstudy.reading.selectors import reader_for
     from readerstudy.reading.state import reading_state
     from readerstudy.studies.models import Membership
 
     timings: dict[str, list[float]] = {"no marks": [], "3 marks": []}
     marks = [{"x": 30.5, "y": 40.25}, {"x": 120.0, "y": 99.5}, {"x": 200.75, "y": 10.0}]
-    for membership in Membership.objects.filter(study__slug="bench").order_by("number"):
+    memberships = Membership.objects.filter(study__slug="bench").order_by("number")
+    StudyProtocol.objects.update_or_create(study=memberships.first().study,
+                                           defaults={"marks_mode": "fake", "max_marks": 3})
+    for membership in memberships:
         reader = reader_for(membership.user, "bench")
         state = reading_state(reader.membership, reader.protocol)
         unread = [slot for slot in state.sequence if not state.is_answered(slot)][:16]
