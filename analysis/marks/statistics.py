@@ -139,7 +139,9 @@ def ratio_interval(numerator: np.ndarray, denominator: np.ndarray, *, alpha: flo
         case_var = np.nanvar(case_draws) * n_cases / (n_cases - 1)
     total = reader_var + case_var
     if not np.isfinite(total) or total <= 0:
-        return RatioEstimate(point, point, point, n_readers, n_cases)
+        # every resample gives the same ratio (e.g. no mark at all inside any box): the bootstrap cannot say how
+        # uncertain it is, and [0, 0] would claim certainty; no interval
+        return RatioEstimate(point, None, None, n_readers, n_cases)
     df = total**2 / (reader_var**2 / (n_readers - 1) + case_var**2 / (n_cases - 1))
     half = float(special.stdtrit(df, 1 - alpha / 2)) * np.sqrt(total)
     return RatioEstimate(point, max(0.0, float(point - half)), float(point + half), n_readers, n_cases, float(df))

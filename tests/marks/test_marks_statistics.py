@@ -55,3 +55,12 @@ def test_simulated_readers_who_avoid_the_box_are_recovered_with_an_interval_that
     result = box_avoidance(data, box_kept_cases(data), resamples=500)
     assert result.ratio.low <= config.true_ratio <= result.ratio.high
     assert result.ratio.high < 1  # the avoidance is visible: readers marked the box less than its size predicts
+
+
+def test_no_mark_inside_any_box_gives_a_ratio_of_0_without_a_false_interval():
+    cases = [CaseTruth(PixelKind.BOX_KEPT, BOX) for _ in range(3)]
+    reads = [(r, k) for r in range(3) for k in range(3)]
+    data = MarkData.build(n_readers=3, cases=cases, read_reader=[r for r, _ in reads], read_case=[k for _, k in reads],
+                          mark_read=list(range(9)), mark_x=[200.0] * 9, mark_y=[200.0] * 9)
+    ratio = box_avoidance(data, np.ones(3, dtype=bool), resamples=100).ratio
+    assert ratio.estimate == 0 and ratio.low is None and ratio.high is None
