@@ -134,3 +134,21 @@ def test_the_admin_sets_the_marking_protocol_on_the_protocol_page(study_factory,
     assert response.status_code == 302
     protocol = StudyProtocol.objects.get(study=study)
     assert (protocol.marks_mode, protocol.max_marks) == ("fake_and_real", 5)
+
+
+def test_asking_for_marks_changes_nothing_a_reader_is_served(study_factory, reader_factory, case_factory):
+    """Blinding: the next image's payload and a vote's answer have the same shape with marks asked or not."""
+    shapes = []
+    for slug, mode in (("plain", "off"), ("marked", "fake")):
+        study = study_factory(slug, status="open")
+        StudyProtocol.objects.create(study=study, marks_mode=mode)
+        for source in ("real", "pix2pix"):
+            case_factory(study, source=source)
+        membership = reader_factory(study)
+        client = APIClient()
+        client.force_authenticate(membership.user)
+        served = client.get(f"/api/studies/{slug}/next/").json()
+        answered = client.post(f"/api/studies/{slug}/votes/", {"case": served["case"], "answer": "fake"},
+                               format="json").json()
+        shapes.append((sorted(served), sorted(answered)))
+    assert shapes[0] == shapes[1]

@@ -396,6 +396,8 @@
     fitLayer();
     drawMarks();
     drawCursor();
+    document.getElementById("marking-prompt").textContent = answer === "fake" ?
+      "Where did it give itself away?" : "Anything that looked generated?";
     marksLayer.hidden = false;
     marksLayer.classList.add("active");
     markingStep.hidden = false;
