@@ -2,8 +2,8 @@
 the marks section of the results (box avoidance, marks per read, the localisation figure with its OR analysis),
 cached like the rest of the results until the next vote.
 
-The OR-Hillis analysis is reached through ``_or_hillis`` alone (the MRMC code is moving to ``analysis.mrmc``: one
-import to repoint).
+The OR-Hillis analysis is reached through ``_or_hillis`` alone (the MRMC code is moving to ``analysis.mrmc``: the
+one import block marked below is what to repoint).
 """
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from readerstudy.reading.models import Mark, MarksMode, StudyProtocol, Vote
 from readerstudy.studies.models import Answer, Case, Study
 
 from . import selectors
-from .mrmc.or_analysis import json_ready
+
+# The one import of the OR-Hillis (MRMC) code: repoint here when it moves to analysis.mrmc.
+from .mrmc.study import json_ready
 from .mrmc.study import study_mrmc as _or_hillis
 from .statistics import ALL
 
