@@ -393,7 +393,6 @@
     confidenceStep.hidden = true;
     placedMarks = [];
     cursor = null;
-    fitLayer();
     drawMarks();
     drawCursor();
     document.getElementById("marking-prompt").textContent = answer === "fake" ?
@@ -401,6 +400,7 @@
     marksLayer.hidden = false;
     marksLayer.classList.add("active");
     markingStep.hidden = false;
+    fitLayer();  // after the step is shown: on a tablet the panel below the image can move and resize it
     root.dataset.marking = "1";
     document.getElementById("marks-done").focus({ preventScroll: true });
   }
@@ -456,13 +456,16 @@
       if (!marking()) { return; }
       var dot = event.target.closest(".mark");
       if (dot) { removeMark(Number(dot.dataset.index)); return; }
-      var box = marksLayer.getBoundingClientRect();
+      var box = image.getBoundingClientRect();  // the image as drawn now, whatever moved it since
       placeMark((event.clientX - box.left) / box.width * config.markImageSize,
                 (event.clientY - box.top) / box.height * config.markImageSize);
     });
     document.getElementById("marks-done").addEventListener("click", function () { finishMarks(false); });
     document.getElementById("marks-skip").addEventListener("click", function () { finishMarks(true); });
     window.addEventListener("resize", function () { if (marking()) { fitLayer(); } });
+    if (window.ResizeObserver) {
+      new window.ResizeObserver(function () { if (marking()) { fitLayer(); } }).observe(stage);
+    }
   }
 
   function needsReasons(answer) {

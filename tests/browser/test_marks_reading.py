@@ -93,3 +93,37 @@ def test_the_preview_as_a_reader_shows_the_marking_step(page, live_server, study
     page.keyboard.press("Enter")
     page.wait_for_selector(f"#reader[data-ready='1']:not([data-case='{case}'])")
     assert Mark.objects.count() == 0 and Vote.objects.count() == 0
+
+
+def test_a_tap_on_a_touch_screen_places_a_mark(chromium_path, live_server, study_factory, reader_factory, staff_user,
+                                              monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    _, membership = make_study(study_factory, reader_factory, staff_user, marks_mode="fake")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 820, "height": 1180}, has_touch=True, is_mobile=True)
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        try:
+            log_in(page, live_server)
+            page.wait_for_selector("#reader[data-ready='1']")
+            case = page.get_attribute("#reader", "data-case")
+            page.tap("button.answer.fake")
+            page.wait_for_selector("#marking:not([hidden])")
+            page.touchscreen.tap(*_image_point(page, 160, 40))
+            page.wait_for_selector("#reader[data-marks='1']")
+            page.screenshot(path=str(SCREENSHOTS / "marks-reading-820-touch.png"))
+            page.tap("#marks-done")
+            page.wait_for_selector(f"#reader[data-ready='1']:not([data-case='{case}'])")
+        finally:
+            context.close()
+            browser.close()
+            from django.db import connections
+
+            connections.close_all()
+    x, y = Mark.objects.filter(vote__membership=membership).values_list("x", "y").get()
+    assert abs(x - 160) < 1.5 and abs(y - 40) < 1.5
