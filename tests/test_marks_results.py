@@ -92,6 +92,10 @@ def test_the_admin_sees_the_section_its_pictures_and_the_workbook(marked_study, 
     assert client.get(f"/studies/paper/results/marks/case/{case.public_id}.png").status_code == 200
     workbook = load_workbook(io.BytesIO(client.get("/studies/paper/results/marks/jafroc.xlsx").content))
     assert workbook.sheetnames[:3] == ["Truth", "TP", "FP"]
+    one = load_workbook(io.BytesIO(client.get("/studies/paper/results/marks/jafroc.xlsx?generator=Pix2Pix").content))
+    truth = list(one["Truth"].iter_rows(min_row=2, values_only=True))
+    assert (sum(1 for row in truth if row[1] == 1), sum(1 for row in truth if row[1] == 0)) == (24, 24)
+    assert client.get("/studies/paper/results/marks/jafroc.xlsx?generator=Nope").status_code == 404
     report = b"".join(client.get("/api/studies/paper/report.md").streaming_content).decode()
     assert "## Where readers marked the images" in report and "Box avoidance" in report
 
