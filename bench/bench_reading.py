@@ -9,6 +9,7 @@ itself (each reader stops after ``--votes`` votes or when ``--duration`` seconds
     .venv/bin/python bench/bench_reading.py                  # 50 readers, 600 cases, ~3 s per image, browser sessions
     .venv/bin/python bench/bench_reading.py --auth token     # the same through API tokens, as a script reads
     .venv/bin/python bench/bench_reading.py --think 0.5      # near saturation of a 2-core machine
+    .venv/bin/python bench/bench_reading.py --marks          # the study asks for marks: a Fake answer carries 0-3
 
 Targets on the 2-core machine: p99 under 50 ms for votes, under 20 ms for images, zero errors; the last line says
 whether the run met them. The client runs on the same cores as the server, so the figures are conservative.
@@ -57,6 +58,9 @@ def parse_args() -> argparse.Namespace:
                         help="drive the readers through nginx (deploy/nginx.conf) on this port, in front of gunicorn")
     parser.add_argument("--auth", choices=("session", "token"), default="session",
                         help="session: as the reading page (cookie + CSRF token); token: as an API script")
+    parser.add_argument("--marks", action="store_true",
+                        help="the study asks for marks after a Fake answer (docs/marks.md); each Fake vote carries "
+                             "0 to 3 of them")
     parser.add_argument("--client-processes", type=int, default=5,
                         help="processes the reader threads are spread over, so the client's own GIL does not "
                              "add to the latencies it measures")
@@ -98,7 +102,7 @@ class Credentials:
     csrf_cookie: str
 
 
-def build_world(env: dict, readers: int, cases: int) -> list[Credentials]:
+def build_world(env: dict, readers: int, cases: int, marks: bool = False) -> list[Credentials]:
     """Migrate, then create the study, its cases and readers (each with an API token and a logged-in session) in a
     child process; returns the readers' credentials."""
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
@@ -118,6 +122,9 @@ for index in range({cases}):
     Image.fromarray(rng.integers(0, 256, size=(224, 224), dtype=np.uint8)).save(buffer, format="PNG")
     case_create_from_png(study=study, finding=findings[index % 6], source=sources[index % 4],
                          png_bytes=buffer.getvalue())
+if {marks!r}:
+    from readerstudy.reading.models import StudyProtocol
+    StudyProtocol.objects.create(study=study, marks_mode="fake", max_marks=3)
 study_transition(study, None, "open")
 from importlib import import_module
 from django.conf import settings
@@ -268,6 +275,8 @@ def reader_loop(port: int, credentials: Credentials, args, recorder: Recorder, s
         if args.think:
             time.sleep(rng.expovariate(1 / args.think))
         body = {"case": case["case"], "answer": rng.choice(["real", "fake"]), "time_ms": rng.randint(300, 9000)}
+        if args.marks and body["answer"] == "fake":
+            body["marks"] = [{"x": rng.uniform(0, 223.9), "y": rng.uniform(0, 223.9)} for _ in range(rng.randint(0, 3))]
         recorder.timed("votes", lambda vote=body: connection.request("POST", "/api/studies/bench/votes/", vote),
                        (201,))
 
@@ -313,7 +322,7 @@ def main() -> int:
     env = server_env(database_url, media_root)
     print(f"Preparing {database_url}: {args.cases} cases, {args.readers} readers ...", flush=True)
     recreate_database(database_url)
-    readers = build_world(env, args.readers, args.cases)
+    readers = build_world(env, args.readers, args.cases, args.marks)
     access_log = media_root.parent / "bench_reading_access.log"
     access_log.unlink(missing_ok=True)
     server = start_server(env, args, access_log)
@@ -331,7 +340,8 @@ def main() -> int:
         processes = max(1, min(args.client_processes, len(readers)))
         shares = [[(reader, index) for index, reader in enumerate(readers) if index % processes == share]
                   for share in range(processes)]
-        print(f"Driving {len(readers)} readers ({args.auth} auth) from {processes} client processes ({args.votes} "
+        print(f"Driving {len(readers)} readers ({args.auth} auth{', marks on' if args.marks else ''}) from "
+              f"{processes} client processes ({args.votes} "
               f"votes each, think {args.think} s, gunicorn {args.workers} workers x {args.threads} threads"
               f"{', through nginx' if front else ''}) ...", flush=True)
         started = time.perf_counter()

@@ -110,6 +110,7 @@ def test_demo_study_builds_an_open_study_with_drawn_images_and_prints_logins(db,
     assert "reader1" in out and "admin" in out
     assert get_user_model().objects.get(username="admin").is_staff
     assert list(study.administrators.values_list("user__username", flat=True)) == ["admin"]  # not operator access
+    assert study.protocol.marks_mode == "fake"  # the demo asks readers to mark what gave a fake away
 
 
 def test_staff_create_a_study_add_a_reader_and_open_it_through_the_api(staff_api, case_factory):

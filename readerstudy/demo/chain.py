@@ -28,6 +28,7 @@ from readerstudy.reading.lifecycle import study_transition
 from readerstudy.studies.services import reader_add, study_admin_grant, study_create
 
 from .names import DEMO_SLUG
+from .protocol import demo_protocol_apply
 
 logger = logging.getLogger(__name__)
 KINDS = ("pix2pix", "pix2pix-n", "stargan")
@@ -204,6 +205,7 @@ def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool
             problems = "; ".join(f"{e.get('file')}: {e.get('message')}" for e in batch.errors[:5])
             raise RuntimeError(f"the demo batch was not imported: {batch.failure_reason} {problems}")
     study_admin_grant(study=study, user=admin, actor=admin)  # the demo admin administers the demo study
+    demo_protocol_apply(study, admin)
     for username, _password, is_staff in logins:
         if not is_staff:
             reader_add(study=study, username=username)

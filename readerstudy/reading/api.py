@@ -31,7 +31,7 @@ from readerstudy.text import neutralise
 
 from . import creation, lifecycle, monitoring, selectors, services, showings, votes
 from . import state as state_module
-from .models import ExposureMode
+from .models import MAX_MARKS_LIMIT, ExposureMode, MarksMode
 from .state import reading_state
 
 MAX_TIME_MS = 3_600_000  # an hour on one image is not a measurement; the database refuses more as well
@@ -61,6 +61,8 @@ class StudyProtocolApi(APIView):
         staircase_down = serializers.IntegerField(required=False, min_value=1, max_value=10)
         staircase_factor = serializers.DecimalField(required=False, max_digits=4, decimal_places=2)
         ask_fake_reasons = serializers.BooleanField(required=False)
+        marks_mode = serializers.ChoiceField(required=False, choices=MarksMode.values)
+        max_marks = serializers.IntegerField(required=False, min_value=1, max_value=MAX_MARKS_LIMIT)
         allow_vote_changes = serializers.BooleanField(required=False)
         show_finding = serializers.BooleanField(required=False)
         show_progress = serializers.BooleanField(required=False)
@@ -379,6 +381,12 @@ class StudyProgressApi(APIView):
         return Response(progress)
 
 
+class MarkInputSerializer(serializers.Serializer):
+    x = serializers.FloatField(help_text="In the 224 px image's pixels, 0 to under 224.")
+    y = serializers.FloatField(help_text="In the 224 px image's pixels, 0 to under 224.")
+    confidence = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+
+
 class StudyVotesApi(APIView):
     """Cast a vote. Same vote again: 200 with the stored vote. Different answer: 409 unless changes are allowed."""
 
@@ -390,6 +398,8 @@ class StudyVotesApi(APIView):
         cues = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
                                      max_length=50)
         note = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+        marks = MarkInputSerializer(many=True, required=False, max_length=MAX_MARKS_LIMIT,
+                                    help_text="Where the image gave itself away (studies that ask for marks).")
 
     @extend_schema(
         request=InputSerializer,
@@ -409,7 +419,7 @@ class StudyVotesApi(APIView):
         answered = votes.answer_cast(
             membership=reader.membership, protocol=reader.protocol, shown_id=data["case"], answer=data["answer"],
             confidence=data.get("confidence"), time_ms=data.get("time_ms"), cues=data.get("cues"),
-            note=data.get("note"))
+            note=data.get("note"), marks=data.get("marks"))
         return Response(answered.payload, status=status.HTTP_201_CREATED if answered.created else status.HTTP_200_OK)
 
 

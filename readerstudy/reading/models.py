@@ -23,6 +23,17 @@ def practice_image_path(instance: PracticeImage, filename: str) -> str:
     return f"practice/{secrets.token_hex(16)}.png"
 
 
+class MarksMode(models.TextChoices):
+    OFF = "off", "Off: no marks"
+    FAKE = "fake", "After a Fake answer: mark what gave the image away"
+    FAKE_AND_REAL = "fake_and_real", "After either answer: mark what looked generated"
+
+
+MARK_IMAGE_SIZE = 224  # marks are in the pixels of the 224 px study image, whatever its size on screen
+MAX_MARKS_LIMIT = 10
+MARK_RADIUS_PX = 6  # the circle drawn around a mark, in image pixels (the analysis uses the point)
+
+
 class ExposureMode(models.TextChoices):
     OFF = "off", "Off: the image stays until answered"
     FIXED = "fixed", "Fixed: shown for a set time, then masked"
@@ -33,7 +44,7 @@ class StudyProtocol(models.Model):
     """A study's protocol settings. Those in ``RESULT_SHAPING`` are frozen once the first vote is cast."""
 
     RESULT_SHAPING = ("block_size", "repeat_percent", "practice_count", "exposure_mode", "exposure_ms",
-                      "staircase_down", "staircase_factor")
+                      "staircase_down", "staircase_factor", "marks_mode", "max_marks")
 
     study = models.OneToOneField("studies.Study", on_delete=models.CASCADE, related_name="protocol")
     block_size = models.PositiveIntegerField(
@@ -56,6 +67,10 @@ class StudyProtocol(models.Model):
                   "error) by this factor.")
     ask_fake_reasons = models.BooleanField(
         default=False, help_text="After a Fake answer, let readers tick the cues that gave the image away.")
+    marks_mode = models.CharField(
+        max_length=16, choices=MarksMode.choices, default=MarksMode.OFF,
+        help_text="Let readers click the places that gave an image away (docs/marks.md).")
+    max_marks = models.PositiveSmallIntegerField(default=3, help_text="The most marks a reader may place on one image.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -71,6 +86,9 @@ class StudyProtocol(models.Model):
                                    name="protocol_timed_needs_exposure"),
             models.CheckConstraint(condition=Q(staircase_down__gte=1), name="protocol_staircase_down_positive"),
             models.CheckConstraint(condition=Q(staircase_factor__gt=1), name="protocol_staircase_factor_above_1"),
+            models.CheckConstraint(condition=Q(marks_mode__in=MarksMode.values), name="protocol_marks_mode_known"),
+            models.CheckConstraint(condition=Q(max_marks__gte=1, max_marks__lte=MAX_MARKS_LIMIT),
+                                   name="protocol_max_marks_1_to_10"),
         ]
 
     def __str__(self) -> str:
@@ -79,6 +97,10 @@ class StudyProtocol(models.Model):
     @property
     def timed(self) -> bool:
         return self.exposure_mode != ExposureMode.OFF
+
+    def asks_marks(self, answer: str) -> bool:
+        """Whether a reader may mark the image after this answer."""
+        return self.marks_mode == MarksMode.FAKE_AND_REAL or (self.marks_mode == MarksMode.FAKE and answer == "fake")
 
 
 class FakeCue(models.Model):
@@ -206,6 +228,28 @@ class Vote(AnswerRecord):
 
     def __str__(self) -> str:
         return f"{self.membership} {self.case.public_id}={self.answer}"
+
+
+class Mark(models.Model):
+    """A place a reader clicked on a first showing's image: what gave it away. In the 224 px image's pixels (the
+    point, whatever the image's size on screen), with a confidence on the study's scale when it asks for one."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="marks")
+    x = models.FloatField()
+    y = models.FloatField()
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["vote", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(x__gte=0, x__lt=MARK_IMAGE_SIZE, y__gte=0, y__lt=MARK_IMAGE_SIZE),
+                                   name="mark_inside_the_image"),
+            models.CheckConstraint(condition=Q(confidence__isnull=True) | Q(confidence__gte=1, confidence__lte=5),
+                                   name="mark_confidence_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"mark on {self.vote_id} at ({self.x:.0f}, {self.y:.0f})"
 
 
 class RepeatVote(AnswerRecord):

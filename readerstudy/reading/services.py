@@ -22,9 +22,11 @@ from . import sequence as derive
 from .models import (
     DEFAULT_CUES,
     MAX_EXPOSURE_MS,
+    MAX_MARKS_LIMIT,
     MIN_EXPOSURE_MS,
     ExposureMode,
     FakeCue,
+    MarksMode,
     Phase,
     PracticeImage,
     PracticeVote,
@@ -39,7 +41,7 @@ from .models import (
 STUDY_FIELDS = ("allow_vote_changes", "show_finding", "show_progress", "ask_confidence", "show_own_score_when_closed")
 STUDY_RESULT_SHAPING = ("show_finding", "ask_confidence")
 PROTOCOL_FIELDS = ("block_size", "repeat_percent", "practice_count", "practice_feedback", "exposure_mode",
-                   "exposure_ms", "staircase_down", "staircase_factor", "ask_fake_reasons")
+                   "exposure_ms", "staircase_down", "staircase_factor", "ask_fake_reasons", "marks_mode", "max_marks")
 SEQUENCE_SHAPING = ("block_size", "repeat_percent", "practice_count")
 
 class ProtocolError(ApplicationError):
@@ -116,6 +118,10 @@ def validate_protocol(study: Study, protocol: StudyProtocol, *, check_practice_p
         raise ProtocolError("The staircase needs at least one correct answer before shortening.", "staircase_down")
     if _as_decimal(protocol.staircase_factor, "staircase_factor") <= 1:
         raise ProtocolError("The staircase factor must be above 1 (e.g. 1.25).", "staircase_factor")
+    if protocol.marks_mode not in MarksMode.values:
+        raise ProtocolError(f"marks_mode must be one of {', '.join(MarksMode.values)}.", "marks_mode")
+    if not 1 <= protocol.max_marks <= MAX_MARKS_LIMIT:
+        raise ProtocolError(f"max_marks must be from 1 to {MAX_MARKS_LIMIT}.", "max_marks")
     if check_practice_pool:
         validate_practice_pool(study, protocol.practice_count)
 

@@ -26,9 +26,9 @@ from readerstudy.studies.selectors import account_named, audit_trail, open_invit
 from readerstudy.studies.services import LastAdmin, invitation_create, reader_add, study_admin_grant, study_admin_revoke
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
 
-from . import lifecycle, monitoring, reading_sql, selectors, services, showings
+from . import lifecycle, monitoring, reading_sql, selectors, services, showings, votes
 from . import preview as previews
-from .models import ExposureMode
+from .models import MARK_IMAGE_SIZE, MARK_RADIUS_PX, MAX_MARKS_LIMIT, ExposureMode, MarksMode, StudyProtocol
 
 
 class SettingsForm(forms.Form):
@@ -42,6 +42,10 @@ class SettingsForm(forms.Form):
     staircase_down = forms.IntegerField(min_value=1, max_value=10)
     staircase_factor = forms.DecimalField(max_digits=4, decimal_places=2)
     ask_fake_reasons = forms.BooleanField(required=False)
+    marks_mode = forms.ChoiceField(choices=MarksMode.choices, required=False, label="Marks",
+                                   help_text="Readers click the places that gave an image away (docs/marks.md).")
+    max_marks = forms.IntegerField(min_value=1, max_value=MAX_MARKS_LIMIT, required=False,
+                                   help_text=f"Marks a reader may place on one image (1 to {MAX_MARKS_LIMIT}).")
     allow_vote_changes = forms.BooleanField(required=False)
     show_finding = forms.BooleanField(required=False)
     show_progress = forms.BooleanField(required=False)
@@ -85,7 +89,10 @@ def protocol_page(request, slug: str):
         form = SettingsForm(request.POST)
         if form.is_valid():
             try:
-                services.settings_update(study, request.user, form.cleaned_data)
+                # a form sent without the marking fields (an older page) leaves them as they are
+                changes = {field: value for field, value in form.cleaned_data.items()
+                           if not (field in ("marks_mode", "max_marks") and value in ("", None))}
+                services.settings_update(study, request.user, changes)
             except services.ProtocolError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, str(exc))
             else:
@@ -286,7 +293,15 @@ def read(request, slug: str):
     return render(request, "reading/read.html", {
         "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
+        **marking_context(protocol),
     })
+
+
+def marking_context(protocol) -> dict:
+    """What the reading page needs for the marking step (nothing of it is drawn where the study asks no marks)."""
+    protocol = protocol if protocol is not None else StudyProtocol()
+    return {"marks_mode": protocol.marks_mode, "max_marks": protocol.max_marks, "mark_radius": MARK_RADIUS_PX,
+            "mark_image_size": MARK_IMAGE_SIZE}
 
 
 @login_required
@@ -381,6 +396,7 @@ def preview_page(request, slug: str):
         "progress": {"answered": len(state.answers) if done else 0, "total": len(cases)},
         "ask_reasons": protocol.ask_fake_reasons,
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
+        **marking_context(protocol),
     })
 
 
@@ -419,6 +435,13 @@ def preview_vote(request, slug: str):
         body = None
     if not isinstance(body, dict) or body.get("answer") not in Answer.values or not isinstance(body.get("case"), str):
         return json_refusal(ApplicationError("Send a case and an answer (real or fake).", "answer"))
+    marks = body.get("marks")
+    if marks is not None and (not isinstance(marks, list) or not all(isinstance(mark, dict) for mark in marks)):
+        return json_refusal(ApplicationError("`marks` is a list of {x, y, confidence?}.", "marks"))
+    try:  # the marks are checked as a reader's would be, and not kept
+        votes.checked_marks(study, services.protocol_for(study), body["answer"], marks)
+    except ApplicationError as refusal:
+        return json_refusal(refusal)
     cases, state = _preview(request, study)
     new_state = previews.record_answer(cases, state, body["case"], body["answer"])
     if new_state is None:

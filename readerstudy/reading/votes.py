@@ -18,7 +18,18 @@ from readerstudy.studies.models import Answer, Case, Membership, Study
 from readerstudy.studies.services import StudyStateError
 
 from . import reading_sql
-from .models import FakeCue, FakeReason, Phase, PracticeVote, RepeatVote, SequenceSlot, StudyProtocol, Vote
+from .models import (
+    MARK_IMAGE_SIZE,
+    FakeCue,
+    FakeReason,
+    Mark,
+    Phase,
+    PracticeVote,
+    RepeatVote,
+    SequenceSlot,
+    StudyProtocol,
+    Vote,
+)
 from .services import freeze_sequence, protocol_for
 from .state import case_track, exposure_for, staircase_record
 
@@ -106,12 +117,15 @@ class Answered:
 
 def answer_cast(*, membership: Membership, protocol: StudyProtocol, shown_id: str, answer: str,
                 confidence: int | None = None, time_ms: int | None = None, cues: list[int] | None = None,
-                note: str | None = None) -> Answered:
+                note: str | None = None, marks: list[dict] | None = None) -> Answered:
     """A reader's answer on the image shown under ``shown_id``: a first showing (the common case, tried first), else a
-    repeat or a practice image of the reader's own sequence; ``CaseNotInStudy`` when it is none of these."""
+    repeat or a practice image of the reader's own sequence; ``CaseNotInStudy`` when it is none of these.
+
+    Marks are checked alike everywhere (so a reader cannot tell a repeat by how its marks are taken) and stored for a
+    first showing only: the analysis counts each case once, like Table 1."""
     try:
         outcome = vote_cast(membership=membership, protocol=protocol, case_public_id=shown_id, answer=answer,
-                            confidence=confidence, time_ms=time_ms, cues=cues, note=note)
+                            confidence=confidence, time_ms=time_ms, cues=cues, note=note, marks=marks)
     except CaseNotInStudy:
         slot = own_slot(membership, shown_id)
         if slot is None:
@@ -119,6 +133,7 @@ def answer_cast(*, membership: Membership, protocol: StudyProtocol, shown_id: st
     else:
         return Answered(vote_payload(outcome.vote), outcome.created)
     _ensure_open(membership.study)
+    checked_marks(membership.study, protocol, answer, marks)
     if slot.phase == Phase.PRACTICE:
         result = practice_cast(membership, slot, protocol, answer=answer, confidence=confidence, time_ms=time_ms)
     else:
@@ -145,13 +160,16 @@ def vote_cast(
     cues: list[int] | None = None,
     note: str | None = None,
     protocol: StudyProtocol | None = None,
+    marks: list[dict] | None = None,
 ) -> VoteOutcome:
     """Record a reader's answer for a case (its first showing).
 
     Idempotent: the same answer again returns the stored vote untouched. A different answer is a ``VoteConflict``
     unless the study allows changes, in which case the vote is updated. The vote's position is the case's 1-based
     index in the reader's frozen sequence. In a timed study the vote carries the exposure the image was shown for,
-    and in an adaptive one it moves the reader's staircase; ``cues``/``note`` are the reasons for a Fake answer.
+    and in an adaptive one it moves the reader's staircase; ``cues``/``note`` are the reasons for a Fake answer and
+    ``marks`` (``{x, y, confidence?}``) the places that gave it away, stored with the vote in one transaction. The
+    same answer again leaves the stored marks as they are; a changed answer replaces them.
 
     A new vote, the common case, costs one read (the case with its position in the reader's sequence) and one
     insert: the insert is tried first and the unique constraint tells a repeated vote from a new one.
@@ -164,6 +182,7 @@ def vote_cast(
     case, is_real, position = _case_with_position(membership, case_public_id)
     protocol = protocol if protocol is not None else protocol_for(study)
     reasons = checked_cues(study, protocol, answer, cues, note)
+    placed = checked_marks(study, protocol, answer, marks)
 
     track = case_track(membership, protocol, case.pk, case.source_id, is_real)
     try:
@@ -173,6 +192,7 @@ def vote_cast(
                 position=position, exposure_ms=exposure_for(membership, protocol, track),
             )
             reasons_store(vote, reasons, note)
+            marks_store(vote, placed)
             membership_touch(membership)
     except IntegrityError:
         existing = Vote.objects.filter(membership=membership, case=case).select_related("case").first()
@@ -193,6 +213,8 @@ def vote_cast(
         if answer == Answer.REAL:
             reasons_drop(existing)
         reasons_store(existing, reasons, note)
+        Mark.objects.filter(vote=existing).delete()
+        marks_store(existing, placed)
         membership_touch(membership)
     return VoteOutcome(vote=existing, created=False, changed=True)
 
@@ -257,6 +279,58 @@ def reasons_store(vote: Vote, labels: list[str] | None, note: str | None) -> Non
     if labels is None:
         return
     FakeReason.objects.update_or_create(vote=vote, defaults={"cues": labels, "note": (note or "")[:1000]})
+
+
+# --- marks: where the image gave itself away ---------------------------------------------------------------------
+
+class MarkError(ApplicationError):
+    """Marks the study does not take: none asked for (or not after this answer), too many, outside the image, or a
+    confidence missing where the study asks for one. Always names ``marks``."""
+
+    field = "marks"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "marks")
+
+
+@dataclass(frozen=True)
+class PlacedMark:
+    x: float
+    y: float
+    confidence: int | None
+
+
+def checked_marks(study: Study, protocol: StudyProtocol, answer: str, marks: list[dict] | None) -> list[PlacedMark]:
+    """The marks as they will be stored, or ``MarkError`` before anything is stored. ``marks``: dicts with ``x`` and
+    ``y`` (the 224 px image's pixels, 0 <= x, y < 224) and ``confidence`` (1-5, required where the study asks for
+    confidence, refused where it does not)."""
+    if not marks:
+        return []
+    if not protocol.asks_marks(answer):
+        if protocol.marks_mode == "off":
+            raise MarkError("This study does not ask for marks; send the answer without `marks`.")
+        raise MarkError("This study asks for marks after a Fake answer only; send this Real answer without `marks`.")
+    if len(marks) > protocol.max_marks:
+        raise MarkError(f"{len(marks)} marks sent; this study takes at most {protocol.max_marks} per image.")
+    placed = []
+    for number, mark in enumerate(marks, start=1):
+        x, y, confidence = mark.get("x"), mark.get("y"), mark.get("confidence")
+        if x is None or y is None or not (0 <= x < MARK_IMAGE_SIZE and 0 <= y < MARK_IMAGE_SIZE):
+            raise MarkError(f"Mark {number} at ({x}, {y}) is outside the image: x and y are the 224 px image's "
+                            f"pixels, from 0 to under {MARK_IMAGE_SIZE}.")
+        if study.ask_confidence and confidence is None:
+            raise MarkError(f"Mark {number} has no confidence: this study asks for a confidence (1-5) with every "
+                            "mark.")
+        if not study.ask_confidence and confidence is not None:
+            raise MarkError(f"Mark {number} has a confidence, but this study does not ask for one; leave it out.")
+        placed.append(PlacedMark(float(x), float(y), confidence))
+    return placed
+
+
+def marks_store(vote: Vote, placed: list[PlacedMark]) -> None:
+    """One insert for all of a vote's marks (none when there are none: a study without marks costs nothing)."""
+    if placed:
+        Mark.objects.bulk_create(Mark(vote=vote, x=mark.x, y=mark.y, confidence=mark.confidence) for mark in placed)
 
 
 # --- answers on repeats and practice images ---------------------------------------------------------------------

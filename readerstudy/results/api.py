@@ -6,6 +6,7 @@ Anyone but staff gets 404 for the admin endpoints, as if the study did not exist
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -17,7 +18,8 @@ from readerstudy.negotiation import DownloadNegotiation
 from readerstudy.reading.selectors import membership_for
 from readerstudy.studies.selectors import study_for_staff
 
-from . import export, mrmc_export, report, selectors, services
+from . import export, marks, mrmc_export, report, selectors, services
+from .marks_report import marks_markdown
 
 
 class StudyTable1Api(APIView):
@@ -126,5 +128,8 @@ class StudyReportMarkdownApi(APIView):
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         results = services.study_results(study)
-        return _text_download(iter([report.markdown_report(results.report, results.table)]),
+        marks_section = marks_markdown(marks.marks_results(study, results.version), {
+            "Heat maps of marks": request.build_absolute_uri(reverse("results-marks-heatmap-png", args=[study.slug])),
+            "Marks per case": request.build_absolute_uri(reverse("results-marks-cases-png", args=[study.slug]))})
+        return _text_download(iter([report.markdown_report(results.report, results.table), marks_section]),
                               f"{study.slug}-report.md", "text/markdown; charset=utf-8")

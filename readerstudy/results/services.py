@@ -92,8 +92,9 @@ def code_fingerprint() -> str:
     them never serves what an older version cached (a shared cache outlives the processes)."""
     package = Path(__file__).resolve().parent
     templates = package.parent.parent / "templates" / "results"
+    analysis = package.parent.parent / "analysis"  # the numerical code the results call (marks, ...)
     digest = hashlib.sha256()
-    for path in sorted([*package.rglob("*.py"), *templates.glob("*.html")]):
+    for path in sorted([*package.rglob("*.py"), *analysis.rglob("*.py"), *templates.glob("*.html")]):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

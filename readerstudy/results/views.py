@@ -9,13 +9,61 @@ from django.shortcuts import render
 from readerstudy.reading.selectors import membership_for
 from readerstudy.studies.selectors import study_for_staff
 
-from . import charts, services
+from . import charts, marks, marks_charts, services
+from .marks_export import jafroc_download
 
 
 @login_required
 def results(request, slug: str):
     study = study_for_staff(request.user, slug)
-    return render(request, "results/results.html", services.results_page_context(study))
+    context = services.results_page_context(study)
+    context["marks"] = marks.marks_results(study, context["version"])  # templates/results/_marks.html
+    return render(request, "results/results.html", context)
+
+
+def _image(content: bytes, image_format: str, request, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=charts.FORMATS[image_format])
+    disposition = "attachment" if request.GET.get("download") else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{name}.{image_format}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def marks_chart(request, slug: str, chart: str, image_format: str):
+    """The marks drawn: ``heatmap`` (per source and finding) or ``cases`` (small multiples, ``?page=N``). Study
+    admins only, like every results page: a reader never sees where anyone marked."""
+    study = study_for_staff(request.user, slug)
+    version = services.results_version(study)
+    load = lambda: marks.study_marks(study)  # noqa: E731  (drawn, and the marks read, only when not cached)
+    try:
+        if chart == "heatmap":
+            content = marks_charts.render_heatmap(load, study.name, version, image_format)
+        else:
+            content = marks_charts.render_cases(load, study.name, version, image_format,
+                                                page=int(request.GET.get("page", "1")))
+    except ValueError:
+        raise Http404("No such chart page.") from None
+    return _image(content, image_format, request, f"{study.slug}-marks-{chart}")
+
+
+@login_required
+def marks_case_chart(request, slug: str, public_id: str, image_format: str):
+    """One case with every reader's marks and its box (the gallery's case page shows it)."""
+    study = study_for_staff(request.user, slug)
+    try:
+        content = marks_charts.render_case(lambda: marks.study_marks(study), public_id,
+                                           services.results_version(study), image_format)
+    except ValueError:
+        raise Http404("No such case.") from None
+    return _image(content, image_format, request, f"{study.slug}-{public_id}-marks")
+
+
+@login_required
+def marks_jafroc(request, slug: str):
+    """The marks as RJafroc's JAFROC workbook (``?generator=NAME`` for one generator's fakes with the real images)."""
+    study = study_for_staff(request.user, slug)
+    return jafroc_download(study, request.GET.get("generator"))
 
 
 @login_required

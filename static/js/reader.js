@@ -8,6 +8,12 @@
  * Study protocol: practice images come first under a banner (with feedback when the study gives it); in a timed
  * study the image is masked `exposure_ms` after it loaded and the answer is given after; when the study asks, a Fake
  * answer is followed by an optional step to tick the cues that gave the image away.
+ *
+ * Marks (docs/marks.md): where the study asks for them, an answer ("fake", or either) is followed by a step in which
+ * the reader clicks or taps up to `max-marks` places on the image (a circle of `mark-radius` image pixels drawn;
+ * clicking a mark removes it), or moves a cursor with the arrow keys and places a mark with Enter; S skips. Marks are
+ * sent with the answer, in the 224 px image's pixels, each with the answer's confidence (adjustable per mark) when the
+ * study asks for confidence. Nothing of this exists on the page of a study that asks for no marks.
  */
 (function () {
   "use strict";
@@ -24,7 +30,11 @@
     askConfidence: root.dataset.askConfidence === "1",
     allowChanges: root.dataset.allowChanges === "1",
     showProgress: root.dataset.showProgress === "1",
-    askReasons: root.dataset.askReasons === "1"
+    askReasons: root.dataset.askReasons === "1",
+    marksMode: root.dataset.marksMode || "off",
+    maxMarks: Number(root.dataset.maxMarks || 0),
+    markRadius: Number(root.dataset.markRadius || 6),
+    markImageSize: Number(root.dataset.markImageSize || 224)
   };
 
   var image = document.getElementById("case-image");
@@ -44,6 +54,11 @@
   var feedback = document.getElementById("feedback");
   var feedbackText = document.getElementById("feedback-text");
   var feedbackNext = document.getElementById("feedback-next");
+  var stage = image.parentNode;
+  var markingStep = document.getElementById("marking");
+  var marksLayer = document.getElementById("marks-layer");
+  var markCursor = document.getElementById("mark-cursor");
+  var markList = document.getElementById("mark-list");
 
   var current = null;      // the case on screen, as the API returned it
   var shownAt = null;      // performance.now() when its image finished loading
@@ -54,6 +69,9 @@
   var pendingConfidence = null; // confidence waiting for the reasons step
   var maskTimer = null;    // masks a timed image when its exposure is over
   var awaitingFeedback = false;
+  var placedMarks = [];    // {x, y, confidence} in image pixels, for the answer waiting in the marking step
+  var sentMarks = [];      // the marks going out with the answer
+  var cursor = null;       // the keyboard's cursor on the image, in image pixels, or null when hidden
 
   function setStatus(text, kind) {
     statusLine.textContent = text || "";
@@ -138,6 +156,8 @@
     answeredMs = null;
     confidenceStep.hidden = true;
     if (reasonsStep) { reasonsStep.hidden = true; }
+    leaveMarking();
+    sentMarks = [];
     feedback.hidden = true;
     setAnswerable(false);
     markPreviousVote(caseData.vote || null);
@@ -213,6 +233,13 @@
     var body = { case: current.case, answer: answer, time_ms: answeredMs };
     if (confidence) { body.confidence = confidence; }
     if (reasons && (reasons.cues.length || reasons.note)) { body.cues = reasons.cues; body.note = reasons.note; }
+    if (sentMarks.length) {
+      body.marks = sentMarks.map(function (mark) {
+        var out = { x: mark.x, y: mark.y };
+        if (config.askConfidence) { out.confidence = mark.confidence; }
+        return out;
+      });
+    }
     setStatus("Saving…");
     var attempt = 0;
 
@@ -263,7 +290,182 @@
     pendingConfidence = null;
     confidenceStep.hidden = true;
     if (reasonsStep) { reasonsStep.hidden = true; }
+    leaveMarking();
+    sentMarks = [];
     levelButtons.forEach(function (button) { button.disabled = false; });
+  }
+
+  // --- marks -------------------------------------------------------------------------------------------------
+
+  function marking() { return !!markingStep && !markingStep.hidden; }
+
+  function needsMarks(answer) {
+    if (!markingStep || config.marksMode === "off" || current.practice || root.dataset.masked === "1") { return false; }
+    return config.marksMode === "fake_and_real" || answer === "fake";
+  }
+
+  function fitLayer() {
+    // The layer lies exactly over the image as drawn, so a click's place in it is its place in the image.
+    if (!marksLayer) { return; }
+    var box = image.getBoundingClientRect(), around = stage.getBoundingClientRect();
+    marksLayer.style.left = (box.left - around.left) + "px";
+    marksLayer.style.top = (box.top - around.top) + "px";
+    marksLayer.style.width = box.width + "px";
+    marksLayer.style.height = box.height + "px";
+  }
+
+  function percent(value) { return (100 * value / config.markImageSize) + "%"; }
+
+  function drawMarks() {
+    Array.prototype.slice.call(marksLayer.querySelectorAll(".mark")).forEach(function (node) { node.remove(); });
+    markList.textContent = "";
+    placedMarks.forEach(function (mark, index) {
+      var dot = document.createElement("button");
+      dot.type = "button";
+      dot.className = "mark";
+      dot.dataset.index = String(index);
+      dot.style.left = percent(mark.x);
+      dot.style.top = percent(mark.y);
+      dot.style.width = dot.style.height = percent(2 * config.markRadius);
+      dot.setAttribute("aria-label", "Mark " + (index + 1) + ": remove");
+      var number = document.createElement("span");
+      number.textContent = String(index + 1);
+      dot.appendChild(number);
+      marksLayer.appendChild(dot);
+
+      var item = document.createElement("li");
+      item.appendChild(document.createTextNode("Mark " + (index + 1) + " at " + Math.round(mark.x) + ", " + Math.round(mark.y)));
+      if (config.askConfidence) {
+        var level = document.createElement("select");
+        level.setAttribute("aria-label", "Confidence of mark " + (index + 1));
+        for (var n = 1; n <= 5; n += 1) {
+          var option = document.createElement("option");
+          option.value = String(n);
+          option.textContent = String(n);
+          option.selected = n === mark.confidence;
+          level.appendChild(option);
+        }
+        level.addEventListener("change", function () { mark.confidence = Number(level.value); });
+        item.appendChild(level);
+      }
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "ghost";
+      remove.textContent = "Remove";
+      remove.addEventListener("click", function () { removeMark(index); });
+      item.appendChild(remove);
+      markList.appendChild(item);
+    });
+    root.dataset.marks = String(placedMarks.length);
+  }
+
+  function placeMark(x, y) {
+    if (placedMarks.length >= config.maxMarks) {
+      setStatus("At most " + config.maxMarks + " mark" + (config.maxMarks > 1 ? "s" : "") +
+        "; remove one to place another.", "error");
+      return;
+    }
+    var last = config.markImageSize - 0.01;
+    placedMarks.push({ x: Math.min(last, Math.max(0, Math.round(x * 100) / 100)),
+                       y: Math.min(last, Math.max(0, Math.round(y * 100) / 100)),
+                       confidence: pendingConfidence || 3 });
+    setStatus("");
+    drawMarks();
+  }
+
+  function removeMark(index) {
+    placedMarks.splice(index, 1);
+    setStatus("");
+    drawMarks();
+  }
+
+  function drawCursor() {
+    markCursor.hidden = cursor === null;
+    if (cursor !== null) {
+      markCursor.style.left = percent(cursor.x);
+      markCursor.style.top = percent(cursor.y);
+    }
+  }
+
+  function askMarks(answer, confidence) {
+    pendingAnswer = answer;
+    pendingConfidence = confidence;
+    confidenceStep.hidden = true;
+    placedMarks = [];
+    cursor = null;
+    drawMarks();
+    drawCursor();
+    document.getElementById("marking-prompt").textContent = answer === "fake" ?
+      "Where did it give itself away?" : "Anything that looked generated?";
+    marksLayer.hidden = false;
+    marksLayer.classList.add("active");
+    markingStep.hidden = false;
+    fitLayer();  // after the step is shown: on a tablet the panel below the image can move and resize it
+    root.dataset.marking = "1";
+    document.getElementById("marks-done").focus({ preventScroll: true });
+  }
+
+  function leaveMarking() {
+    if (!markingStep) { return; }
+    markingStep.hidden = true;
+    marksLayer.hidden = true;
+    marksLayer.classList.remove("active");
+    placedMarks = [];
+    cursor = null;
+    root.dataset.marking = "0";
+  }
+
+  function finishMarks(skip) {
+    if (busy || !pendingAnswer || !marking()) { return; }
+    sentMarks = skip ? [] : placedMarks.slice();
+    var answer = pendingAnswer, confidence = pendingConfidence;
+    leaveMarking();
+    if (needsReasons(answer)) { askReasons(answer, confidence); return; }
+    submit(answer, confidence);
+  }
+
+  function markingKey(event) {
+    var key = event.key, step = event.shiftKey ? 16 : 4, half = config.markImageSize / 2;
+    var moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    if (moves[key]) {
+      event.preventDefault();
+      var last = config.markImageSize - 0.01;
+      if (cursor === null) { cursor = { x: half, y: half }; }
+      else {
+        cursor = { x: Math.min(last, Math.max(0, cursor.x + moves[key][0])),
+                   y: Math.min(last, Math.max(0, cursor.y + moves[key][1])) };
+      }
+      drawCursor();
+    } else if (key === "Enter") {
+      event.preventDefault();
+      if (cursor !== null) { placeMark(cursor.x, cursor.y); cursor = null; drawCursor(); }
+      else { finishMarks(false); }
+    } else if (key === "s" || key === "S") { event.preventDefault(); finishMarks(true); }
+    else if ((key === "Backspace" || key === "Delete") && placedMarks.length) {
+      event.preventDefault();
+      removeMark(placedMarks.length - 1);
+    } else if (key === "Escape" && !busy) {
+      leaveMarking();
+      pendingAnswer = null;
+      markPreviousVote(current && current.vote);
+    }
+  }
+
+  if (markingStep) {
+    marksLayer.addEventListener("click", function (event) {
+      if (!marking()) { return; }
+      var dot = event.target.closest(".mark");
+      if (dot) { removeMark(Number(dot.dataset.index)); return; }
+      var box = image.getBoundingClientRect();  // the image as drawn now, whatever moved it since
+      placeMark((event.clientX - box.left) / box.width * config.markImageSize,
+                (event.clientY - box.top) / box.height * config.markImageSize);
+    });
+    document.getElementById("marks-done").addEventListener("click", function () { finishMarks(false); });
+    document.getElementById("marks-skip").addEventListener("click", function () { finishMarks(true); });
+    window.addEventListener("resize", function () { if (marking()) { fitLayer(); } });
+    if (window.ResizeObserver) {
+      new window.ResizeObserver(function () { if (marking()) { fitLayer(); } }).observe(stage);
+    }
   }
 
   function needsReasons(answer) {
@@ -290,7 +492,7 @@
 
   function choose(answer) {
     if (busy || awaitingFeedback || !current || shownAt === null) { return; }
-    if (reasonsStep && !reasonsStep.hidden) { return; }
+    if ((reasonsStep && !reasonsStep.hidden) || marking()) { return; }
     if (pendingAnswer === null) { answeredMs = Math.max(0, Math.round(performance.now() - shownAt)); }
     if (config.askConfidence) {
       pendingAnswer = answer;
@@ -299,12 +501,14 @@
       levelButtons[0].focus({ preventScroll: true });
       return;
     }
+    if (needsMarks(answer)) { askMarks(answer, null); return; }
     if (needsReasons(answer)) { askReasons(answer, null); return; }
     submit(answer, null);
   }
 
   function chooseConfidence(level) {
-    if (busy || !pendingAnswer || (reasonsStep && !reasonsStep.hidden)) { return; }
+    if (busy || !pendingAnswer || (reasonsStep && !reasonsStep.hidden) || marking()) { return; }
+    if (needsMarks(pendingAnswer)) { askMarks(pendingAnswer, level); return; }
     if (needsReasons(pendingAnswer)) { askReasons(pendingAnswer, level); return; }
     submit(pendingAnswer, level);
   }
@@ -330,6 +534,10 @@
     var key = event.key;
     if (awaitingFeedback) {
       if (key === "n" || key === "N" || key === "Enter") { event.preventDefault(); leaveFeedback(); }
+      return;
+    }
+    if (marking()) {
+      if (event.target.tagName !== "SELECT" || key === "Enter") { markingKey(event); }
       return;
     }
     if (reasonsStep && !reasonsStep.hidden) {

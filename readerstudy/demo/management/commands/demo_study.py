@@ -5,6 +5,7 @@ from django.db import transaction
 
 from readerstudy.demo.images import chest_png
 from readerstudy.demo.names import DEMO_LOGINS, DEMO_SLUG
+from readerstudy.demo.protocol import demo_protocol_apply
 from readerstudy.studies.models import Finding, Source, Study
 from readerstudy.reading.lifecycle import study_transition
 from readerstudy.studies.services import case_create_from_png, reader_add, study_admin_grant, study_create
@@ -41,6 +42,7 @@ class Command(BaseCommand):
                             case_create_from_png(study=study, finding=finding, source=source,
                                                  png_bytes=chest_png(finding.slug, source.slug, seed),
                                                  provenance={"demo": True, "seed": seed})
+            demo_protocol_apply(study, admins[0])
             for username, _password, is_staff in DEMO_LOGINS:
                 if not is_staff:
                     reader_add(study=study, username=username)
