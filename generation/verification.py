@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from batchformat.manifest import origin_seen_cell
+
 from . import FORMAT_VERSION, INFERENCE_MODES
 from .archive import BatchZipWriter
 from .audit import check_box_identity, summarise_quality, surroundings_quality
@@ -232,7 +234,8 @@ def _audit(entry: _Loaded, generated: np.ndarray, size: int, crop_margin: float)
 
     plan = entry.item.plan
     record = {"filename": entry.item.filename, "source": plan.source, "finding": plan.finding,
-              "origin_image": plan.origin_image, "split": plan.split, "reused": plan.reused,
+              "origin_image": plan.origin_image, "split": plan.split, "origin_seen": plan.seen,
+              "reused": plan.reused,
               "box_identical": None, "max_abs_diff_in_box": None, "ssim": None, "psnr": None}
     if plan.source in (PIX2PIX, PIX2PIX_N):
         mask = box_mask(size, entry.box)
@@ -288,6 +291,7 @@ def _kept_fraction(box: tuple[float, float, float, float], size: int, crop_margi
 def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
     plan = entry.item.plan
     row = {"finding": plan.finding, "source": plan.source, "origin_image": plan.origin_image,
+           "origin_seen": origin_seen_cell(plan.seen),
            "notes": f"split={plan.split}" + ("; reused in another cell" if plan.reused else "")}
     if entry.box is not None:
         x, y, w, h = box_in_final_image(entry.box, size, crop_margin)
