@@ -129,7 +129,8 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
         raise GenerationError(f"--data: {error}") from None
     inputs = SelectionInputs(boxes=index.boxes, labels=index.labels, healthy=index.healthy_images(),
                              train_images={kind: g.train_images for kind, g in generators.items()},
-                             views=index.views, frames=_box_frames(index), crop_margin=config.crop_margin)
+                             views=index.views, frames=_box_frames(index), crop_margin=config.crop_margin,
+                             patients=index.patients)
     plan = plan_verification_set(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse, config.pairing)
     items = _name_items(plan)
     torch.manual_seed(config.seed)
@@ -345,7 +346,8 @@ def _checkpoint_record(generator: LoadedGenerator) -> dict:
             "image_size": generator.meta["image_size"],
             "split": {"train_images": len(split.get("train", [])), "test_images": len(split.get("test", [])),
                       "sha256": hashlib.sha256(names.encode()).hexdigest()},
-            "config": generator.meta["config"]}
+            "training_data": generator.meta.get("training_data"),
+            "train_images": len(generator.train_images), "config": generator.meta["config"]}
 
 
 def _versions() -> dict:
