@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="when the data runs short, let a source image serve in a second cell (recorded)")
     build.add_argument("--pairing", choices=PAIRINGS, default="disjoint",
                        help="disjoint: distinct origins per Pix2Pix generator (default); matched: the same boxes")
+    build.add_argument("--area-tolerance", type=float, default=DEFAULT_AREA_TOLERANCE,
+                       help="a Pix2Pix pair's box areas lie within this fraction of each other (default "
+                       f"{DEFAULT_AREA_TOLERANCE})")
     build.add_argument("--inference", choices=INFERENCE_MODES, default="deterministic",
                        help="deterministic: eval mode (default); stochastic: dropout and batch statistics on, as "
                        "pix2pix's test script runs")
@@ -119,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data, checkpoints=parse_checkpoint_argument(args.checkpoints), out=args.out,
             per_cell=args.per_cell, seed=args.seed, allow_reuse=args.allow_reuse, force=args.force,
             crop_margin=args.crop_margin, device=args.device, batch_size=args.batch_size, pairing=args.pairing,
+            area_tolerance=args.area_tolerance,
             inference=args.inference)
         with tqdm(total=None, desc="verification set", unit="img", disable=None) as bar:
             def progress(done: int, total: int) -> None:

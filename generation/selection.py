@@ -218,7 +218,9 @@ class _Planner:
         rng = self._rng(finding, REAL)
         candidates = _shuffled([i for i in untrained if i not in self.boxed_images], rng) + list(reserved) + _shuffled(
             [i for i in untrained if i in self.boxed_images and i not in reserved], rng)
-        candidates = [i for i in candidates if self.ledger.is_fresh(i) and self._patient_free(i, (REAL,))]
+        fresh = [i for i in candidates if self.ledger.is_fresh(i) and self._patient_free(i, (REAL,))]
+        candidates = fresh + ([i for i in candidates if self.ledger.reusable(i, (REAL,))]
+                              if self.ledger.allow_reuse else [])
         if len(pix2pix) == per_cell:
             wanted = Counter((p.view, p.multi_label) for p in pix2pix)
         else:  # the generators already fell short (reported): any view, single-label first
@@ -244,9 +246,8 @@ class _Planner:
                     f"{count - len(same)}")
             taken.update(same)
             order += same
-        reusable = [i for i in untrained if not self.ledger.is_fresh(i)] if self.ledger.allow_reuse else []
         try:
-            picked = self.ledger.take(REAL, finding, order + [i for i in candidates if i not in taken] + reusable,
+            picked = self.ledger.take(REAL, finding, order + [i for i in candidates if i not in taken],
                                       per_cell, lambda image: image, (
                 f"need {per_cell} real images labelled {finding} that no generator trained on, found {{found}} "
                 f"unused from patients no other source uses ({len(labelled)} labelled {finding} in Data_Entry, "

@@ -36,8 +36,9 @@ from .pipeline import (
     resampling_reach,
     to_study_size,
 )
-from .plan import cell_table
+from .plan import cell_table, patient_overlap
 from .selection import (
+    DEFAULT_AREA_TOLERANCE,
     PAIRINGS,
     PIX2PIX,
     PIX2PIX_N,
@@ -46,7 +47,7 @@ from .selection import (
     STARGAN,
     PlannedImage,
     SelectionInputs,
-    plan_verification_set,
+    plan_with_notes,
 )
 
 KIND_OF_SOURCE = {PIX2PIX: "pix2pix", PIX2PIX_N: "pix2pix-n", STARGAN: "stargan"}
@@ -75,6 +76,7 @@ class VerificationSetConfig:
     batch_size: int = 8
     load_workers: int = 1  # threads reading images ahead of the generators
     pairing: str = "disjoint"  # disjoint or matched origins for Pix2Pix and Pix2Pix-N (generation.selection)
+    area_tolerance: float = DEFAULT_AREA_TOLERANCE  # a Pix2Pix pair's box areas within this fraction
     inference: str = "deterministic"  # deterministic (eval mode) or stochastic (dropout and batch statistics on)
 
 
@@ -131,7 +133,8 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
                              train_images={kind: g.train_images for kind, g in generators.items()},
                              views=index.views, frames=_box_frames(index), crop_margin=config.crop_margin,
                              patients=index.patients)
-    plan = plan_verification_set(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse, config.pairing)
+    plan, notes = plan_with_notes(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse, config.pairing,
+                                  config.area_tolerance)
     items = _name_items(plan)
     torch.manual_seed(config.seed)
 
@@ -174,7 +177,7 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
                 write(finishing.pop(0))
         while finishing:
             write(finishing.pop(0))
-        provenance = _provenance(config, generators, index, records, size, started, device, plan)
+        provenance = _provenance(config, generators, index, records, size, started, device, plan, notes)
         writer.commit(provenance)
     return VerificationSetResult(out=out, images=len(records), provenance=provenance)
 
@@ -301,7 +304,7 @@ def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
 
 
 def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGenerator], index, records: list[dict],
-                size: int, started: datetime, device: str, plan: list[PlannedImage]) -> dict:
+                size: int, started: datetime, device: str, plan: list[PlannedImage], notes: list[dict]) -> dict:
     checked = [r for r in records if r["box_identical"] is not None]
     checked_224 = [r for r in checked if r.get("box_identical_224") is not None]
     return {
@@ -315,7 +318,8 @@ def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGe
         "reused_images": sum(1 for r in records if r["reused"]),
         "device": device,
         "inference": {"mode": config.inference, "why": INFERENCE_WHY[config.inference]},
-        "plan": {"pairing": config.pairing, "per_cell": config.per_cell, "cells": cell_table(plan)},
+        "plan": {"pairing": config.pairing, "per_cell": config.per_cell, "area_tolerance": config.area_tolerance,
+                 "cells": cell_table(plan), "patients": patient_overlap(plan), "notes": notes},
         "pipeline": {"working_size": size, "study_size": STUDY_SIZE, "crop_margin": config.crop_margin,
                      "crop_pixels_at_256": crop_pixels(config.crop_margin), "final_size": FINAL_SIZE,
                      "resample": "lanczos", "png": "8-bit gray, IHDR/IDAT/IEND only"},
