@@ -64,6 +64,8 @@ SAMPLE_ROWS = 4
 RESUME_MAY_CHANGE = frozenset({"iters", "device", "out", "data", "log_every", "sample_every", "checkpoint_every",
                                "amp", "profile", "skip_bad", "loader_workers", "precision"})
 """Config fields a resumed run may change; any other difference is refused (it would not be the same run)."""
+LEGACY_DEFAULTS = {"stargan_data": "boxes", "lr_decay_iters": 0}
+"""What a checkpoint written before a setting existed ran with: StarGAN trained box-only and without LR decay."""
 
 
 @dataclass
@@ -166,6 +168,8 @@ def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
     """Refuse a resume that would not continue the same run. A setting an older checkpoint lacks counts as its
     default (the value that run used)."""
     defaults = {f.name: f.default for f in fields(TrainConfig)}
+    if config.kind == "stargan":
+        defaults.update(LEGACY_DEFAULTS)
     differing = sorted(k for k, v in config.to_dict().items()
                        if k not in RESUME_MAY_CHANGE and saved.get(k, defaults.get(k)) != v)
     if differing:

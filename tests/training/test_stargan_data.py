@@ -116,3 +116,20 @@ def test_the_box_only_mode_stays_available_and_is_named_so(labelled_phantom, tmp
     assert payload["config"]["stargan_data"] == "boxes"
     assert payload["training_data"] == "box-only (box-list training split + healthy pool)"
     assert "train_images" not in payload
+
+
+def test_an_older_box_only_checkpoint_is_not_resumed_as_an_image_level_run(tmp_path):
+    from training.checkpoints import CheckpointError
+    from training.config import make_config
+    from training.runner import check_resumable
+
+    config = make_config("stargan", "data", str(tmp_path), profile="quick")
+    older = {k: v for k, v in config.to_dict().items() if k not in ("stargan_data", "stargan_holdout",
+                                                                    "lr_decay_iters", "lr_update_every")}
+    with pytest.raises(CheckpointError, match="stargan_data: checkpoint 'boxes' vs now 'images'"):
+        check_resumable(older, config, tmp_path / "last.pt")
+    boxes = make_config("stargan", "data", str(tmp_path), profile="quick", stargan_data="boxes", lr_decay_iters=0,
+                        lr_update_every=1000)
+    check_resumable(older, boxes, tmp_path / "last.pt")  # the same run: resumable
+    pix2pix = make_config("pix2pix", "data", str(tmp_path), profile="quick")
+    check_resumable({k: v for k, v in pix2pix.to_dict().items() if k != "stargan_data"}, pix2pix, tmp_path / "p.pt")
