@@ -1,21 +1,25 @@
 """Choosing the source image of every cell of the verification set (pure: no images are read here).
 
-A cell is one finding x one source. Table 1 compares generators, so Pix2Pix and Pix2Pix-N are judged on equal terms:
-in every finding both draw their origins from the same pools with equal shares, first the boxes that *neither*
-generator trained on (as many as the pool allows), then, only when the cell cannot be filled otherwise, the same
-number of training boxes for each. An image that only one of the two saw is used by neither (it cannot be on equal
-terms). Two pairings:
+A cell is one finding x one source. Table 1 compares generators, so nothing but the generator may differ between
+columns (docs/generation.md gives, per rule, why and the figures on the real metadata):
 
-* ``disjoint`` (default, as the paper implies): distinct origins per generator;
-* ``matched``: Pix2Pix and Pix2Pix-N get the *same* origin boxes (a paired comparison).
+* **Pix2Pix and Pix2Pix-N** draw their origins as *matched pairs*: two box images of the finding with the same view
+  (PA/AP), the same label count (one finding or several) and box areas within ``area_tolerance`` of each other
+  (larger <= (1 + tolerance) x smaller), both unseen by both generators or both seen by both; a seeded coin gives each
+  image of a pair to one generator. Unseen pairs first, then, only as far as needed, seen pairs: the two always have
+  as many seen origins. An image one generator trained on and the other did not is used by neither. ``matched``
+  pairing gives both generators the *same* origin boxes instead (a paired comparison).
+* **Real** images are labelled with the finding, trained on by no generator, and drawn to the Pix2Pix column's view x
+  label-count mix (the label mix where the data allow: a shortfall is filled with single-label images of the view and
+  stated in the notes); box-free images first, with untrained box images kept back for Real when those run short.
+* **StarGAN**'s origins are healthy images it did not train on, drawn to the Real column's view mix.
+* **No patient under two sources**, and each source image in one cell only (matched pairs excepted), so a reader never
+  sees a real image and a generated copy of it, nor two sources' images of one patient.
 
-Real images are images labelled with the finding that no generator trained on, single-label ones first. Every other
-source's origins are drawn so that its PA/AP view mix comes close to the Real column's. A box lying mostly (over half
-its area) in the margin the final crop cuts away is never an origin.
-
-Each source image is used in one cell only (matched pairs excepted), so a reader never sees a real image and a
-generated copy of it. Where the data cannot satisfy all this, :class:`GenerationError` names the cell and the
-shortfall; with ``allow_reuse`` an image may serve in a second cell of another source and is marked ``reused``.
+A box lying mostly (over half its area) in the margin the final crop cuts away is never an origin. Where the data
+cannot meet a rule, every finding's shortfall is collected and raised together in one :class:`GenerationError`
+naming the finding, the rule and by how much; nothing is relaxed silently. With ``allow_reuse`` an image (and its
+patient) may serve in a second cell of another source and is marked ``reused``.
 """
 from __future__ import annotations
 
