@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--time-steps", type=int, default=0, help="only time this many steps and project --steps")
     parser.add_argument("--out", default="var/bench/paper-detector", help="where learning.csv and the curve go")
+    parser.add_argument("--progress", action="store_true", help="progress bars on stderr even when not a terminal")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         config = LocalisationConfig(
             data=str(data), out=str(run), image_size=args.image_size, steps=args.steps, eval_every=args.eval_every,
             report_steps=(args.steps - args.eval_every,), window_half_width=args.eval_every, seed=args.seed,
-            device=args.device, eval_images=args.eval_images, progress=sys.stderr.isatty(), **PAPER)
+            device=args.device, eval_images=args.eval_images, progress=args.progress or sys.stderr.isatty(), **PAPER)
         if args.time_steps:
             timing = time_steps(config, args.time_steps)
             projected = timing["median_step_s"] * args.steps
