@@ -187,3 +187,11 @@ def test_plan_command_refuses_an_unknown_pairing(capsys):
     with pytest.raises(SystemExit) as stopped:
         main(["plan", "--data", str(NIH), "--pairing", "paired"])
     assert stopped.value.code == 2 and "invalid choice: 'paired'" in capsys.readouterr().err
+
+
+def test_without_checkpoints_stargan_trains_on_the_image_level_set_and_its_origins_stay_unseen(real_inputs):
+    assert len(real_inputs.train_images["stargan"]) == 90_889  # docs/training.md
+    plan = plan_verification_set(real_inputs, FINDINGS, 25, 0)
+    assert not any(p.seen for p in plan if p.source in (STARGAN, REAL))
+    trained = set().union(*real_inputs.train_images.values())
+    assert not {p.origin_image for p in plan if p.source in (STARGAN, REAL)} & trained
