@@ -10,7 +10,7 @@ from pathlib import Path
 from . import INFERENCE_MODES
 from .errors import GenerationError
 from .pipeline import DEFAULT_CROP_MARGIN
-from .selection import PAIRINGS
+from .selection import DEFAULT_AREA_TOLERANCE, PAIRINGS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="when the data runs short, let a source image serve in a second cell (recorded)")
     build.add_argument("--pairing", choices=PAIRINGS, default="disjoint",
                        help="disjoint: distinct origins per Pix2Pix generator (default); matched: the same boxes")
+    build.add_argument("--area-tolerance", type=float, default=DEFAULT_AREA_TOLERANCE,
+                       help="a Pix2Pix pair's box areas lie within this fraction of each other (default "
+                       f"{DEFAULT_AREA_TOLERANCE})")
     build.add_argument("--inference", choices=INFERENCE_MODES, default="deterministic",
                        help="deterministic: eval mode (default); stochastic: dropout and batch statistics on, as "
                        "pix2pix's test script runs")
@@ -54,12 +57,19 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--test-fraction", type=float, default=0.3)
     plan.add_argument("--split-by", choices=("annotation", "patient"), default="annotation")
     plan.add_argument("--healthy-pool", type=int, default=2000, help="healthy images Pix2Pix-N/StarGAN train on")
+    plan.add_argument("--area-tolerance", type=float, default=DEFAULT_AREA_TOLERANCE,
+                      help="a Pix2Pix pair's box areas lie within this fraction of each other (default "
+                      f"{DEFAULT_AREA_TOLERANCE}: larger <= 1.25 x smaller)")
+    plan.add_argument("--stargan-data", choices=("images", "boxes"), default="images",
+                      help="without --checkpoints: StarGAN's training set as the trainer builds it (images: every "
+                      "image-level labelled image, the default; boxes: the older box-only mode)")
+    plan.add_argument("--stargan-holdout", type=float, default=0.1)
     plan.add_argument("--json", action="store_true", help="print the table as JSON")
     return parser
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from .plan import PlanSettings, make_plan, markdown_table
+    from .plan import PlanSettings, make_plan_with_notes, markdown_table, patient_overlap
 
     try:
         if args.crop_margin < 0 or args.crop_margin >= 0.25:
@@ -72,18 +82,29 @@ def _plan(args: argparse.Namespace) -> int:
         settings = PlanSettings(data_dir=args.data, per_cell=args.per_cell, seed=args.seed, pairing=args.pairing,
                                 allow_reuse=args.allow_reuse, crop_margin=args.crop_margin,
                                 split_seed=args.split_seed, test_fraction=args.test_fraction,
-                                split_by=args.split_by, healthy_pool=args.healthy_pool, checkpoints=checkpoints)
-        _, rows = make_plan(settings)
+                                split_by=args.split_by, healthy_pool=args.healthy_pool, checkpoints=checkpoints,
+                                area_tolerance=args.area_tolerance, stargan_data=args.stargan_data,
+                                stargan_holdout=args.stargan_holdout)
+        plan, rows, notes = make_plan_with_notes(settings)
     except GenerationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    overlap = patient_overlap(plan)
     if args.json:
-        print(json.dumps({"per_cell": args.per_cell, "pairing": args.pairing, "seed": args.seed, "cells": rows},
-                         indent=1))
+        print(json.dumps({"per_cell": args.per_cell, "pairing": args.pairing, "seed": args.seed,
+                          "area_tolerance": args.area_tolerance, "cells": rows, "patients": overlap,
+                          "notes": notes}, indent=1))
     else:
         print(f"plan: {args.per_cell} per cell, {args.pairing} pairing, seed {args.seed}, crop margin "
-              f"{args.crop_margin:g}; seen/unseen = origins the source's generator did / did not train on")
+              f"{args.crop_margin:g}, box areas of a Pix2Pix pair within {args.area_tolerance:.0%}; seen/unseen = "
+              "origins the source's generator did / did not train on")
         print(markdown_table(rows), end="")
+        print(f"patients per source: {overlap['patients_per_source']}; under two sources: "
+              f"{overlap['patients_under_two_sources']} ({overlap['real_and_generator']} of them Real and a "
+              "generator)")
+        for note in notes:
+            print(f"note: {note['finding']} / {note['source']}: {note['constraint']}: {note['found']} of "
+                  f"{note['needed']} found, filled with {note['filled_with']}")
     return 0
 
 
@@ -101,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data, checkpoints=parse_checkpoint_argument(args.checkpoints), out=args.out,
             per_cell=args.per_cell, seed=args.seed, allow_reuse=args.allow_reuse, force=args.force,
             crop_margin=args.crop_margin, device=args.device, batch_size=args.batch_size, pairing=args.pairing,
+            area_tolerance=args.area_tolerance,
             inference=args.inference)
         with tqdm(total=None, desc="verification set", unit="img", disable=None) as bar:
             def progress(done: int, total: int) -> None:

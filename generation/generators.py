@@ -26,7 +26,10 @@ class LoadedGenerator:
 
     @property
     def train_images(self) -> frozenset[str]:
-        """Every image this generator saw in training: its split's train side and its healthy pool."""
+        """Every image this generator saw in training: StarGAN's image-level training set where recorded, else its
+        split's train side and its healthy pool."""
+        if self.meta.get("train_images") is not None:
+            return frozenset(self.meta["train_images"])
         return frozenset(self.meta["split"].get("train", [])) | self.healthy_pool
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from batchformat.manifest import origin_seen_cell
+
 from . import FORMAT_VERSION, INFERENCE_MODES
 from .archive import BatchZipWriter
 from .audit import check_box_identity, summarise_quality, surroundings_quality
@@ -34,8 +36,9 @@ from .pipeline import (
     resampling_reach,
     to_study_size,
 )
-from .plan import cell_table
+from .plan import cell_table, patient_overlap
 from .selection import (
+    DEFAULT_AREA_TOLERANCE,
     PAIRINGS,
     PIX2PIX,
     PIX2PIX_N,
@@ -44,7 +47,7 @@ from .selection import (
     STARGAN,
     PlannedImage,
     SelectionInputs,
-    plan_verification_set,
+    plan_with_notes,
 )
 
 KIND_OF_SOURCE = {PIX2PIX: "pix2pix", PIX2PIX_N: "pix2pix-n", STARGAN: "stargan"}
@@ -73,6 +76,7 @@ class VerificationSetConfig:
     batch_size: int = 8
     load_workers: int = 1  # threads reading images ahead of the generators
     pairing: str = "disjoint"  # disjoint or matched origins for Pix2Pix and Pix2Pix-N (generation.selection)
+    area_tolerance: float = DEFAULT_AREA_TOLERANCE  # a Pix2Pix pair's box areas within this fraction
     inference: str = "deterministic"  # deterministic (eval mode) or stochastic (dropout and batch statistics on)
 
 
@@ -127,8 +131,10 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
         raise GenerationError(f"--data: {error}") from None
     inputs = SelectionInputs(boxes=index.boxes, labels=index.labels, healthy=index.healthy_images(),
                              train_images={kind: g.train_images for kind, g in generators.items()},
-                             views=index.views, frames=_box_frames(index), crop_margin=config.crop_margin)
-    plan = plan_verification_set(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse, config.pairing)
+                             views=index.views, frames=_box_frames(index), crop_margin=config.crop_margin,
+                             patients=index.patients)
+    plan, notes = plan_with_notes(inputs, FINDINGS, config.per_cell, config.seed, config.allow_reuse, config.pairing,
+                                  config.area_tolerance)
     items = _name_items(plan)
     torch.manual_seed(config.seed)
 
@@ -171,7 +177,7 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
                 write(finishing.pop(0))
         while finishing:
             write(finishing.pop(0))
-        provenance = _provenance(config, generators, index, records, size, started, device, plan)
+        provenance = _provenance(config, generators, index, records, size, started, device, plan, notes)
         writer.commit(provenance)
     return VerificationSetResult(out=out, images=len(records), provenance=provenance)
 
@@ -232,7 +238,8 @@ def _audit(entry: _Loaded, generated: np.ndarray, size: int, crop_margin: float)
 
     plan = entry.item.plan
     record = {"filename": entry.item.filename, "source": plan.source, "finding": plan.finding,
-              "origin_image": plan.origin_image, "split": plan.split, "reused": plan.reused,
+              "origin_image": plan.origin_image, "split": plan.split, "origin_seen": plan.seen,
+              "reused": plan.reused,
               "box_identical": None, "max_abs_diff_in_box": None, "ssim": None, "psnr": None}
     if plan.source in (PIX2PIX, PIX2PIX_N):
         mask = box_mask(size, entry.box)
@@ -288,6 +295,7 @@ def _kept_fraction(box: tuple[float, float, float, float], size: int, crop_margi
 def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
     plan = entry.item.plan
     row = {"finding": plan.finding, "source": plan.source, "origin_image": plan.origin_image,
+           "origin_seen": origin_seen_cell(plan.seen),
            "notes": f"split={plan.split}" + ("; reused in another cell" if plan.reused else "")}
     if entry.box is not None:
         x, y, w, h = box_in_final_image(entry.box, size, crop_margin)
@@ -296,7 +304,7 @@ def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
 
 
 def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGenerator], index, records: list[dict],
-                size: int, started: datetime, device: str, plan: list[PlannedImage]) -> dict:
+                size: int, started: datetime, device: str, plan: list[PlannedImage], notes: list[dict]) -> dict:
     checked = [r for r in records if r["box_identical"] is not None]
     checked_224 = [r for r in checked if r.get("box_identical_224") is not None]
     return {
@@ -310,7 +318,8 @@ def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGe
         "reused_images": sum(1 for r in records if r["reused"]),
         "device": device,
         "inference": {"mode": config.inference, "why": INFERENCE_WHY[config.inference]},
-        "plan": {"pairing": config.pairing, "per_cell": config.per_cell, "cells": cell_table(plan)},
+        "plan": {"pairing": config.pairing, "per_cell": config.per_cell, "area_tolerance": config.area_tolerance,
+                 "cells": cell_table(plan), "patients": patient_overlap(plan), "notes": notes},
         "pipeline": {"working_size": size, "study_size": STUDY_SIZE, "crop_margin": config.crop_margin,
                      "crop_pixels_at_256": crop_pixels(config.crop_margin), "final_size": FINAL_SIZE,
                      "resample": "lanczos", "png": "8-bit gray, IHDR/IDAT/IEND only"},
@@ -341,7 +350,8 @@ def _checkpoint_record(generator: LoadedGenerator) -> dict:
             "image_size": generator.meta["image_size"],
             "split": {"train_images": len(split.get("train", [])), "test_images": len(split.get("test", [])),
                       "sha256": hashlib.sha256(names.encode()).hexdigest()},
-            "config": generator.meta["config"]}
+            "training_data": generator.meta.get("training_data"),
+            "train_images": len(generator.train_images), "config": generator.meta["config"]}
 
 
 def _versions() -> dict:

@@ -72,6 +72,35 @@ def test_provenance_keeps_the_original_hash_and_manifest_row(study_factory):
     assert case.provenance["bbox_224"] == [56.0, 22.4, 112.0, 56.0]
 
 
+def test_origin_seen_is_stored_on_each_case_and_in_its_provenance(study_factory):
+    rows = [{"filename": "a.png", "finding": "Effusion", "source": "Pix2Pix", "origin_seen": "seen"},
+            {"filename": "b.png", "finding": "Effusion", "source": "Pix2Pix-N", "origin_seen": "unseen"},
+            {"filename": "c.png", "finding": "Effusion", "source": "Real", "origin_seen": "Unseen"},
+            {"filename": "d.png", "finding": "Effusion", "source": "StarGAN", "origin_seen": ""}]
+    files = {f"{name}.png": make_png(seed=seed) for seed, name in enumerate("abcd")}
+    batch_import(batch=create(study_factory(), make_zip({"manifest.csv": make_manifest(rows), **files})))
+    stored = {case.provenance["original_filename"]: (case.origin_seen, case.provenance["origin_seen"])
+              for case in Case.objects.all()}
+    assert stored == {"a.png": (True, True), "b.png": (False, False), "c.png": (False, False), "d.png": (None, None)}
+
+
+def test_an_older_manifest_without_origin_seen_imports_with_it_empty(study_factory):
+    rows = [{"filename": "a.png", "finding": "Effusion", "source": "Pix2Pix"}]
+    data = make_zip({"manifest.csv": make_manifest(rows), "a.png": make_png(seed=1)})
+    assert b"origin_seen" not in make_manifest(rows)
+    batch_import(batch=create(study_factory(), data))
+    assert Case.objects.get().origin_seen is None
+
+
+def test_a_bad_origin_seen_value_is_refused_naming_the_row_and_the_values_allowed(study_factory):
+    rows = [{"filename": "a.png", "finding": "Effusion", "source": "Pix2Pix", "origin_seen": "yes"}]
+    data = make_zip({"manifest.csv": make_manifest(rows), "a.png": make_png(seed=1)})
+    batch = batch_import(batch=create(study_factory(), data))
+    assert batch.status == "failed" and not Case.objects.exists()
+    assert any("origin_seen is 'yes'; write seen, unseen or leave it empty" in e["message"] and e["row"] == 2
+               for e in batch.errors)
+
+
 @pytest.mark.parametrize(("bom", "crlf"), [(True, False), (False, True), (True, True)])
 def test_manifest_with_bom_or_crlf_is_read(study_factory, bom, crlf):
     batch = batch_import(batch=create(study_factory(), make_batch_zip(bom=bom, crlf=crlf)))

@@ -222,3 +222,25 @@ def test_the_batch_page_shows_the_per_cell_plan_of_a_generated_set(client, study
     assert ('<td>Pix2Pix-N</td><td>Effusion</td><td class="num">25</td><td class="num">8</td>'
             '<td class="num">17</td>') in html
     assert "saw as many of their origins in every finding." in html
+
+
+def test_the_batch_page_shows_box_area_patients_and_the_plans_notes(client, study_factory, staff_user):
+    study = study_factory()
+    cells = [{"source": "Real", "finding": "Effusion", "origins": 25, "seen": 0, "unseen": 25, "mean_box_area": None,
+              "multi_label": 20, "PA": 12, "AP": 13, "patients": 23},
+             {"source": "Pix2Pix", "finding": "Effusion", "origins": 25, "seen": 15, "unseen": 10,
+              "mean_box_area": 7.02, "multi_label": 22, "PA": 12, "AP": 13, "patients": 24}]
+    notes = [{"finding": "Effusion", "source": "Real", "constraint": "label mix (PA)", "needed": 12, "found": 10,
+              "filled_with": "2 single-label"}]
+    audit = {"plan": {"pairing": "disjoint", "per_cell": 25, "area_tolerance": 0.25, "cells": cells, "notes": notes,
+                      "patients": {"patients_under_two_sources": 0, "real_and_generator": 0}}, "images": []}
+    batch = imported_batch(study, audit=audit)
+    client.force_login(staff_user)
+    html = client.get(reverse("batch_detail", args=[study.slug, batch.pk])).content.decode()
+    assert "box areas within 25%" in html
+    assert ('<td>Pix2Pix</td><td>Effusion</td><td class="num">25</td><td class="num">15</td><td class="num">10</td>'
+            '<td class="num">7.02</td><td class="num">22</td><td class="num">12</td><td class="num">13</td>'
+            '<td class="num">24</td>') in html
+    assert '<td class="num">–</td><td class="num">20</td>' in html  # Real has no box
+    assert "Patients under more than one source: <strong>0</strong>" in html
+    assert "Effusion / Real: label mix (PA) met for 10 of 12, filled with 2 single-label." in html

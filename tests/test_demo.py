@@ -15,8 +15,8 @@ from readerstudy.studies.models import Membership, Study
 
 LOGINS = [("demo-admin", "admin-pass-123", True), ("demo-r1", "reader-pass-1", False),
           ("demo-r2", "reader-pass-2", False)]
-SMALL = dict(phantom_disease=96, phantom_healthy=40, phantom_size=64, per_cell=2, iters=2, image_size=32,
-             device="cpu")
+SMALL = dict(phantom_disease=96, phantom_healthy=40, phantom_labelled=240, phantom_size=64, per_cell=2, iters=2,
+             image_size=32, device="cpu")
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def small_threads():
 def test_demo_command_builds_an_open_study_and_prints_the_logins(db, tmp_path, small_threads):
     out = io.StringIO()
     call_command("demo", workdir=tmp_path / "demo", per_cell=2, iters=2, image_size=32, phantom_disease=96,
-                 phantom_healthy=40, device="cpu", stdout=out)
+                 phantom_labelled=240, phantom_healthy=40, device="cpu", stdout=out)
     study = Study.objects.get(slug=DEMO_SLUG)
     assert study.status == Study.Status.OPEN and study.cases.count() == 48
     assert sorted(m.user.username for m in Membership.objects.filter(study=study)) == ["reader1", "reader2"]

@@ -84,7 +84,8 @@ def test_bad_checkpoint_fails_the_job_with_the_reason(study_factory, world, tmp_
 def test_data_short_of_images_fails_the_job_naming_the_finding(study_factory, world):
     job = _queued_job(study_factory("gen"), world, per_cell=40)
     assert job_run(job.pk) == "failed"
-    assert "not enough images for" in GenerationJob.objects.get(pk=job.pk).error
+    error = GenerationJob.objects.get(pk=job.pk).error
+    assert "the plan cannot meet its constraints" in error and "Atelectasis / " in error and "short by" in error
 
 
 def test_open_study_is_refused(study_factory, staff_user, world):

@@ -15,6 +15,9 @@ from training.data.nih import SPLIT_MODES, DataError, NIHIndex
 def _index(args: argparse.Namespace) -> int:
     index = NIHIndex.load(Path(args.data), skip_bad=args.skip_bad)
     summary = index.summary(seed=args.seed, test_fraction=args.test_fraction, by=args.split_by)
+    from training.data.stargan_data import summary as stargan_summary
+
+    summary["stargan_training_set"] = stargan_summary(index, seed=args.seed, holdout=args.stargan_holdout)
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -29,6 +32,11 @@ def _index(args: argparse.Namespace) -> int:
           f"test {split['test']} annotations / {split['test_images']} images")
     print(f"  healthy pool (No Finding images): {summary['healthy_pool']}")
     print(f"  patients: {summary['patients']}; views: {summary['views']}")
+    stargan = summary["stargan_training_set"]
+    print(f"  StarGAN training set (image-level labels, {stargan['held_out_patients']} patients held out): "
+          f"{stargan['images']} images, {stargan['multi_label_images']} multi-label")
+    for label, count in stargan["per_label"].items():
+        print(f"    {label:<13} {count}")
     if summary["skipped"]:
         print(f"  skipped bad rows: {summary['skipped']}")
     return 0
@@ -37,7 +45,8 @@ def _index(args: argparse.Namespace) -> int:
 def _make_phantom(args: argparse.Namespace) -> int:
     from training.data.phantom import make_phantom
 
-    summary = make_phantom(Path(args.out), args.disease, args.healthy, size=args.size, seed=args.seed)
+    summary = make_phantom(Path(args.out), args.disease, args.healthy, size=args.size, seed=args.seed,
+                           labelled=args.labelled)
     print(json.dumps(summary))
     return 0
 
@@ -53,12 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--test-fraction", type=float, default=0.3)
     index.add_argument("--split-by", choices=SPLIT_MODES, default="annotation")
     index.add_argument("--skip-bad", action="store_true", help="skip bad rows (counted) instead of failing")
+    index.add_argument("--stargan-holdout", type=float, default=0.1,
+                       help="fraction of patients StarGAN never trains on (default 0.1)")
     index.set_defaults(handler=_index)
 
     phantom = subparsers.add_parser("make-phantom", help="write a synthetic dataset in NIH's layout")
     phantom.add_argument("--out", required=True)
     phantom.add_argument("--disease", type=int, required=True, help="number of box-annotated images")
     phantom.add_argument("--healthy", type=int, required=True, help="number of No Finding images")
+    phantom.add_argument("--labelled", type=int, default=0,
+                         help="images with image-level finding labels but no box (most of NIH's labelled images; "
+                         "StarGAN trains on them)")
     phantom.add_argument("--size", type=int, default=1024, help="image side in pixels (NIH: 1024)")
     phantom.add_argument("--seed", type=int, default=0)
     phantom.set_defaults(handler=_make_phantom)

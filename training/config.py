@@ -43,6 +43,10 @@ class TrainConfig:
     lambda_l1: float = 100.0
     norm: str = "batch"  # pix2pix's --norm: batch (the paper's) or instance
     # stargan
+    stargan_data: str = "images"  # images: every image-level labelled image (the authors'); boxes: box-only (older)
+    stargan_holdout: float = 0.1  # the patients StarGAN never trains on (its test side: StarGAN and Real origins)
+    lr_decay_iters: int | None = None  # StarGAN: lr decays linearly to 0 over the last N steps (None: the last half)
+    lr_update_every: int = 1000  # the official code's lr_update_step
     conv_dim: int = 64
     res_blocks: int = 6
     n_critic: int = 5
@@ -77,7 +81,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "pix2pix": dict(iters=1100, batch_size=4, image_size=64, ngf=16, ndf=16, healthy_pool=200, sample_every=100,
                         checkpoint_every=100, log_every=5),
         "stargan": dict(iters=600, batch_size=4, image_size=64, conv_dim=16, res_blocks=2, lr=1e-4, n_critic=5,
-                        healthy_pool=200, sample_every=100, checkpoint_every=100, log_every=5),
+                        healthy_pool=200, sample_every=100, checkpoint_every=100, log_every=5, lr_update_every=10),
     },
 }
 
@@ -105,6 +109,14 @@ def _validate(config: TrainConfig) -> None:
         raise ValueError(f"--image-size must be a power of two >= 32, got {size}")
     if config.norm not in ("batch", "instance"):
         raise ValueError(f"--norm must be batch or instance, got {config.norm!r}")
+    if config.stargan_data not in ("images", "boxes"):
+        raise ValueError(f"--stargan-data must be images or boxes, got {config.stargan_data!r}")
+    if not 0.0 <= config.stargan_holdout < 1.0:
+        raise ValueError(f"--stargan-holdout must lie in [0, 1), got {config.stargan_holdout}")
+    if config.lr_decay_iters is not None and not 0 <= config.lr_decay_iters <= config.iters:
+        raise ValueError(f"--lr-decay-iters must lie in [0, --iters], got {config.lr_decay_iters}")
+    if config.lr_update_every < 1:
+        raise ValueError(f"--lr-update-every must be positive, got {config.lr_update_every}")
     if config.loader_workers < 0:
         raise ValueError(f"--loader-workers must be 0 or more, got {config.loader_workers}")
     if config.precision not in ("auto", "fp32", "bf16", "fp16"):

@@ -52,6 +52,8 @@ def load_generator(path: Path, device: str | torch.device = "cpu") -> tuple[str,
         "seed": payload["seed"],
         "split": payload["split"],
         "split_record": payload.get("split_record"),
+        "train_images": payload.get("train_images"),  # StarGAN's image-level training set (None: split + pool)
+        "training_data": payload.get("training_data"),
         "image_size": int(config["image_size"]),
         "sha256": file_sha256(path),
     }

@@ -37,6 +37,12 @@ from training.data.datasets import SampleSet, load_samples, make_batch
 from training.data.healthy import healthy_pool
 from training.data.loader import StepBatches, step_loader
 from training.data.nih import BoxAnnotation, DataError, NIHIndex, Split, split_record
+from training.data.stargan_data import (
+    STARGAN_DATA_TITLES,
+    label_counts,
+    load_labelled_samples,
+    stargan_training_images,
+)
 from training.distributed import (
     DistInfo,
     average_losses,
@@ -58,6 +64,8 @@ SAMPLE_ROWS = 4
 RESUME_MAY_CHANGE = frozenset({"iters", "device", "out", "data", "log_every", "sample_every", "checkpoint_every",
                                "amp", "profile", "skip_bad", "loader_workers", "precision"})
 """Config fields a resumed run may change; any other difference is refused (it would not be the same run)."""
+LEGACY_DEFAULTS = {"stargan_data": "boxes", "lr_decay_iters": 0}
+"""What a checkpoint written before a setting existed ran with: StarGAN trained box-only and without LR decay."""
 
 
 @dataclass
@@ -67,6 +75,8 @@ class RunData:
     preview: SampleSet
     healthy: list[BoxAnnotation] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
+    train_images: list[str] | None = None  # StarGAN's image-level training set (None: the split and healthy pool)
+    label_counts: dict | None = None
 
 
 @dataclass
@@ -110,6 +120,8 @@ def prepare_data(config: TrainConfig) -> RunData:
     skipped = Counter(index.skipped)
     train, lost = load_samples(data_dir, split.train, config.image_size, config.skip_bad)
     skipped.update(lost)
+    if config.kind == "stargan" and config.stargan_data == "images":
+        return _stargan_image_data(config, index, split, skipped)
     healthy: list[BoxAnnotation] = []
     if config.kind in ("pix2pix-n", "stargan"):
         healthy = healthy_pool(index, config.healthy_pool, config.seed)
@@ -128,6 +140,24 @@ def prepare_data(config: TrainConfig) -> RunData:
     return RunData(split, train, preview, healthy, skipped)
 
 
+def _stargan_image_data(config: TrainConfig, index: NIHIndex, split: Split, skipped: Counter) -> RunData:
+    """StarGAN the authors' way: every image-level labelled image of the patients not held out (training.data.
+    stargan_data); the preview rows are its first healthy images."""
+    images = stargan_training_images(index, config.seed, config.stargan_holdout)
+    train, lost = load_labelled_samples(index, images, config.image_size, config.skip_bad)
+    skipped.update(lost)
+    healthy_rows = [i for i, vector in enumerate(train.domains) if vector[0] == 1][:SAMPLE_ROWS] or list(
+        range(min(SAMPLE_ROWS, len(train))))
+    rows = np.asarray(healthy_rows)
+    preview = SampleSet(train.images[rows], train.boxes[rows], train.domains[rows],
+                        [train.annotations[i] for i in healthy_rows])
+    kept = [a.image for a in train.annotations]
+    counts = label_counts(index, kept)
+    log.info("StarGAN image-level training set: %d images, labels %s, %d multi-label", counts["images"],
+             counts["per_label"], counts["multi_label_images"])
+    return RunData(split, train, preview, [], skipped, train_images=kept, label_counts=counts)
+
+
 def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo, precision: Precision | None = None):
     if config.kind == "stargan":
         return StarGANTrainer(config, device, dist_info, precision)
@@ -138,6 +168,8 @@ def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
     """Refuse a resume that would not continue the same run. A setting an older checkpoint lacks counts as its
     default (the value that run used)."""
     defaults = {f.name: f.default for f in fields(TrainConfig)}
+    if config.kind == "stargan":
+        defaults.update(LEGACY_DEFAULTS)
     differing = sorted(k for k, v in config.to_dict().items()
                        if k not in RESUME_MAY_CHANGE and saved.get(k, defaults.get(k)) != v)
     if differing:
@@ -255,6 +287,9 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
             "split_record": split_record(data.split, config.seed, config.test_fraction, config.split_by),
             "split_annotations": {"train": _annotations(data.split.train), "test": _annotations(data.split.test)},
             "healthy_pool": _annotations(data.healthy), "data_position": step * config.batch_size,
+            **({"training_data": STARGAN_DATA_TITLES[config.stargan_data]} if config.kind == "stargan" else {}),
+            **({"train_images": data.train_images, "label_counts": data.label_counts}
+               if data.train_images is not None else {}),
             "world_size": dist_info.world, "image_size": config.image_size, "precision": precision.to_dict(),
             "rng": rng_per_rank[0],
             "rng_per_rank": rng_per_rank, "history": history, "skipped": dict(data.skipped), **trainer.state(),

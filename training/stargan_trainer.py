@@ -1,10 +1,17 @@
 """One StarGAN training iteration (Choi et al. 2018), its networks, optimisers and sample grid.
 
 Every iteration updates the critic D: WGAN-GP adversarial loss (-D(y) + D(G(y, c')) + lambda_gp * GP) plus lambda_cls
-times the domain-classification loss on real images. Every ``n_critic``-th iteration also updates G: -D(G(y, c')) plus
-lambda_cls times the classification loss of the fake as domain c', plus lambda_rec times the cycle reconstruction L1
-|y - G(G(y, c'), c)|. Domains: 0 healthy, 1..6 findings; target domains c' are drawn uniformly. Unpaired: whole images.
+times the domain-classification loss on real images (``stargan_data = "images"``, the default: binary cross-entropy
+on the image's multi-hot attribute vector, summed over attributes and averaged over the batch, as the official code
+does for CelebA; ``"boxes"``, the box-only mode: cross-entropy on the box's one domain). Every ``n_critic``-th
+iteration also updates G: -D(G(y, c')) plus lambda_cls times the classification loss of the fake as domain c', plus
+lambda_rec times the cycle reconstruction L1 |y - G(G(y, c'), c)|. Domains: 0 healthy, 1..6 findings; target
+domains c' are drawn uniformly. Unpaired: whole images.
 Target domains and the gradient penalty's mixing weights are drawn per (seed, step) on the training device (``draws``).
+The target is one of the seven single-domain vectors (the translations the verification set asks for); the
+reconstruction goes back to the image's own attribute vector. Learning rate: the official code's linear decay, constant
+for the first half of training, then linearly down to 0 over the last ``lr_decay_iters`` steps (half the run by
+default), updated every ``lr_update_every`` (1000) steps (:func:`stargan_lr`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,23 @@ from training.precision import Precision, resolve_precision
 SAMPLE_DOMAINS = tuple(range(1, NUM_DOMAINS))
 
 
+def stargan_lr(base: float, step: int, iters: int, decay_iters: int | None = None, update_every: int = 1000) -> float:
+    """The learning rate of step ``step`` (0-based): ``base`` until the decay starts, then linearly to 0 at ``iters``.
+
+    As the official StarGAN (``solver.py``: ``num_iters_decay`` = half of ``num_iters``, ``lr_update_step`` 1000) the
+    rate changes only every ``update_every`` steps. The official code subtracts ``base / num_iters_decay`` at each
+    update, which would take 100 times the run to reach 0; the paper's text ("linearly decay the learning rate to 0")
+    is followed here: each update sets ``base * remaining / decay_iters``. A pure function of the step, so a resumed
+    run has the rate the uninterrupted one had.
+    """
+    decay = iters // 2 if decay_iters is None else decay_iters
+    completed = step - step % update_every
+    start = iters - decay
+    if decay <= 0 or completed <= start:
+        return base
+    return base * max(0.0, (iters - completed) / decay)
+
+
 class StarGANTrainer:
     def __init__(self, config: TrainConfig, device: torch.device, dist_info: DistInfo = DistInfo(),
                  precision: Precision | None = None) -> None:
@@ -38,6 +62,7 @@ class StarGANTrainer:
         self.opt_d = self.precision.adam(self.discriminator.parameters(), lr=config.lr, betas=betas)
         self.scaler = self.precision.grad_scaler()
         self._generator = torch.Generator(device=device)
+        self.multi_label = config.stargan_data == "images"
         self.last_g: dict[str, torch.Tensor] = {}
         self.all_reduce_calls = 0
 
@@ -70,8 +95,25 @@ class StarGANTrainer:
         (grad,) = torch.autograd.grad(source.sum(), mixed, create_graph=True)
         return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
+    def classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """BCE on attribute vectors (summed over attributes, mean over the batch) or CE on one domain (box-only)."""
+        if self.multi_label:
+            if labels.dim() == 1:
+                labels = F.one_hot(labels, NUM_DOMAINS)
+            return F.binary_cross_entropy_with_logits(logits, labels.float(), reduction="sum") / logits.shape[0]
+        return F.cross_entropy(logits, labels)
+
+    def set_lr(self, step: int) -> float:
+        c = self.config
+        lr = stargan_lr(c.lr, step, c.iters, c.lr_decay_iters, c.lr_update_every)
+        for optimizer in (self.opt_g, self.opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+        return lr
+
     def step(self, y: torch.Tensor, m: torch.Tensor, domain: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         c = self.config
+        self.set_lr(step)
         target, alpha = self.draws(step, y.shape[0])
         y = self.precision.layout(y)
         set_requires_grad(self.discriminator, True)
@@ -83,7 +125,7 @@ class StarGANTrainer:
             fake_source, _ = self.discriminator(fake)
         d_real = -real_source.float().mean()
         d_fake = fake_source.float().mean()
-        d_cls = F.cross_entropy(real_class.float(), domain)
+        d_cls = self.classification_loss(real_class.float(), domain)
         d_gp = self.gradient_penalty(y, fake, alpha)
         loss_d = d_real + d_fake + c.lambda_cls * d_cls + c.lambda_gp * d_gp
         self.scaler.scale(loss_d).backward()
@@ -100,7 +142,7 @@ class StarGANTrainer:
                 source, klass = self.discriminator(fake)
                 reconstruction = self.generator(fake, domain).float()
             g_fake = -source.float().mean()
-            g_cls = F.cross_entropy(klass.float(), target)
+            g_cls = self.classification_loss(klass.float(), target)
             g_rec = (y - reconstruction).abs().mean()
             loss_g = g_fake + c.lambda_cls * g_cls + c.lambda_rec * g_rec
             self.scaler.scale(loss_g).backward()
@@ -117,7 +159,8 @@ class StarGANTrainer:
         """uint8 grid, one row per input image: the input, then its translation to each of the six findings."""
         was_training = self.generator.training
         self.generator.eval()
-        columns = [y] + [self.generator(y, torch.full_like(domain, d)).float() for d in SAMPLE_DOMAINS]
+        columns = [y] + [self.generator(y, torch.full((len(y),), d, dtype=torch.long, device=y.device)).float()
+                         for d in SAMPLE_DOMAINS]
         self.generator.train(was_training)
         rows = [np.concatenate([unit_to_u8(t[i, 0]) for t in columns], axis=1) for i in range(len(y))]
         return np.concatenate(rows, axis=0)

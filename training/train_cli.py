@@ -9,6 +9,7 @@ from training.config import GENERATOR_KINDS, PROFILES, make_config
 from training.data.nih import SPLIT_MODES
 from training.precision import PRECISION_CHOICES
 
+STARGAN_OPTIONS = ("stargan_data", "stargan_holdout", "lr_decay_iters", "lr_update_every")
 HELP = {
     "pix2pix": "train Pix2Pix on the disease pairs (x = y*m -> y)",
     "pix2pix-n": "train Pix2Pix-N: the disease pairs plus the healthy pool's pairs",
@@ -48,6 +49,16 @@ def add_training_subcommands(subparsers: argparse._SubParsersAction) -> None:
                             help="processes assembling batches (default 2; 0: on the training thread)")
         parser.add_argument("--skip-bad", action="store_const", const=True,
                             help="skip unreadable images and bad rows (counted in the log) instead of failing")
+        if kind == "stargan":
+            parser.add_argument("--stargan-data", choices=("images", "boxes"),
+                                help="images (default): every image with one of the six findings or No Finding in "
+                                "Data_Entry, its labels as the attribute vector (the authors' way); boxes: the older "
+                                "box-only mode (box-list training split + healthy pool), named so in the checkpoint")
+            parser.add_argument("--stargan-holdout", type=float,
+                                help="fraction of patients StarGAN never trains on (default 0.1): its test side")
+            parser.add_argument("--lr-decay-iters", type=int,
+                                help="linear learning-rate decay to 0 over the last N steps (default: half the run)")
+            parser.add_argument("--lr-update-every", type=int, help="steps between learning-rate updates (1000)")
         parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
         parser.set_defaults(handler=_train, kind=kind)
 
@@ -62,7 +73,7 @@ def _train(args: argparse.Namespace) -> int:
         sample_every=args.sample_every, checkpoint_every=args.checkpoint_every, augment=args.augment, amp=args.amp,
         precision=args.precision,
         skip_bad=args.skip_bad, norm=args.norm, loader_workers=args.loader_workers,
-        dropout=args.dropout,
+        dropout=args.dropout, **{key: getattr(args, key, None) for key in STARGAN_OPTIONS},
     )
     result = train(config, resume=args.resume, progress=not args.no_progress)
     if not result.is_main:  # under torchrun, rank 0 alone reports

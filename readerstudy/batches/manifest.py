@@ -10,7 +10,14 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from batchformat.manifest import BOX_COLUMNS, COLUMNS, KNOWN_COLUMNS, MANIFEST_NAME, missing_columns
+from batchformat.manifest import (
+    BOX_COLUMNS,
+    COLUMNS,
+    KNOWN_COLUMNS,
+    MANIFEST_NAME,
+    ORIGIN_SEEN_VALUES,
+    missing_columns,
+)
 from readerstudy.text import control_character
 
 MAX_ERRORS = 1000  # enough to show every row of a large batch; a hostile manifest cannot grow the record without bound
@@ -38,6 +45,7 @@ class ManifestRow:
     finding: str  # the key the caller mapped the finding to (e.g. a slug)
     source: str
     origin_image: str = ""
+    origin_seen: bool | None = None  # the generator trained on the origin image (None: the manifest does not say)
     box: tuple[int, int, int, int] | None = None
     notes: str = ""
     raw: dict = field(default_factory=dict, compare=False)
@@ -165,11 +173,16 @@ def parse_manifest(data: bytes, *, findings: dict[str, str], sources: dict[str, 
         box, box_error = _parse_box(record, index, filename)
         if box_error:
             row_errors.append(box_error)
+        seen_cell = record.get("origin_seen", "")
+        if seen_cell.casefold() not in ORIGIN_SEEN_VALUES:
+            row_errors.append(f"origin_seen is {_shown(seen_cell)}; write seen, unseen or leave it empty")
         if row_errors:
             errors.extend(RowError(message, filename, index) for message in row_errors)
             continue
         rows.append(ManifestRow(row=index, filename=filename, finding=finding, source=source,
-                                origin_image=record.get("origin_image", ""), box=box, notes=record.get("notes", ""),
+                                origin_image=record.get("origin_image", ""),
+                                origin_seen=ORIGIN_SEEN_VALUES[seen_cell.casefold()], box=box,
+                                notes=record.get("notes", ""),
                                 raw=record))
     if len(errors) >= max_errors:
         errors = errors[:max_errors - 1]

@@ -143,7 +143,9 @@ def audit_summary(audit: dict) -> AuditSummary | None:
     )
 
 
-PLAN_COLUMNS = ("origins", "seen", "unseen", "multi_label", "PA", "AP")
+PLAN_COLUMNS = ("origins", "seen", "unseen", "mean_box_area", "multi_label", "PA", "AP", "patients")
+"""As ``generation.plan.TABLE_COLUMNS``; a batch generated before box area and patients were recorded shows them
+empty."""
 
 
 @dataclass
@@ -154,6 +156,9 @@ class PlanTable:
     per_cell: int | None
     inference: str
     rows: list[dict]  # source, finding and the PLAN_COLUMNS counts
+    patients: dict = field(default_factory=dict)  # generation.plan.patient_overlap, where recorded
+    notes: list = field(default_factory=list)  # soft constraints met only in part (the Real column's label mix)
+    area_tolerance: float | None = None
 
     @property
     def seen_equal_for_pix2pix(self) -> bool:
@@ -169,8 +174,12 @@ def plan_table(audit: dict) -> PlanTable | None:
     if not isinstance(plan, dict) or not isinstance(plan.get("cells"), list):
         return None
     rows = [{"source": str(cell.get("source", "")), "finding": str(cell.get("finding", "")),
-             **{column: cell.get(column, "") for column in PLAN_COLUMNS}}
+             **{column: "" if cell.get(column) is None else cell[column] for column in PLAN_COLUMNS}}
             for cell in plan["cells"] if isinstance(cell, dict)]
+    patients = plan.get("patients") if isinstance(plan.get("patients"), dict) else {}
+    notes = [note for note in plan.get("notes") or [] if isinstance(note, dict)]
+    tolerance = plan.get("area_tolerance")
     inference = audit.get("inference") if isinstance(audit.get("inference"), dict) else {}
     return PlanTable(pairing=str(plan.get("pairing", "")), per_cell=plan.get("per_cell"),
-                     inference=str(inference.get("mode", "")), rows=rows)
+                     inference=str(inference.get("mode", "")), rows=rows, patients=patients, notes=notes,
+                     area_tolerance=tolerance if isinstance(tolerance, int | float) else None)

@@ -211,7 +211,8 @@ def _create_cases(batch: Batch, staged, names: list[str]) -> None:
         sources = {source.slug: source for source in study.sources.all()}
         cases = [
             Case(study=study, image=name, pixel_sha256=image.pixel_sha256, finding=findings[image.row.finding],
-                 source=sources[image.row.source], batch=batch, provenance=image.provenance())
+                 source=sources[image.row.source], batch=batch, provenance=image.provenance(),
+                 origin_seen=image.row.origin_seen)
             for name, image in zip(names, staged, strict=True)
         ]
         Case.objects.bulk_create(cases)

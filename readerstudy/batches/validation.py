@@ -47,6 +47,7 @@ class StagedImage:
             "manifest_row": self.row.row,
             "manifest": dict(self.row.raw),
             "origin_image": self.row.origin_image,
+            "origin_seen": self.row.origin_seen,
             "bbox": list(self.row.box) if self.row.box else None,
             "bbox_224": list(self.box_224) if self.box_224 else None,
         }

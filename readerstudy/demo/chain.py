@@ -41,7 +41,9 @@ class DemoConfig:
     data_dir: Path | None = None  # real NIH data; None draws a phantom set under workdir/data
     phantom_disease: int = 600
     phantom_healthy: int = 400
+    phantom_labelled: int = 600  # image-level labels without boxes: StarGAN's training set and the Real column
     phantom_size: int = 256
+    stargan_holdout: float = 0.5  # a small set: half the patients stay unseen by StarGAN (NIH: 0.1 suffices)
     per_cell: int = 25
     seed: int = 0
     device: str = "auto"
@@ -101,7 +103,7 @@ def _data(config: DemoConfig, workdir: Path, say: Say, reused: list[str]) -> Pat
 
     data_dir = workdir / "data"
     wanted = {"disease": config.phantom_disease, "healthy": config.phantom_healthy, "size": config.phantom_size,
-              "seed": config.seed}
+              "seed": config.seed, "labelled": config.phantom_labelled}
     marker = data_dir / "phantom.json"
     if marker.is_file() and json.loads(marker.read_text()).get("params") == wanted:
         say(f"[1/4] data: reusing the phantom set in {data_dir}")
@@ -109,10 +111,10 @@ def _data(config: DemoConfig, workdir: Path, say: Say, reused: list[str]) -> Pat
         return data_dir
     if data_dir.exists():
         shutil.rmtree(data_dir)
-    say(f"[1/4] data: drawing {config.phantom_disease} box-annotated and {config.phantom_healthy} healthy phantom "
-        f"chest images at {config.phantom_size} px")
+    say(f"[1/4] data: drawing {config.phantom_disease} box-annotated, {config.phantom_labelled} labelled (no box) and "
+        f"{config.phantom_healthy} healthy phantom chest images at {config.phantom_size} px")
     summary = make_phantom(data_dir, disease=config.phantom_disease, healthy=config.phantom_healthy,
-                           size=config.phantom_size, seed=config.seed)
+                           size=config.phantom_size, seed=config.seed, labelled=config.phantom_labelled)
     marker.write_text(json.dumps({"params": wanted, "summary": summary}, indent=1))
     return data_dir
 
@@ -123,7 +125,8 @@ def _train(config: DemoConfig, kind: str, data_dir: Path, out: Path, say: Say, r
     from training.runner import train
 
     train_config = make_config(kind, str(data_dir), str(out), profile=config.profile, seed=config.seed,
-                               device=config.device, iters=config.iters, image_size=config.image_size)
+                               device=config.device, iters=config.iters, image_size=config.image_size,
+                               stargan_holdout=config.stargan_holdout if kind == "stargan" else None)
     checkpoint = out / "checkpoints" / "last.pt"
     if checkpoint.is_file():
         try:

@@ -48,7 +48,9 @@ def test_a_file_that_is_no_checkpoint_is_refused(phantom_dir, tiny_checkpoints, 
 
 
 def test_not_enough_images_of_a_finding_names_it_and_the_counts(phantom_dir, tiny_checkpoints, tmp_path):
-    with pytest.raises(GenerationError, match=r"not enough images for \w+ / [\w-]+: need 9 .* found \d+"):
+    with pytest.raises(GenerationError, match=r"(?s)cannot meet its constraints.*Atelectasis / Pix2Pix and Pix2Pix-N "
+                                              r"on equal terms: 9 each .* short by \d+.*StarGAN: need 9 healthy .* "
+                                              r"short by \d+"):
         _build(phantom_dir, tiny_checkpoints, tmp_path / "b.zip", per_cell=9)
     assert list(tmp_path.iterdir()) == []
 
@@ -60,10 +62,11 @@ def test_allow_reuse_fills_the_cells_and_records_reuse(tmp_path):
     split = {"train": [], "test": []}
     checkpoints = {kind: save_tiny_checkpoint(tmp_path / f"{kind}.pt", kind, split, image_size=64)
                    for kind in ("pix2pix", "pix2pix-n", "stargan")}
+    shared = {"pairing": "matched"}  # 7 box images per finding: Real keeps 4, the generators need 4 shared ones
     with pytest.raises(GenerationError, match="--allow-reuse relaxes that"):
-        _build(tmp_path / "data", checkpoints, tmp_path / "b.zip", per_cell=3)
-    result = _build(tmp_path / "data", checkpoints, tmp_path / "b.zip", per_cell=3, allow_reuse=True)
-    assert result.images == 72 and result.provenance["reused_images"] > 0
+        _build(tmp_path / "data", checkpoints, tmp_path / "b.zip", per_cell=4, **shared)
+    result = _build(tmp_path / "data", checkpoints, tmp_path / "b.zip", per_cell=4, allow_reuse=True, **shared)
+    assert result.images == 96 and result.provenance["reused_images"] > 0
     assert sum(r["reused"] for r in result.provenance["images"]) == result.provenance["reused_images"]
 
 

@@ -53,6 +53,24 @@ def test_real_images_are_not_in_any_generators_training_split(built, tiny_checkp
     assert not {row["origin_image"] for row in manifest if row["source"] == "Real"} & trained
 
 
+def test_every_row_says_whether_its_generator_trained_on_the_origin(built, tiny_checkpoints):
+    import torch
+
+    _, manifest, _, provenance = built
+    kinds = {"Pix2Pix": "pix2pix", "Pix2Pix-N": "pix2pix-n", "StarGAN": "stargan"}
+    trained = {}
+    for source, kind in kinds.items():
+        payload = torch.load(tiny_checkpoints[kind], weights_only=True)
+        pool = {entry["image"] for entry in payload.get("healthy_pool", [])}
+        trained[source] = set(payload["split"]["train"]) | pool | set(payload.get("train_images", []))
+    for row in manifest:
+        expected = "unseen" if row["source"] == "Real" else (
+            "seen" if row["origin_image"] in trained[row["source"]] else "unseen")
+        assert row["origin_seen"] == expected, row
+    by_file = {r["filename"]: r["origin_seen"] for r in provenance["images"]}
+    assert all(by_file[row["filename"]] == (row["origin_seen"] == "seen") for row in manifest)
+
+
 def test_pix2pix_boxes_in_the_final_pngs_equal_the_real_images_pixels(built, phantom_dir):
     """Independent of the recorded audit: the written PNG's box region equals the source image's (working size 256,
     default margin: the final image is the 256 image cropped by 16 px, so box pixels map one to one)."""

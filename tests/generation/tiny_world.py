@@ -22,10 +22,11 @@ def save_tiny_checkpoint(path: Path, kind: str, split: dict, image_size: int = T
 
 
 def make_phantom_data(out: Path) -> Path:
-    """96 box-annotated and 24 healthy 256 px phantom images: enough for 2 images per cell."""
+    """96 box-annotated, 24 healthy and 96 labelled (no box) 256 px phantom images: enough for 2 images per cell with
+    the Real column drawn to the generators' view and label mix."""
     from training.data.phantom import make_phantom
 
-    make_phantom(out, disease=96, healthy=24, size=256, seed=3)
+    make_phantom(out, disease=96, healthy=24, size=256, seed=3, labelled=96)
     return out
 
 

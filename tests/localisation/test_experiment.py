@@ -118,7 +118,8 @@ def test_table2_command_assembles_one_column_group_per_protocol(tmp_path, capsys
     assert (tmp_path / "table" / "table2.md").read_text().splitlines()[2:5] == [
         "| Finding | Ori 5k* | Ori+Pix2Pix-N 5k* |", "|---|---:|---:|", "| Effusion | 0.20 | 0.60 |"]
     assert (tmp_path / "table" / "curve.png").is_file()
-    assert "| **Total** | 0.20 | 0.60 |" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "| **Total (mean of rows)** | 0.20 | 0.60 |" in out and "| **Total (box-weighted)** | 0.20 | 0.60 |" in out
 
 
 def run_error(args: list[str], capsys) -> str:

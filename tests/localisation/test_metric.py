@@ -16,10 +16,10 @@ def box(x: float, y: float, w: float, h: float, finding: str = "Atelectasis") ->
 TRUTH = box(0, 0, 10, 10)
 
 
-def test_iou_exactly_at_the_threshold_counts_as_localised():
+def test_iou_exactly_at_the_threshold_is_not_localised_as_wang_et_al_count_only_above_it():
     inside = box(0, 0, 1, 10)  # area 10 inside area 100: IoU = 10/100
     assert iou(TRUTH, inside) == pytest.approx(0.1)
-    assert is_localised(TRUTH, [inside], "iou", 0.1)
+    assert not is_localised(TRUTH, [inside], "iou", 0.1)
 
 
 def test_iou_just_under_the_threshold_is_not_localised():
@@ -48,9 +48,11 @@ def test_iobb_divides_by_the_predicted_box_area_not_the_union():
 
 
 def test_iobb_of_a_large_prediction_is_the_share_of_it_on_the_truth():
-    big = box(0, 0, 100, 10)  # area 1000, overlap 100: IoBB exactly 0.1, IoU 0.1 too
+    bigger = box(0, 0, 99, 10)  # area 990, overlap 100: IoBB just over 0.1
+    big = box(0, 0, 100, 10)  # area 1000, overlap 100: IoBB exactly 0.1 (not above it)
     huge = box(0, 0, 101, 10)  # IoBB just under 0.1
-    assert is_localised(TRUTH, [big], "iobb", 0.1)
+    assert is_localised(TRUTH, [bigger], "iobb", 0.1)
+    assert not is_localised(TRUTH, [big], "iobb", 0.1)
     assert not is_localised(TRUTH, [huge], "iobb", 0.1)
 
 

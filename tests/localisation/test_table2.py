@@ -9,6 +9,9 @@ import pytest
 
 from training.localisation.metric import TOTAL, FindingScore
 from training.localisation.table2 import (
+    BOX_TOTAL,
+    DEFAULT_STEPS,
+    MEAN_TOTAL,
     RunReport,
     ScheduleError,
     append_metrics,
@@ -64,6 +67,11 @@ def test_the_paper_schedule_is_accepted():
     check_schedule(15000, 100, (5000, 10000, 15000))
 
 
+def test_the_default_run_length_completes_every_window():
+    assert DEFAULT_STEPS == 15500
+    assert [e for e in evaluation_steps(DEFAULT_STEPS, 100) if 14500 <= e <= 15500] == list(range(14500, 15501, 100))
+
+
 def test_an_eval_interval_that_skips_a_window_is_refused():
     with pytest.raises(ScheduleError, match="no evaluation falls in the window"):
         check_schedule(15000, 3000, (5000, 10000, 15000))
@@ -105,7 +113,7 @@ def test_table_has_finding_rows_then_total_and_a_column_per_protocol_and_step(tm
         load_run(make_run(tmp_path, "ori+pix2pix", {100: (0.2, 0.2), 200: (0.4, 0.4)})),
     ]
     table = build_table(runs)
-    assert table.rows == ("Atelectasis", "Effusion", TOTAL)
+    assert table.rows == ("Atelectasis", "Effusion", MEAN_TOTAL, BOX_TOTAL)
     assert table.columns == (
         ("ori", 100), ("ori", 200), ("ori+pix2pix", 100), ("ori+pix2pix", 200),
         ("ori+pix2pix-n", 100), ("ori+pix2pix-n", 200),
@@ -118,8 +126,41 @@ def test_a_column_is_one_checkpoint_chosen_by_total_even_where_per_finding_maxim
     run = make_run(tmp_path, "ori", {60: (0.9, 0.1), 100: (0.2, 0.8), 140: (0.6, 0.7), 200: (0.0, 0.0)})
     table = build_table([load_run(run)])
     assert table.checkpoints[("ori", 100)] == 140
-    assert table.values[("ori", 100)] == pytest.approx({"Atelectasis": 0.6, "Effusion": 0.7, TOTAL: 0.65})
-    assert table.optimistic[("ori", 100)] == pytest.approx({"Atelectasis": 0.9, "Effusion": 0.8, TOTAL: 0.65})
+    assert table.values[("ori", 100)] == pytest.approx({"Atelectasis": 0.6, "Effusion": 0.7, MEAN_TOTAL: 0.65,
+                                                        BOX_TOTAL: 0.65})
+    assert table.optimistic[("ori", 100)] == pytest.approx({"Atelectasis": 0.9, "Effusion": 0.8, MEAN_TOTAL: 0.65,
+                                                            BOX_TOTAL: 0.65})
+
+
+def test_the_papers_total_is_the_row_mean_and_the_box_weighted_total_is_shown_beside_it(tmp_path):
+    # Unequal test boxes: Atelectasis 0.9 of 10 boxes, Effusion 0.2 of 90. Row mean 0.55 (the paper's), box-weighted
+    # (9 + 18) / 100 = 0.27.
+    run = tmp_path / "unequal"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"protocol": "ori", "findings": list(FINDINGS), "report_steps": [100],
+                                                 "window_half_width": 50}))
+    append_metrics(run / "metrics.csv", 100, {"Atelectasis": FindingScore(9, 10), "Effusion": FindingScore(18, 90),
+                                              TOTAL: FindingScore(27, 100)})
+    table = build_table([load_run(run)])
+    assert table.values[("ori", 100)][MEAN_TOTAL] == pytest.approx(0.55)
+    assert table.values[("ori", 100)][BOX_TOTAL] == pytest.approx(0.27)
+    text = markdown(table)
+    assert "| **Total (mean of rows)** | 0.55 |" in text and "| **Total (box-weighted)** | 0.27 |" in text
+
+
+def test_the_checkpoint_is_chosen_by_the_papers_total_not_the_box_weighted_one(tmp_path):
+    run = tmp_path / "choice"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"protocol": "ori", "findings": list(FINDINGS), "report_steps": [100],
+                                                 "window_half_width": 50}))
+    # Step 80: row mean 0.5, box-weighted 0.82; step 120: row mean 0.6, box-weighted 0.3.
+    append_metrics(run / "metrics.csv", 80, {"Atelectasis": FindingScore(1, 10), "Effusion": FindingScore(81, 90),
+                                             TOTAL: FindingScore(82, 100)})
+    append_metrics(run / "metrics.csv", 120, {"Atelectasis": FindingScore(9, 10), "Effusion": FindingScore(27, 90),
+                                              TOTAL: FindingScore(36, 100)})
+    table = build_table([load_run(run)])
+    assert table.checkpoints[("ori", 100)] == 120
+    assert table.optimistic[("ori", 100)][BOX_TOTAL] == pytest.approx(0.82)
 
 
 def test_the_optimistic_view_is_written_apart_and_labelled(tmp_path):
@@ -176,12 +217,13 @@ def test_csv_and_markdown_follow_the_paper_layout(tmp_path):
         rows = list(csv.reader(handle))
     assert rows[0] == ["Finding", "Ori", "Ori", "Ori+Pix2Pix", "Ori+Pix2Pix"]
     assert rows[1] == ["", "100", "200*", "100", "200*"]
-    assert [r[0] for r in rows[2:]] == ["Atelectasis", "Effusion", "Total", "Mean FP per image", "Checkpoint step",
-                                        "Window", "Note"]
+    assert [r[0] for r in rows[2:]] == ["Atelectasis", "Effusion", "Total (mean of rows)", "Total (box-weighted)",
+                                        "Mean FP per image", "Checkpoint step", "Window", "Note"]
     assert rows[3] == ["Effusion", "0.2000", "0.4000", "0.5000", "0.7500"]
     md = (out / "table2.md").read_text().splitlines()
     assert md[2] == "| Finding | Ori 100 | Ori 200* | Ori+Pix2Pix 100 | Ori+Pix2Pix 200* |"
-    assert "| **Total** | 0.15 | 0.35 | 0.38 | 0.62 |" in md
+    assert "| **Total (mean of rows)** | 0.15 | 0.35 | 0.38 | 0.62 |" in md
+    assert "| **Total (box-weighted)** | 0.15 | 0.35 | 0.38 | 0.62 |" in md
     assert (out / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

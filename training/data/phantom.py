@@ -138,6 +138,29 @@ def _plan(rng: np.random.Generator, disease: int, healthy: int, size: int) -> li
     return plans
 
 
+def _labelled_images(images_dir: Path, count: int, size: int, seed: int, first_patient: int) -> list[str]:
+    """Draw ``count`` images with image-level findings only (no box line); their Data_Entry lines."""
+    rng = np.random.default_rng([seed, 77])
+    lines = []
+    for k in range(count):
+        first = FINDINGS[k % len(FINDINGS)]
+        chosen = [first]
+        if rng.random() < 0.25:
+            chosen.append(FINDINGS[(k + int(rng.integers(1, len(FINDINGS)))) % len(FINDINGS)])
+        image = draw_chest(rng, size)
+        for finding in chosen:
+            x, y, w, h = _random_box(rng, size, finding)
+            draw_finding(rng, image, finding, (int(np.floor(x)), int(np.floor(y)), int(np.ceil(x + w)),
+                                               int(np.ceil(y + h))))
+        name = f"{first_patient + k:08d}_000.png"
+        Image.fromarray(np.clip(np.rint(image), 0, 255).astype(np.uint8)).save(images_dir / name)
+        view = "PA" if rng.random() < 0.6 else "AP"
+        sex = "M" if rng.random() < 0.55 else "F"
+        lines.append(f"{name},{'|'.join(sorted(chosen))},0,{first_patient + k},{int(rng.integers(18, 90))},{sex},"
+                     f"{view},{size},{size},0.143,0.143,")
+    return lines
+
+
 def _random_box(rng: np.random.Generator, size: int, finding: str) -> tuple[float, float, float, float]:
     """A box inside the lung/heart region, sized like NIH's (about 8-30 % of the side), never leaving the image."""
     if finding == "Cardiomegaly":
@@ -152,9 +175,13 @@ def _random_box(rng: np.random.Generator, size: int, finding: str) -> tuple[floa
     return (round(x, 6), round(y, 6), round(float(w), 6), round(float(h), 6))
 
 
-def make_phantom(out_dir: Path, disease: int, healthy: int, size: int = 1024, seed: int = 0) -> dict:
+def make_phantom(out_dir: Path, disease: int, healthy: int, size: int = 1024, seed: int = 0,
+                 labelled: int = 0) -> dict:
     """Write ``disease`` box-annotated and ``healthy`` No Finding phantom images plus both CSV files to ``out_dir``.
 
+    ``labelled`` more images carry findings (drawn in place, a quarter of them two) listed in Data_Entry's ``Finding
+    Labels`` but no box in the box list, as most of NIH's labelled images: the image-level index StarGAN trains on.
+    They come after the others, from their own random stream, so ``labelled=0`` writes what older versions wrote.
     Returns a summary dict (counts and paths). Same seed, same bytes.
     """
     if disease < 0 or healthy < 0 or disease + healthy == 0:
@@ -166,6 +193,8 @@ def make_phantom(out_dir: Path, disease: int, healthy: int, size: int = 1024, se
     images_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     plans = _plan(rng, disease, healthy, size)
+    if labelled < 0:
+        raise ValueError(f"--labelled must be 0 or more, got {labelled}")
     entry_lines = [DATA_ENTRY_HEADER]
     box_lines = [BBOX_HEADER]
     for plan in plans:
@@ -182,13 +211,15 @@ def make_phantom(out_dir: Path, disease: int, healthy: int, size: int = 1024, se
         entry_lines.append(
             f"{plan.name},{labels},{plan.follow_up},{plan.patient},{age},{sex},{view},{size},{size},0.143,0.143,"
         )
+    entry_lines += _labelled_images(images_dir, labelled, size, seed, first_patient=len(plans) + 1)
     (out_dir / "Data_Entry_2017.csv").write_text("\n".join(entry_lines) + "\n", encoding="utf-8")
     (out_dir / "BBox_List_2017.csv").write_text("\n".join(box_lines) + "\n", encoding="utf-8")
     return {
         "out": str(out_dir),
-        "images": len(plans),
+        "images": len(plans) + labelled,
         "disease_images": disease,
         "healthy_images": healthy,
+        "labelled_images": labelled,
         "boxes": len(box_lines) - 1,
         "size": size,
         "seed": seed,

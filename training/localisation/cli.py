@@ -85,7 +85,9 @@ def add_subcommands(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--synthetic-source", help="manifest source to take (default: Pix2Pix or Pix2Pix-N by protocol)")
     run.add_argument("--synthetic-count", type=int, default=688, help="synthetic images added (paper: 688)")
     run.add_argument("--out", required=True, help="run directory (refused if it holds a run, unless --resume)")
-    run.add_argument("--steps", type=int, default=15000)
+    run.add_argument("--steps", type=int, default=table2.DEFAULT_STEPS,
+                     help=f"training steps (default {table2.DEFAULT_STEPS}: the last reported step plus its half "
+                     "window, so every window is complete)")
     run.add_argument("--eval-every", type=int, default=100)
     run.add_argument("--report-steps", type=_steps, default=table2.DEFAULT_REPORT_STEPS,
                      help="comma-separated steps reported in Table 2 (default 5000,10000,15000)")

@@ -73,7 +73,7 @@ class LocalisationConfig:
     synthetic: str | None = None
     synthetic_source: str | None = None  # manifest source to take; default: the protocol's generator
     synthetic_count: int = 688
-    steps: int = 15000
+    steps: int = table2.DEFAULT_STEPS  # 15,500: the last window [14,500, 15,500] complete
     eval_every: int = 100
     report_steps: tuple[int, ...] = table2.DEFAULT_REPORT_STEPS
     window_half_width: int = table2.DEFAULT_HALF_WIDTH

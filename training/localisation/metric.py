@@ -1,13 +1,15 @@
 """Correct localisation (CL), the NIH ChestX-ray14 benchmark's box metric, with IoU or IoBB as the overlap.
 
 A ground-truth box counts as correctly localised when at least one predicted box *of the same finding* overlaps it
-with an overlap at or above the threshold T (0.1 in the paper). Two overlaps are offered:
+with an overlap strictly above the threshold T (0.1 in the paper), as Wang et al. (CVPR 2017) count it ("IoBB > T").
+Two overlaps are offered:
 
 * ``iou``: intersection over union, as the paper reports it;
 * ``iobb``: intersection over the *predicted* box's area, as defined by Wang et al. (CVPR 2017).
 
-CL of a finding is (localised ground-truth boxes of that finding) / (ground-truth boxes of that finding); Total is the
-same ratio over all boxes of all findings (a box-weighted figure, not the mean of the per-finding rows).
+CL of a finding is (localised ground-truth boxes of that finding) / (ground-truth boxes of that finding); ``Total``
+here is the same ratio over all boxes of all findings (box-weighted). The paper's Table 2 Total is the unweighted mean
+of its rows; :mod:`training.localisation.table2` shows both, named.
 
 Boxes are (x1, y1, x2, y2) in pixels. Which predictions take part (score threshold, how many per image) is decided by
 the caller; this module only scores what it is given.
@@ -19,7 +21,8 @@ from dataclasses import dataclass
 
 CRITERIA = ("iou", "iobb")
 TOTAL = "Total"
-# Overlaps are ratios of float areas; "at the threshold" must count as reaching it even when the division rounds down.
+# Overlaps are ratios of float areas; an overlap exactly at the threshold must not count as above it when the division
+# rounds up by a last bit.
 _TOLERANCE = 1e-9
 
 
@@ -81,9 +84,9 @@ def overlap(truth: LabelledBox, predicted: LabelledBox, criterion: str) -> float
 
 def is_localised(truth: LabelledBox, predictions: Iterable[LabelledBox], criterion: str = "iou",
                  threshold: float = 0.1) -> bool:
-    """True when some prediction of the truth's finding overlaps it at or above ``threshold``."""
+    """True when some prediction of the truth's finding overlaps it strictly above ``threshold`` (Wang et al.)."""
     return any(
-        p.finding == truth.finding and overlap(truth, p, criterion) >= threshold - _TOLERANCE for p in predictions
+        p.finding == truth.finding and overlap(truth, p, criterion) > threshold + _TOLERANCE for p in predictions
     )
 
 
@@ -125,7 +128,7 @@ def false_positives(
     criterion: str = "iou",
     threshold: float = 0.1,
 ) -> dict[str, int]:
-    """Per finding and Total: predicted boxes that overlap no ground-truth box of their finding at ``threshold``.
+    """Per finding and Total: predicted boxes that overlap no ground-truth box of their finding above ``threshold``.
 
     CL does not penalise them, so they are reported beside it (a detector can raise CL by guessing more boxes).
     """
@@ -134,7 +137,7 @@ def false_positives(
         for predicted in image_predictions:
             if predicted.finding not in counts:
                 continue
-            if not any(t.finding == predicted.finding and overlap(t, predicted, criterion) >= threshold - _TOLERANCE
+            if not any(t.finding == predicted.finding and overlap(t, predicted, criterion) > threshold + _TOLERANCE
                        for t in image_truths):
                 counts[predicted.finding] += 1
     counts[TOTAL] = sum(counts.values())

@@ -34,6 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--image-size", type=int, default=None, help="training size (default: the profile's)")
         parser.add_argument("--phantom-disease", type=int, default=600, help="box-annotated phantom images")
         parser.add_argument("--phantom-healthy", type=int, default=400, help="healthy phantom images")
+        parser.add_argument("--phantom-labelled", type=int, default=600,
+                            help="phantom images with image-level finding labels and no box (StarGAN trains on them)")
         parser.add_argument("--threads", type=int, default=1,
                             help="torch CPU threads (default 1: the quick profile's small networks gain little from "
                                  "a second thread and lose up to 5x when another process holds a core)")
@@ -41,7 +43,7 @@ class Command(BaseCommand):
                             help="the address printed at the end (make demo passes its HOST and PORT)")
 
     def handle(self, *args, profile, data, workdir, per_cell, seed, device, fresh, iters, image_size,
-               phantom_disease, phantom_healthy, threads, url, **options):
+               phantom_disease, phantom_healthy, phantom_labelled, threads, url, **options):
         if profile == "paper" and data is None:
             raise CommandError("--profile paper needs --data: the real NIH ChestX-ray14 folder "
                                "(see docs/generation.md)")
@@ -52,7 +54,8 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         config = DemoConfig(workdir=workdir, profile=profile, data_dir=data, per_cell=per_cell, seed=seed,
                             device=device, fresh=fresh, iters=iters, image_size=image_size,
-                            phantom_disease=phantom_disease, phantom_healthy=phantom_healthy)
+                            phantom_disease=phantom_disease, phantom_healthy=phantom_healthy,
+                            phantom_labelled=phantom_labelled)
         try:
             result = run_demo(config, DEMO_LOGINS, say=self.stdout.write)
         except Exception as error:
