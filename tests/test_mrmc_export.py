@@ -12,9 +12,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from analysis.mrmc import fom
+from analysis.mrmc.imrmc import parse_imrmc
 from readerstudy.reading.models import Vote
-from readerstudy.results.mrmc import fom
-from readerstudy.results.mrmc.imrmc import parse_imrmc
 from readerstudy.results.mrmc_export import fake_score, imrmc_export
 from readerstudy.results.services import build_statistics
 from readerstudy.studies.models import Case

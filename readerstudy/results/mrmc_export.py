@@ -23,12 +23,12 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from analysis.mrmc import fom
 from readerstudy.reading.models import FakeReason, RepeatVote, SequenceSlot, Vote
 from readerstudy.reading.services import protocol_for
 from readerstudy.studies.models import Case, Study
 
 from .export import iso_utc, neutralise
-from .mrmc import fom
 from .selectors import excluded_cases
 
 

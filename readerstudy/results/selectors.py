@@ -17,10 +17,9 @@ from django.db import connection, models
 from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
+from analysis.statistics import Layout, Votes
 from readerstudy.reading.models import RepeatVote, Vote
 from readerstudy.studies.models import Answer, AuditEntry, Case, Finding, Membership, Source, Study
-
-from .statistics import Layout, Votes
 
 
 @dataclass(frozen=True)

@@ -10,15 +10,16 @@ from pathlib import Path
 import numpy as np
 from django.core.cache import cache
 
+from analysis import statistics
+from analysis.mrmc.or_analysis import json_ready
+from analysis.mrmc.study import study_mrmc_from_votes
+from analysis.planning import plan
+from analysis.pooled import called_real_by_finding, pooled_accuracy
+from analysis.statistics import ALL, study_statistics
 from readerstudy.studies.models import Membership, Study
 
-from . import selectors, statistics
-from .mrmc.or_analysis import json_ready
-from .mrmc.study import study_mrmc_from_votes
-from .planning import plan
-from .pooled import called_real_by_finding, pooled_accuracy
+from . import selectors
 from .protocol_results import protocol_results
-from .statistics import ALL, study_statistics
 from .summary import lead_comparisons, summary_sentences
 from .table1 import Table1, assemble_table1
 

@@ -2,7 +2,7 @@
 Markdown report and the statistics JSON lead with. Pure functions of the report's plain data (no Django)."""
 from __future__ import annotations
 
-from .mrmc.or_analysis import GENERALISES_TO
+from analysis.mrmc.or_analysis import GENERALISES_TO
 
 
 def _analysis(result: dict | None, kind: str) -> dict | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.results.mrmc.analyse import COVARIANCES, analyse_imrmc, analysis_document, analysis_text
-from readerstudy.results.mrmc.imrmc import ImrmcError, read_imrmc
+from analysis.mrmc.analyse import COVARIANCES, analyse_imrmc, analysis_document, analysis_text
+from analysis.mrmc.imrmc import ImrmcError, read_imrmc
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from readerstudy.results.mrmc import fom
+from analysis.mrmc import fom
 
 
 @pytest.fixture
