@@ -34,7 +34,7 @@ def called_real_by_finding(votes: Votes, layout: Layout) -> list[dict]:
             sources=[layout.sources[s] for s in present], source_is_real=[layout.source_is_real[s] for s in present])
         if result.called_real is None:
             continue
-        analysis = result.called_real.analysis(result.lead)
+        analysis = result.called_real.analysis(result.leads.get("called_real", result.lead))
         for estimate in analysis.modalities:
             rows.append({
                 "finding": label, "source": estimate.modality, "rate": _bounded(estimate.estimate),

@@ -65,6 +65,7 @@ class GlobalTest:
     p_value: float
     error_term: float  # the denominator: MS(T*R) + J max(Cov2 - Cov3, 0) (RRRC), Var - Cov1 + (J - 1) max(...)
     # (FRRC), MS(T*R) (RRFC)
+    no_test: str = ""  # why there is no test (statistic and p nan), e.g. identical modalities: error term 0
 
 
 @dataclass(frozen=True)
@@ -205,12 +206,14 @@ def _summary(covariance) -> CovarianceSummary:
 def variance_components(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary) -> VarianceComponents:
     """The ANOVA of the figures and the OR components; Var(R) and Var(T*R) from their expected mean squares:
     E MS(T*R) = Var(T*R) + Var - Cov1 - Cov2 + Cov3,
-    E MS(R) = I Var(R) + Var(T*R) + Var + (I - 1) Cov1 - Cov2 - (I - 1) Cov3."""
+    E MS(R) = I Var(R) + Var(T*R) + Var + (I - 1) Cov1 - Cov2 - (I - 1) Cov3,
+    with Cov2 - Cov3 clamped at 0 in Var(T*R), as RJafroc (and the error terms below) do: the reported components
+    then match RJafroc's, and F, ddf and p, which use MS(T*R) and the clamped covariances directly, do not change."""
     fom = np.asarray(fom, dtype=float)
     readers, modalities = fom.shape
     ms_t, ms_r, ms_tr, ms_r_each = _means(fom)
     var, cov1, cov2, cov3, var_each, cov2_each = _covariance_averages(_summary(covariance))
-    var_tr = ms_tr - var + cov1 + cov2 - cov3
+    var_tr = ms_tr - var + cov1 + max(cov2 - cov3, 0.0)
     var_r = (ms_r - var_tr - var - (modalities - 1) * cov1 + cov2 + (modalities - 1) * cov3) / modalities
     return VarianceComponents(
         ms_t=ms_t, ms_r=ms_r, ms_tr=ms_tr, df_t=modalities - 1, df_r=readers - 1,
@@ -226,17 +229,17 @@ def _t_or_z(estimate: float, se: float, df: float | None, alpha: float) -> tuple
     scipy.special's distribution functions directly: scipy.stats' frozen distributions cost a millisecond each to
     build, which dominated the whole analysis."""
     normal = df is None or not np.isfinite(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = estimate / se if se > 0 else (np.inf * np.sign(estimate) if estimate else np.nan)
+    if not se > 0:  # no spread at all (e.g. identical modalities): the interval is the point, and there is no test
+        return float("nan"), float("nan"), float(estimate), float(estimate)
+    statistic = estimate / se
     if normal:
         p_value = 2 * special.ndtr(-abs(statistic))
         quantile = special.ndtri(1 - alpha / 2)
     else:
         p_value = 2 * special.stdtr(df, -abs(statistic))
         quantile = special.stdtrit(df, 1 - alpha / 2)
-    p_value = 1.0 if np.isnan(statistic) else float(p_value)
     half = float(quantile) * se
-    return float(statistic), p_value, float(estimate - half), float(estimate + half)
+    return float(statistic), float(p_value), float(estimate - half), float(estimate + half)
 
 
 def _f_sf(statistic: float, df_num: float, df_den: float) -> float:
@@ -267,6 +270,22 @@ def _estimate(label: str, value: float, se: float, df: float | None, alpha: floa
     _, _, low, high = _t_or_z(value, se, df, alpha)
     return ModalityEstimate(modality=label, estimate=float(value), se=float(se), df=None if df is None else float(df),
                             ci_low=low, ci_high=high)
+
+
+NO_TEST = ("no test: the error term is 0 (every reader's figures agree exactly across the modalities, e.g. identical "
+           "modalities), so F would be infinite or undefined")
+
+
+def _global_test(name: str, ms_t: float, df_t: int, error_term: float, df_den: float | None) -> GlobalTest:
+    """F (``df_den`` a number) or chi-square (``df_den`` None: statistic ms_t df_t / error_term) of the modalities;
+    no test (nan, with the reason) where the error term is 0 or undefined."""
+    if not error_term > 0:
+        return GlobalTest(name, float("nan"), df_t, df_den, float("nan"), float(error_term), no_test=NO_TEST)
+    if df_den is None:
+        statistic = ms_t * df_t / error_term
+        return GlobalTest(name, float(statistic), df_t, None, float(special.chdtrc(df_t, statistic)), error_term)
+    statistic = ms_t / error_term
+    return GlobalTest(name, float(statistic), df_t, df_den, _f_sf(statistic, df_t, df_den), error_term)
 
 
 # --- the three analyses ------------------------------------------------------------------------------------------
@@ -322,7 +341,6 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
 
     # RRRC
     rrrc_df = _hillis_df(terms["RRRC"], c.ms_tr, c.df_tr)
-    rrrc_f = c.ms_t / terms["RRRC"] if terms["RRRC"] > 0 else np.inf
     rrrc_differences = []
     frrc_differences = []
     rrfc_differences = []
@@ -356,21 +374,18 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
             reader_differences.append(_difference(modalities, i, j, fom[r, i] - fom[r, j],
                                                   np.sqrt(max(var_diff, 0.0)), None, alpha, reader=readers[r]))
 
-    frrc_chi2 = c.ms_t * c.df_t / terms["FRRC"] if terms["FRRC"] > 0 else np.inf
-    rrfc_f = c.ms_t / c.ms_tr if c.ms_tr > 0 else np.inf
     single = n_readers < 2
     rrrc = None if single else Analysis(
         kind="RRRC", generalises_to=GENERALISES_TO["RRRC"],
-        test=GlobalTest("F", float(rrrc_f), c.df_t, rrrc_df, _f_sf(rrrc_f, c.df_t, rrrc_df), terms["RRRC"]),
+        test=_global_test("F", c.ms_t, c.df_t, terms["RRRC"], rrrc_df),
         differences=rrrc_differences, modalities=rrrc_estimates)
     frrc = Analysis(
         kind="FRRC", generalises_to=GENERALISES_TO["FRRC"],
-        test=GlobalTest("X2", float(frrc_chi2), c.df_t, None, float(special.chdtrc(c.df_t, frrc_chi2)),
-                        terms["FRRC"]),
+        test=_global_test("X2", c.ms_t, c.df_t, terms["FRRC"], None),
         differences=frrc_differences, modalities=frrc_estimates, reader_differences=reader_differences)
     rrfc = None if single else Analysis(
         kind="RRFC", generalises_to=GENERALISES_TO["RRFC"],
-        test=GlobalTest("F", float(rrfc_f), c.df_t, float(c.df_tr), _f_sf(rrfc_f, c.df_t, c.df_tr), terms["RRFC"]),
+        test=_global_test("F", c.ms_t, c.df_t, terms["RRFC"], float(c.df_tr)),
         differences=rrfc_differences, modalities=rrfc_estimates)
     return OrResult(readers=list(readers), modalities=list(modalities), fom=fom, alpha=alpha, components=c,
                     rrrc=rrrc, frrc=frrc, rrfc=rrfc, pairwise=pairwise)

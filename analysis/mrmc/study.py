@@ -35,9 +35,11 @@ MIN_READERS_TO_GENERALISE = 3
 class StudyMrmc:
     """The MRMC analysis of a study; ``as_dict`` gives JSON-ready data.
 
-    ``lead`` is the analysis to show first ("RRRC", or "FRRC" with fewer than 3 readers) and ``lead_sentence`` says
-    in one sentence what it generalises to. ``vs_real`` has, per analysis kind, each generator's called-real rate
-    minus the real images' (a difference near 0 means its fakes pass as real as often as real images do)."""
+    ``leads`` gives, per figure, the analysis to show first: "RRRC", or "FRRC" where that figure's analysis holds
+    fewer than 3 readers (counted in the analysis, not among all voters); ``lead`` is the called-real figure's (the
+    AUC's without one) and ``lead_sentence`` says what the lead analyses generalise to. ``vs_real`` has, per analysis
+    kind, each generator's called-real rate minus the real images' (a difference near 0 means its fakes pass as real
+    as often as real images do)."""
 
     readers: list[str]
     lead: str
@@ -48,6 +50,7 @@ class StudyMrmc:
     called_real_note: str
     vs_real: dict[str, list[Difference]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    leads: dict[str, str] = field(default_factory=dict)  # per figure ("called_real", "auc"): its lead analysis
 
     def as_dict(self) -> dict:
         return json_ready({
@@ -57,7 +60,7 @@ class StudyMrmc:
             "called_real_note": self.called_real_note,
             "vs_real": {kind: [asdict(difference) for difference in differences]
                         for kind, differences in self.vs_real.items()},
-            "notes": self.notes,
+            "notes": self.notes, "leads": self.leads,
         })
 
 
@@ -205,18 +208,49 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
             auc_note = ("AUC of telling each generator's images from the real ones, from answer plus confidence "
                         "(1-10 fake-score); 0.5 is chance, 1 every fake spotted.")
 
-    n_readers = len(labels)
-    if n_readers < MIN_READERS_TO_GENERALISE:
-        lead = "FRRC"
-        lead_sentence = (f"With {n_readers} reader{'s' if n_readers != 1 else ''}, nothing here generalises to other "
-                         "readers: the comparisons are for these readers only, reading other cases like these "
-                         "(fixed readers, random cases).")
-    else:
-        lead = "RRRC"
-        lead_sentence = ("The comparisons generalise to other readers reading other cases like these (readers and "
-                         "cases both random, Obuchowski-Rockette with Hillis's degrees of freedom).")
-    return StudyMrmc(readers=labels, lead=lead, lead_sentence=lead_sentence, auc=auc_result, auc_note=auc_note,
-                     called_real=called_real_result, called_real_note=called_real_note, vs_real=vs_real, notes=notes)
+    analysed = {figure: len(result.readers) for figure, result in (("called_real", called_real_result),
+                                                                    ("auc", auc_result)) if result is not None}
+    leads = {figure: lead_analysis(count) for figure, count in analysed.items()}
+    lead = leads.get("called_real", leads.get("auc", lead_analysis(len(labels))))
+    return StudyMrmc(readers=labels, lead=lead, lead_sentence=_lead_sentence(analysed, len(labels)), auc=auc_result,
+                     auc_note=auc_note, called_real=called_real_result, called_real_note=called_real_note,
+                     vs_real=vs_real, notes=notes, leads=leads)
+
+
+def lead_analysis(n_readers: int) -> str:
+    """RRRC with at least ``MIN_READERS_TO_GENERALISE`` readers in the analysis itself, else FRRC."""
+    return "RRRC" if n_readers >= MIN_READERS_TO_GENERALISE else "FRRC"
+
+
+def _readers(count: int) -> str:
+    return f"{count} reader{'s' if count != 1 else ''}"
+
+
+def _lead_sentence(analysed: dict[str, int], n_voters: int) -> str:
+    """What the lead analyses generalise to, counted from the readers each analysis holds (not every voter: a reader
+    who rated only real images is in no AUC analysis)."""
+    names = {"called_real": "called-real", "auc": "AUC"}
+    generalising = [figure for figure, count in analysed.items() if lead_analysis(count) == "RRRC"]
+    fixed = [figure for figure in analysed if figure not in generalising]
+    if not analysed:
+        count = n_voters
+        if lead_analysis(count) == "FRRC":
+            return (f"With {_readers(count)}, nothing here generalises to other readers: the comparisons are for "
+                    "these readers only, reading other cases like these (fixed readers, random cases).")
+        return ("The comparisons generalise to other readers reading other cases like these (readers and cases both "
+                "random, Obuchowski-Rockette with Hillis's degrees of freedom).")
+    if not generalising:
+        counts = sorted({analysed[figure] for figure in fixed})
+        return (f"With {' and '.join(_readers(c) for c in counts)} in the analysis, nothing here generalises to "
+                "other readers: the comparisons are for these readers only, reading other cases like these (fixed "
+                "readers, random cases).")
+    sentence = ("The " + " and ".join(names[f] for f in generalising) + " comparisons generalise to other readers "
+                "reading other cases like these (readers and cases both random, Obuchowski-Rockette with Hillis's "
+                "degrees of freedom).")
+    for figure in fixed:
+        sentence += (f" The {names[figure]} analysis holds only {_readers(analysed[figure])}, so its comparisons are "
+                     "for these readers only (fixed readers, random cases).")
+    return sentence
 
 
 def _kept(labels: list[str], keep: np.ndarray) -> list[str]:

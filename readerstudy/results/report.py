@@ -70,7 +70,7 @@ def markdown_report(report: dict, table: Table1) -> str:
         rows = [[f"Power now ({entry['readers']} readers x {entry['cases']} cases, {entry['analysis']})",
                  _f(entry["power"], 2)],
                 [f"Readers needed for {entry['target']:.0%} power with {entry['cases']} cases",
-                 str(entry["readers_needed"] or "more than 200")]]
+                 str(entry["readers_needed"] or "not reachable")]]
         rows += [[f"Cases needed with {row['readers']} readers", str(row["cases"] or "not reachable")]
                  for row in entry["cases_needed"]]
         lines += _table(["", "Value"], rows)

@@ -17,7 +17,8 @@ def _bounded(rows: list[dict], low: float, high: float) -> list[dict]:
 
 
 def lead_comparisons(mrmc: dict, real_sources: list[str]) -> dict:
-    """The lead analysis's comparisons (RRRC with three readers or more, else FRRC), ready for a table:
+    """The lead analysis's comparisons (RRRC where that figure's analysis holds three readers or more, else FRRC; the
+    AUC's lead may differ from the called-real rate's), ready for a table:
 
     * ``called_real``: each source's reader-averaged called-real rate with its interval;
     * ``vs_real``: each generator's called-real rate minus the real images' (0: its fakes pass as real as often as
@@ -25,11 +26,14 @@ def lead_comparisons(mrmc: dict, real_sources: list[str]) -> dict:
     * ``called_real_pairs``: every pair of generators on the called-real rate;
     * ``auc`` and ``auc_pairs``: each generator's reader-averaged AUC and every pair of generators on it."""
     kind = mrmc["lead"]
+    leads = mrmc.get("leads") or {}
+    auc_kind = leads.get("auc", kind)
     called_real = _analysis(mrmc.get("called_real"), kind)
-    auc = _analysis(mrmc.get("auc"), kind)
+    auc = _analysis(mrmc.get("auc"), auc_kind)
     real = set(real_sources)
     return {
         "kind": kind,
+        "auc_kind": auc_kind,
         "generalises_to": GENERALISES_TO[kind],
         "sentence": mrmc["lead_sentence"],
         "called_real": _bounded(called_real["modalities"] if called_real else [], 0, 1),
