@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from django.core.cache import cache
 
+import analysis
 from analysis import statistics
 from analysis.mrmc.or_analysis import json_ready
 from analysis.mrmc.study import study_mrmc_from_votes
@@ -19,6 +20,7 @@ from analysis.statistics import ALL, study_statistics
 from readerstudy.studies.models import Membership, Study
 
 from . import selectors
+from .analysis_plan import equivalence_report, plan_for
 from .protocol_results import protocol_results
 from .summary import lead_comparisons, summary_sentences
 from .table1 import Table1, assemble_table1
@@ -55,8 +57,9 @@ def build_statistics(study: Study, layout: selectors.StudyLayout | None = None,
     n_cases = len(np.unique(votes.case))
     power = [entry for entry in (plan(analysis.called_real, n_cases, "called_real"), plan(analysis.auc, n_cases, "auc"))
              if entry is not None]
+    equivalence = json_ready(equivalence_report(study, plan_for(study), mrmc))
     return {"study": study.slug, "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
-            "mrmc": mrmc, "power": json_ready(power), **report,
+            "mrmc": mrmc, "power": json_ready(power), "equivalence": equivalence, **report,
             "excluded_cases": selectors.excluded_cases(study) if excluded_cases is None else excluded_cases}
 
 
@@ -92,9 +95,10 @@ def code_fingerprint() -> str:
     """A digest of the code and templates the results are computed and shown with, so that a deploy that changes
     them never serves what an older version cached (a shared cache outlives the processes)."""
     package = Path(__file__).resolve().parent
+    numerical = Path(analysis.__file__).resolve().parent  # the statistics themselves, outside this package
     templates = package.parent.parent / "templates" / "results"
     digest = hashlib.sha256()
-    for path in sorted([*package.rglob("*.py"), *templates.glob("*.html")]):
+    for path in sorted([*package.rglob("*.py"), *numerical.rglob("*.py"), *templates.glob("*.html")]):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
