@@ -63,11 +63,11 @@ class Margin:
         """The pass criterion in words, e.g. "called real at most 0.10 less often than the real images"."""
         if self.endpoint == "called_real":
             if self.test == "equivalence":
-                return f"called-real rate within {self.margin:g} of the real images'"
-            return f"called real at most {self.margin:g} less often than the real images"
+                return f"called-real rate within {self.margin:.2f} of the real images'"
+            return f"called real at most {self.margin:.2f} less often than the real images"
         if self.test == "equivalence":
-            return f"AUC within {self.margin:g} of 0.5 (between {0.5 - self.margin:g} and {0.5 + self.margin:g})"
-        return f"AUC at most {0.5 + self.margin:g}"
+            return f"AUC within {self.margin:.2f} of 0.5 (between {0.5 - self.margin:.2f} and {0.5 + self.margin:.2f})"
+        return f"AUC at most {0.5 + self.margin:.2f}"
 
 
 @dataclass(frozen=True)
@@ -152,12 +152,12 @@ def verdict(generator: str, estimate: float, se: float, df: float | None, *, pla
     d_low, d_high = d - half, d + half
     word = TESTS[plan.test]
     if p_value < plan.alpha:
-        outcome, sentence = "passes", f"passes ({word} within {plan.margin:g}, {scope})"
+        outcome, sentence = "passes", f"passes ({word} within {plan.margin:.2f}, {scope})"
     elif d_high < -plan.margin or (plan.test == "equivalence" and d_low > plan.margin):
-        outcome, sentence = "fails", f"fails (the whole interval lies beyond the margin {plan.margin:g}, {scope})"
+        outcome, sentence = "fails", f"fails (the whole interval lies beyond the margin {plan.margin:.2f}, {scope})"
     else:
         outcome = "inconclusive"
-        sentence = (f"inconclusive: the interval crosses the margin {plan.margin:g} ({scope}; the power against a "
+        sentence = (f"inconclusive: the interval crosses the margin {plan.margin:.2f} ({scope}; the power against a "
                     f"true difference of 0 was {power:.2f})")
     return Verdict(**common, p_value=p_value, power_at_zero=power, outcome=outcome, sentence=sentence)
 

@@ -141,8 +141,30 @@ def summary_sentences(report: dict, comparisons: dict) -> list[str]:
     return sentences
 
 
-def _verdict_phrase(row: dict) -> str:
-    return f"{row['generator']} {row['sentence']}"
+def _names(rows: list[dict]) -> str:
+    names = [row["generator"] for row in rows]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _verdict_phrases(verdicts: list[dict], margin: float) -> list[str]:
+    """The verdicts grouped by outcome, shortest first-screen form (each generator's full sentence is in the
+    table): "StarGAN and Pix2Pix fail", "Pix2Pix-N passes (non-inferior within 0.10)", "X is inconclusive: ..."."""
+    phrases = []
+    passing = [row for row in verdicts if row["outcome"] == "passes"]
+    if passing:
+        word = "equivalent" if passing[0]["test"] == "equivalence" else "non-inferior"
+        phrases.append(f"{_names(passing)} pass{'es' if len(passing) == 1 else ''} ({word} within {margin:.2f})")
+    failing = [row for row in verdicts if row["outcome"] == "fails"]
+    if failing:
+        phrases.append(f"{_names(failing)} fail{'s' if len(failing) == 1 else ''} (the whole interval lies beyond "
+                       "the margin)")
+    for row in verdicts:
+        if row["outcome"] == "inconclusive":
+            phrases.append(f"{row['generator']} is inconclusive: the interval crosses the margin (power "
+                           f"{row['power_at_zero']:.2f} at a true difference of 0)")
+        elif row["outcome"] == "no test":
+            phrases.append(f"{row['generator']} has no test (zero-width interval)")
+    return phrases
 
 
 def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None) -> list[str]:
@@ -160,9 +182,9 @@ def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None) 
     if equivalence and equivalence["verdicts"]:
         plan = equivalence["plan"]
         what = "AUC" if plan["endpoint"] == "auc" else "called-real rate"
-        sentences.append(f"Pre-registered {plan['test'].replace('_', '-')} test on the {what} (a generator passes if "
-                         f"{equivalence['criterion']}): " + "; ".join(map(_verdict_phrase, equivalence["verdicts"]))
-                         + ".")
+        sentences.append(f"Pre-registered {plan['test'].replace('_', '-')} test on the {what} "
+                         f"({equivalence['analysis']}; a generator passes if {equivalence['criterion']}): "
+                         + "; ".join(_verdict_phrases(equivalence["verdicts"], plan["margin"])) + ".")
     elif equivalence:
         sentences.append(f"The pre-registered test cannot be run yet: {equivalence['note']}")
     elif comparisons["vs_real"]:
@@ -172,11 +194,14 @@ def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None) 
                          + ".")
     else:
         sentences.append(comparisons["called_real_note"] or "No comparison with the real images yet.")
+    scope = ("for these readers only (fixed readers, random cases)" if comparisons["kind"] == "FRRC" else
+             "generalising to other readers reading other cases")
+    if comparisons["auc"] and comparisons.get("auc_kind") != comparisons["kind"]:
+        scope += f" (the AUC: {comparisons['auc_kind']}, for these readers only)"
     sentences.append(f"{n_votes} vote{'s' if n_votes != 1 else ''} from {n_readers} reader"
-                     f"{'s' if n_readers != 1 else ''}: {comparisons['sentence'][0].lower()}"
-                     f"{comparisons['sentence'][1:]}")
+                     f"{'s' if n_readers != 1 else ''}, {scope}.")
     if comparisons["auc"]:
         parts = [f"{row['modality']} {_three(row['estimate'])}" for row in comparisons["auc"]]
-        sentences.append("Readers told each generator's images from real ones with a reader-averaged AUC of "
-                         + ", ".join(parts) + " (0.5 is chance, 1 every fake spotted).")
+        sentences.append("Readers' AUC for telling each generator's images from real: " + ", ".join(parts)
+                         + " (0.5 is chance).")
     return sentences[:3]

@@ -18,7 +18,7 @@ PLAN = Margin(endpoint="called_real", test="non_inferiority", margin=0.10, alpha
 def test_a_tight_interval_inside_the_margin_passes_and_says_so_in_the_reviewers_words():
     found = verdict("G1", -0.02, 0.02, 20.0, plan=PLAN, analysis="RRRC", readers=8)
     assert found.outcome == "passes"
-    assert found.sentence == "passes (non-inferior within 0.1, RRRC)"
+    assert found.sentence == "passes (non-inferior within 0.10, RRRC)"
     # the one-sided p is the t test of d against -margin
     assert found.p_value == pytest.approx(stats.t.sf((-0.02 + 0.10) / 0.02, 20))
     assert found.ci_low == pytest.approx(-0.02 - stats.t.ppf(0.95, 20) * 0.02)  # the 90% interval
@@ -32,7 +32,7 @@ def test_an_interval_wholly_below_the_margin_fails():
 def test_a_wide_interval_is_inconclusive_with_the_power_it_had_not_called_indistinguishable():
     found = verdict("G1", 0.0, 0.08, 4.0, plan=PLAN, analysis="RRRC", readers=5)
     assert found.outcome == "inconclusive"
-    assert found.sentence.startswith("inconclusive: the interval crosses the margin 0.1")
+    assert found.sentence.startswith("inconclusive: the interval crosses the margin 0.10")
     assert f"{found.power_at_zero:.2f}" in found.sentence
     assert 0 < found.power_at_zero < 0.3
 
@@ -45,7 +45,7 @@ def test_the_power_at_zero_is_the_noncentral_ts():
 
 def test_the_auc_endpoint_passes_below_half_plus_the_margin():
     plan = Margin(endpoint="auc", margin=0.10)
-    assert plan.criterion == "AUC at most 0.6"
+    assert plan.criterion == "AUC at most 0.60"
     assert verdict("G1", 0.52, 0.02, 30.0, plan=plan, analysis="RRRC", readers=6).outcome == "passes"
     assert verdict("G1", 0.80, 0.03, 30.0, plan=plan, analysis="RRRC", readers=6).outcome == "fails"
     assert verdict("G1", 0.58, 0.05, 30.0, plan=plan, analysis="RRRC", readers=6).outcome == "inconclusive"
