@@ -310,13 +310,15 @@ def _pair_terms(fom: np.ndarray, covariance: CovarianceSummary, i: int, j: int, 
 
 
 def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, readers: list[str] | None = None,
-                modalities: list[str] | None = None, alpha: float = 0.05, pairwise: str = "global") -> OrResult:
+                modalities: list[str] | None = None, alpha: float = 0.05, pairwise: str = "global",
+                per_reader: bool = True) -> OrResult:
     """The full OR analysis of figures ``fom`` (R, M) with covariance ``covariance`` (R, M, R, M), or its
     ``CovarianceSummary`` (all the analysis uses; ``fom.jackknife_summary`` computes it without the full matrix).
 
     With one reader only FRRC is possible (``rrrc`` and ``rrfc`` are None). Every pair (i < j) of modalities gets
     a difference ``modality i - modality j``. ``pairwise`` is "global" (the error term of all modalities, as the
-    reference software) or "separate" (each pair analysed on its own)."""
+    reference software) or "separate" (each pair analysed on its own). ``per_reader`` False leaves out FRRC's
+    per-reader differences (R x pairs rows nobody reads where only the reader-averaged figures are wanted)."""
     fom = np.asarray(fom, dtype=float)
     n_readers, n_modalities = fom.shape
     if n_modalities < 2:
@@ -367,7 +369,7 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
         rrfc_estimates.append(_estimate(modalities[m], means[m], np.sqrt(ms_r_m / n_readers), n_readers - 1, alpha))
 
     reader_differences = []
-    for i, j in pairs:
+    for i, j in pairs if per_reader else []:
         for r in range(n_readers):
             own = covariance.same_reader[r]
             var_diff = own[i, i] + own[j, j] - 2 * own[i, j]

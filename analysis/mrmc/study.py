@@ -136,7 +136,8 @@ def _vs_real(result: OrResult, real_label: str) -> dict[str, list[Difference]]:
 
 
 def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[str], sources: list[str],
-               source_is_real: list[bool], alpha: float = 0.05, pairwise: str = "separate") -> StudyMrmc:
+               source_is_real: list[bool], alpha: float = 0.05, pairwise: str = "separate",
+               per_reader: bool = True) -> StudyMrmc:
     """The whole MRMC analysis of a study from per-vote arrays (first showings only, one vote per reader and case).
 
     ``reader`` indexes ``readers`` (pseudonyms), ``source`` indexes ``sources`` (Real first, ``source_is_real``),
@@ -171,7 +172,7 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
                          + ", ".join(label for label, kept in zip(labels, keep, strict=True) if not kept) + ".")
         covariance = fom.jackknife_summary(fom.rate_jackknife(values[keep]), fom.in_modality(values[keep]))
         called_real_result = or_analysis(rates[keep], covariance, readers=_kept(labels, keep), modalities=sources,
-                                         alpha=alpha, pairwise=pairwise)
+                                         alpha=alpha, pairwise=pairwise, per_reader=per_reader)
         called_real_note = "Share of each source's images called real, per reader; sources share no image."
         if real_sources:
             vs_real = _vs_real(called_real_result, sources[real_sources[0]])
@@ -204,7 +205,8 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
                                                   if not kept) + ".")
             covariance = fom.jackknife_summary(loo[keep_auc], fom.in_modality(scores[keep_auc]))
             auc_result = or_analysis(areas[keep_auc], covariance, readers=_kept(labels, keep_auc),
-                                     modalities=[sources[g] for g in generators], alpha=alpha, pairwise=pairwise)
+                                     modalities=[sources[g] for g in generators], alpha=alpha, pairwise=pairwise,
+                                     per_reader=per_reader)
             auc_note = ("AUC of telling each generator's images from the real ones, from answer plus confidence "
                         "(1-10 fake-score); 0.5 is chance, 1 every fake spotted.")
 
