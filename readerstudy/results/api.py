@@ -166,3 +166,18 @@ class StudyAnalysisPlanApi(APIView):
         plan = analysis_plan.plan_set(study, request.user, **params.validated_data)
         return Response({"plan": analysis_plan.plan_data(plan), "frozen": False,
                          "proposal": analysis_plan.proposal(plan.endpoint, plan.margin, plan.alpha)})
+
+
+class StudyCrossedExportApi(APIView):
+    """What RJafroc can read: per pair of generators, a fully crossed iMRMC file where the design is crossed
+    (matched origin images), or the reason only iMRMC can analyse that comparison."""
+
+    @extend_schema(summary="Fully crossed iMRMC files per comparison of two generators (for RJafroc), where the "
+                           "design allows", responses={200: OpenApiTypes.OBJECT,
+                                                       404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        return Response({"comparisons": [
+            {"first": item.first, "second": item.second, "crossed": item.text is not None, "imrmc": item.text,
+             "reason": item.reason, "matched_origins": item.origins, "readers": item.readers}
+            for item in mrmc_export.crossed_exports(study)]})
