@@ -21,12 +21,12 @@ they read, and the jackknife over all cases stays valid.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import fom
-from .or_analysis import Difference, OrResult, json_ready, or_analysis
+from .or_analysis import Difference, OrResult, json_ready, or_analysis, plain
 
 MIN_READERS_TO_GENERALISE = 3
 
@@ -58,7 +58,7 @@ class StudyMrmc:
             "auc": None if self.auc is None else self.auc.as_dict(), "auc_note": self.auc_note,
             "called_real": None if self.called_real is None else self.called_real.as_dict(),
             "called_real_note": self.called_real_note,
-            "vs_real": {kind: [asdict(difference) for difference in differences]
+            "vs_real": {kind: [plain(difference) for difference in differences]
                         for kind, differences in self.vs_real.items()},
             "notes": self.notes, "leads": self.leads,
         })

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -194,8 +195,20 @@ def build_own_score(membership: Membership) -> dict:
     }
 
 
+def _by_reader(cells: list[dict], readers: list[str]) -> list[dict]:
+    """Each reader's cells, grouped in one pass (a filter per reader was quadratic: 3.5 s at 300 readers)."""
+    grouped: dict[str, list[dict]] = {reader: [] for reader in readers}
+    for cell in cells:
+        grouped.setdefault(cell["reader"], []).append(cell)
+    return [{"reader": reader, "cells": grouped[reader]} for reader in readers]
+
+
 def _pick(cells: list[dict], **wanted) -> list[dict]:
-    return [cell for cell in cells if all(cell[key] == value for key, value in wanted.items())]
+    """The cells whose fields equal ``wanted`` (one itemgetter per call: a generator per cell took 0.7 s at 300
+    readers)."""
+    get = itemgetter(*wanted)
+    values = tuple(wanted.values()) if len(wanted) > 1 else next(iter(wanted.values()))
+    return [cell for cell in cells if get(cell) == values]
 
 
 def _pooled_rate_rows(report: dict) -> list[dict]:
@@ -312,8 +325,6 @@ def results_page_context(study: Study) -> dict:
         "generator_detection": _with_hype(_pick(report["detection"], reader=statistics.POOLED, finding=ALL),
                                           _pick(report["hype_infinity"], reader=statistics.POOLED), "generator"),
         "generators": [*report["generators"], ALL],
-        "auc_rows": [
-            {"reader": reader, "cells": _pick(auc_cells, reader=reader)} for reader in report["readers"]
-        ] if auc_cells else [],
+        "auc_rows": _by_reader(auc_cells, report["readers"]) if auc_cells else [],
         "auc_reader_averaged": [reader_averaged_auc.get(generator) for generator in report["generators"]],
     }
