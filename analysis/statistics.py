@@ -57,6 +57,8 @@ class Votes:
     called_real: np.ndarray  # bool
     confidence: np.ndarray  # float 1-5, nan where none was given
     time_ms: np.ndarray  # float, nan where not timed
+    origin_seen: np.ndarray | None = None  # float: 1 the case's origin was in its generator's training split, 0 not,
+    # nan no record (real images, or a batch without the record); None: not fetched
 
     def __len__(self) -> int:
         return int(self.reader.shape[0])

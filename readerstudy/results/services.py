@@ -13,6 +13,7 @@ from django.core.cache import cache
 
 import analysis
 from analysis import statistics
+from analysis.memorisation import memorisation
 from analysis.mrmc.or_analysis import json_ready
 from analysis.mrmc.study import study_mrmc_from_votes
 from analysis.planning import plan
@@ -59,6 +60,7 @@ def build_statistics(study: Study, layout: selectors.StudyLayout | None = None,
     power = [entry for entry in (plan(analysis.called_real, n_cases, "called_real"), plan(analysis.auc, n_cases, "auc"))
              if entry is not None]
     equivalence = json_ready(equivalence_report(study, plan_for(study), mrmc))
+    report["memorisation"] = json_ready(memorisation(votes, labels))
     return {"study": study.slug, "answer": answer_sentences(report, comparisons, equivalence),
             "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
             "mrmc": mrmc, "power": json_ready(power), "equivalence": equivalence, **report,
@@ -276,6 +278,12 @@ def _readings(report: dict, comparisons: dict) -> dict[str, str]:
     readings["planning"] = (f"Power now {power['power']:.2f} for a difference of {power['effect_size']:g} "
                             f"({power['figure'].replace('_', '-')}); what 80% would take." if power else
                             "Power and sample size for the next study from this one's variance.")
+    memorised = [row for row in (report.get("memorisation") or {}).get("generators", [])
+                 if row.get("called_real_difference")]
+    readings["memorisation"] = ("Seen minus unseen origins, called real: " + "; ".join(
+        f"{row['generator']} {row['called_real_difference']['difference']:+.3f}" for row in memorised
+        if row["called_real_difference"]["difference"] is not None) + "." if memorised else
+        "No generator has both seen and unseen origins on record: memorisation cannot be measured here.")
     readings["pooled"] = "Reader-averaged called-real rate per finding and source, with MRMC intervals."
     overall = next((cell for cell in report["detection"] if cell["reader"] == statistics.POOLED
                     and cell["finding"] == ALL and cell["generator"] == ALL), None)
