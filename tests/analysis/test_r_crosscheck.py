@@ -33,14 +33,15 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 def _r_has(package: str) -> bool:
     if shutil.which("Rscript") is None:
         return False
-    found = subprocess.run(["Rscript", "-e", f"cat(requireNamespace('{package}', quietly = TRUE))"],
+    found = subprocess.run(["Rscript", "-e", f"cat(requireNamespace('{package}', quietly = TRUE) && "
+                            "requireNamespace('jsonlite', quietly = TRUE))"],
                            capture_output=True, text=True, timeout=120)
     return found.stdout.strip().endswith("TRUE")
 
 
-needs_rjafroc = pytest.mark.skipif(not _r_has("RJafroc"), reason="R or RJafroc 2.1.3 absent (sh "
+needs_rjafroc = pytest.mark.skipif(not _r_has("RJafroc"), reason="R, RJafroc 2.1.3 or jsonlite absent (sh "
                                                                   "../shared/r-packages/install.sh installs it)")
-needs_imrmc = pytest.mark.skipif(not _r_has("iMRMC"), reason="R or iMRMC 2.1.2 absent (sh "
+needs_imrmc = pytest.mark.skipif(not _r_has("iMRMC"), reason="R, iMRMC 2.1.2 or jsonlite absent (sh "
                                                               "../shared/r-packages/install.sh installs it)")
 
 RJAFROC = r"""
