@@ -53,15 +53,17 @@ class StudyMrmc:
     leads: dict[str, str] = field(default_factory=dict)  # per figure ("called_real", "auc"): its lead analysis
 
     def as_dict(self) -> dict:
-        return json_ready({
+        """JSON-ready: the two OR results are already (``OrResult.as_dict``), so only the rest is converted here
+        (a second pass over thousands of per-reader differences cost a tenth of a second at 300 readers)."""
+        rest = json_ready({
             "readers": self.readers, "lead": self.lead, "lead_sentence": self.lead_sentence,
-            "auc": None if self.auc is None else self.auc.as_dict(), "auc_note": self.auc_note,
-            "called_real": None if self.called_real is None else self.called_real.as_dict(),
-            "called_real_note": self.called_real_note,
+            "auc_note": self.auc_note, "called_real_note": self.called_real_note,
             "vs_real": {kind: [plain(difference) for difference in differences]
                         for kind, differences in self.vs_real.items()},
             "notes": self.notes, "leads": self.leads,
         })
+        return {**rest, "auc": None if self.auc is None else self.auc.as_dict(),
+                "called_real": None if self.called_real is None else self.called_real.as_dict()}
 
 
 @dataclass(frozen=True)
