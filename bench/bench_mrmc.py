@@ -4,7 +4,7 @@
 
 1. **Null studies** (issue 15, point 4): ``--studies`` simulated studies (5 readers; 60 real images and two equal
    generators of 50 fakes each; crossed reader and case effects, reader-specific response bias; see
-   ``readerstudy/results/mrmc/simulate.py``). For the RRRC comparison of the two generators, on the called-real rate
+   ``analysis/mrmc/simulate.py``). For the RRRC comparison of the two generators, on the called-real rate
    and on the AUC: the type I error at nominal 0.05 (target 0.035-0.065) and the 95% CI coverage (target >= 0.93),
    next to the naive pooled tests (every vote independent); and the coverage of one generator's called-real rate
    (RRRC interval against the pooled Wilson interval).
@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from readerstudy.results.mrmc.simulate import SimulationConfig, simulate_study  # noqa: E402
-from readerstudy.results.mrmc.study import study_mrmc  # noqa: E402
-from readerstudy.results.mrmc.validation import null_rates  # noqa: E402
+from analysis.mrmc.simulate import SimulationConfig, simulate_study  # noqa: E402
+from analysis.mrmc.study import study_mrmc  # noqa: E402
+from analysis.mrmc.validation import null_rates  # noqa: E402
 
 TYPE_I_RANGE = (0.035, 0.065)
 MIN_COVERAGE = 0.93

@@ -3,6 +3,11 @@ the page, the statistics API, the Markdown report and the headline chart, cold (
 from the cache until the next vote).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_results_page .venv/bin/python bench/bench_results_page.py
+        [--readers 300] [--baseline REV]
+
+``--readers`` sets the study's readers (50 by default; issue 26 asks for 300 readers x 600 cases computed afresh in
+under 1 s). ``--baseline REV`` first measures the cold requests with the code of git revision REV (exported to a
+temporary directory, run against the same database), then with this tree: before and after in one run.
 
 The database is created if missing, migrated and filled once (``--refill`` rebuilds it). Each request goes through
 Django's test client as the study admin, so the time is the server's whole answer (auth, queries, analysis,
@@ -25,13 +30,13 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "readerstudy.settings")
 
 STUDY_SLUG = "bench-page"
-READERS = 50
+READERS = 50  # --readers changes it (and the study's slug)
 CASES_PER_CELL = 25
 SEED = 15
 REPEATS = 3
 
 
-def fill(refill: bool) -> None:
+def fill(refill: bool, readers: int = READERS) -> None:
     """One study, 600 cases (every finding x source, 25 each), 50 readers who vote on every case with confidence."""
     import numpy as np
     from django.contrib.auth import get_user_model
@@ -43,13 +48,13 @@ def fill(refill: bool) -> None:
 
     call_command("migrate", verbosity=0)
     findings, sources = list(Finding.objects.order_by("order")[:6]), list(Source.objects.order_by("-is_real", "order"))
-    if not refill and study_already_filled(STUDY_SLUG, READERS * CASES_PER_CELL * len(findings) * len(sources)):
+    if not refill and study_already_filled(STUDY_SLUG, readers * CASES_PER_CELL * len(findings) * len(sources)):
         return
     started = time.perf_counter()
     with transaction.atomic():
         get_user_model().objects.filter(username="bench-page-admin").delete()
-        study, memberships = fresh_study(STUDY_SLUG, "Benchmark: 50 readers x 600 cases", findings=findings,
-                                         sources=sources, reader_prefix="bench-page-reader-", readers=READERS)
+        study, memberships = fresh_study(STUDY_SLUG, f"Benchmark: {readers} readers x 600 cases", findings=findings,
+                                         sources=sources, reader_prefix="bench-page-reader-", readers=readers)
         cases = grid_cases(study, findings, sources, CASES_PER_CELL)
         rng = np.random.default_rng(SEED)
         passes = {source.pk: 0.85 if source.is_real else 0.1 + 0.2 * index for index, source in enumerate(sources)}
@@ -77,16 +82,71 @@ def timed(client, url: str) -> float:
     return elapsed
 
 
+COLD = """
+import os, statistics, sys, time
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+client = Client()
+client.force_login(get_user_model().objects.get(username="bench-page-admin"))
+slug = os.environ["BENCH_SLUG"]
+urls = (("results page", f"/studies/{slug}/results/"), ("statistics API", f"/api/studies/{slug}/statistics/"))
+for name, url in urls:
+    times, cpu = [], []
+    for _ in range(int(os.environ.get("BENCH_REPEATS", "3"))):
+        cache.clear()
+        started, started_cpu = time.perf_counter(), time.process_time()
+        response = client.get(url)
+        body = response.content
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+        assert response.status_code == 200 and body, (url, response.status_code)
+    print(f"{os.environ['BENCH_LABEL']:<8} {name:<17} cold {statistics.median(times):.3f} s (min {min(times):.3f}); "
+          f"this process's CPU {statistics.median(cpu):.3f} s (min {min(cpu):.3f}; the load does not inflate it)")
+"""
+
+
+def baseline(revision: str, slug: str) -> None:
+    """The cold requests with the code of ``revision`` (git archive into a temporary directory), same database."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        archive = subprocess.run(["git", "archive", revision], cwd=ROOT, check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", directory], input=archive, check=True)
+        env = {**os.environ, "BENCH_SLUG": slug, "BENCH_LABEL": "before", "PYTHONPATH": directory}
+        subprocess.run([sys.executable, "-c", COLD], cwd=directory, env=env, check=True)
+
+
 def main() -> None:
+    global STUDY_SLUG
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--refill", action="store_true", help="rebuild the study even if it is there")
+    parser.add_argument("--readers", type=int, default=READERS, help="readers in the study (default 50)")
+    parser.add_argument("--baseline", help="a git revision to measure first, cold, on the same database")
     args = parser.parse_args()
+    if args.readers != READERS:
+        STUDY_SLUG = f"bench-page-{args.readers}"
 
     import django
 
     django.setup()
     ensure_database()
-    fill(args.refill)
+    fill(args.refill, args.readers)
+    if args.baseline:
+        from django.db import connections
+
+        connections.close_all()
+        baseline(args.baseline, STUDY_SLUG)
+        env = {**os.environ, "BENCH_SLUG": STUDY_SLUG, "BENCH_LABEL": "after", "PYTHONPATH": str(ROOT)}
+        import subprocess
+
+        subprocess.run([sys.executable, "-c", COLD], cwd=ROOT, env=env, check=True)
+        return
 
     from django.contrib.auth import get_user_model
     from django.core.cache import cache

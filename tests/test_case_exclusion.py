@@ -178,7 +178,7 @@ def test_the_exports_leave_an_excluded_case_out_and_name_it_in_their_metadata(vo
     header, data = imrmc.split("BEGIN DATA:")
     assert f"Excluded cases (not in this file): 1; {excluded.public_id} (Effusion, Pix2Pix): box misplaced" in header
     assert "N1:1\n" in header and excluded.public_id not in header.split("Cases (id = case):")[1].split("\n")[0]
-    assert len([line for line in data.strip().splitlines() if line.startswith("-1,")]) == 3
+    assert len([line for line in data.strip().splitlines() if line.startswith("truth,")]) == 3
     long_csv = "".join(mrmc_export.long_csv(study))
     votes_csv = b"".join(staff_api.get("/api/studies/paper/export.csv").streaming_content).decode()
     assert excluded.public_id not in long_csv and excluded.public_id not in votes_csv

@@ -39,6 +39,8 @@ def test_demo_command_builds_an_open_study_and_prints_the_logins(db, tmp_path, s
     text = out.getvalue()
     assert "is open with 48 images" in text and "reader1" in text and "admin" in text
     assert list(study.administrators.values_list("user__username", flat=True)) == ["admin"]
+    plan = study.analysis_plan  # the demo's question, registered before it opened
+    assert (plan.endpoint, plan.test, plan.margin) == ("called_real", "non_inferiority", 0.10)
     for kind in ("pix2pix", "pix2pix-n", "stargan"):
         assert (tmp_path / "demo" / "runs" / kind / "checkpoints" / "last.pt").is_file()
 

@@ -1,4 +1,4 @@
-"""The iMRMC export loads where it claims to: the Van Dyke reference layout (truth rows ``-1,<case>,truth,<0|1>``,
+"""The iMRMC export loads where it claims to: the Van Dyke reference layout (truth rows ``truth,<case>,truth,<0|1>``,
 numeric ids with a key, only readers who voted, counts that match the data), read back by the project's own iMRMC
 reader into the figures the results page shows; a binary study says so; and R itself (pROC) computes from the long
 CSV the same per-reader AUCs and DeLong intervals as the project, to 1e-6."""
@@ -12,9 +12,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from analysis.mrmc import fom
+from analysis.mrmc.imrmc import parse_imrmc
 from readerstudy.reading.models import Vote
-from readerstudy.results.mrmc import fom
-from readerstudy.results.mrmc.imrmc import parse_imrmc
 from readerstudy.results.mrmc_export import fake_score, imrmc_export
 from readerstudy.results.services import build_statistics
 from readerstudy.studies.models import Case
@@ -70,10 +70,10 @@ def test_the_imrmc_file_has_the_reference_layout_numeric_ids_a_key_and_only_read
     generators = build_statistics(study)["generators"]  # in the study's order, as on the results page
     assert export.modalities == {1: generators[0], 2: generators[1]}
     assert {"Reader 1 = R1", f"Modality 2 = {generators[1]}"} <= set(lines)
-    truth = [row for row in rows if row[0] == "-1"]
+    truth = [row for row in rows if row[0] == "truth"]
     assert all(row[2] == "truth" and row[3] in ("0", "1") for row in truth)
     assert sorted(int(row[1]) for row in truth) == list(range(1, N_REAL + 2 * N_EACH_GENERATOR + 1))
-    scores = [row for row in rows if row[0] != "-1"]
+    scores = [row for row in rows if row[0] != "truth"]
     assert all(field.isdigit() for row in scores for field in row)
     # a real image is scored in both modalities, a generated one in its own: per reader 2 * real + each generator
     assert len(scores) == 3 * (2 * N_REAL + 2 * N_EACH_GENERATOR)
@@ -122,7 +122,7 @@ def test_a_study_that_does_not_ask_for_confidence_exports_binary_scores_and_says
     assert "Scores are BINARY (1 = called fake, 0 = called real)" in export.text
     assert "binary AUC" in export.text
     _, _, rows = split(export.text)
-    assert {row[3] for row in rows if row[0] != "-1"} == {"0", "1"}
+    assert {row[3] for row in rows if row[0] != "truth"} == {"0", "1"}
     auc = build_statistics(study)["roc_auc"]
     assert auc["binary"] is True and auc["cells"] == [] and "binary" in auc["note"]
 

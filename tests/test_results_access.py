@@ -184,7 +184,9 @@ def grow(study, readers: int, cases_per_source: int) -> None:
 
 
 # layout (3) + grouped count + excluded cases / layout (3) + cases + votes + excluded cases
-QUERIES = {"build_table1": 5, "build_statistics": 6}
+# statistics: the layout, cases, votes and excluded cases, and the analysis plan (one more for its primary comparisons
+# where a plan exists)
+QUERIES = {"build_table1": 5, "build_statistics": 7}
 
 
 @pytest.mark.parametrize("build", [services.build_table1, services.build_statistics], ids=["table1", "statistics"])

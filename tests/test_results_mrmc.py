@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from analysis.statistics import wilson_interval
 from readerstudy.results.services import build_statistics, study_results
-from readerstudy.results.statistics import wilson_interval
 from readerstudy.studies.models import Case
 from tests.factories import cast_votes_fast, create_cases_fast, create_reader, create_study
 from tests.test_table1_paper import paper_study  # noqa: F401  (the paper's two-reader study)

@@ -7,9 +7,9 @@ from scipy.stats import binomtest
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
-from readerstudy.results import agreement_measures, proportions
-from readerstudy.results import statistics as st
-from readerstudy.results.mrmc import fom
+from analysis import agreement_measures, proportions
+from analysis import statistics as st
+from analysis.mrmc import fom
 
 LAYOUT_ONE_GENERATOR = st.Layout(readers=["R1"], findings=["Effusion"], sources=["Real", "GAN"],
                                  source_is_real=[True, False])

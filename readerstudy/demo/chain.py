@@ -23,6 +23,7 @@ from django.db import transaction
 from readerstudy.batches.models import Batch
 from readerstudy.batches.services import batch_create, batch_import
 from readerstudy.reading.models import Vote
+from readerstudy.results.analysis_plan import plan_set
 from readerstudy.studies.models import Case, Study
 from readerstudy.reading.lifecycle import study_transition
 from readerstudy.studies.services import reader_add, study_admin_grant, study_create
@@ -212,6 +213,8 @@ def _study(config: DemoConfig, zip_path: Path, logins: list[tuple[str, str, bool
     for username, _password, is_staff in logins:
         if not is_staff:
             reader_add(study=study, username=username)
+    if study.status == Study.Status.DRAFT:  # the demo's question, registered before it opens (frozen by opening)
+        plan_set(study, admin, endpoint="called_real", test="non_inferiority", margin=0.10, alpha=0.05)
     study_transition(study, admin, Study.Status.OPEN)
     return study
 

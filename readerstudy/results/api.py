@@ -16,10 +16,12 @@ from rest_framework.views import APIView
 
 from readerstudy.negotiation import DownloadNegotiation
 from readerstudy.reading.selectors import membership_for
+from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import study_for_staff
 
-from . import export, marks, mrmc_export, report, selectors, services
+from . import analysis_plan, export, marks, mrmc_export, report, selectors, services
 from .marks_report import marks_markdown
+from .models import AnalysisPlan
 
 
 class StudyTable1Api(APIView):
@@ -133,3 +135,51 @@ class StudyReportMarkdownApi(APIView):
             "Marks per case": request.build_absolute_uri(reverse("results-marks-cases-png", args=[study.slug]))})
         return _text_download(iter([report.markdown_report(results.report, results.table), marks_section]),
                               f"{study.slug}-report.md", "text/markdown; charset=utf-8")
+
+
+class StudyAnalysisPlanApi(APIView):
+    """The pre-registered analysis plan: read it, or set it while the study is a draft (opening freezes it)."""
+
+    class InputSerializer(serializers.Serializer):
+        endpoint = serializers.ChoiceField(choices=AnalysisPlan.Endpoint.choices)
+        test = serializers.ChoiceField(choices=AnalysisPlan.Test.choices, default=AnalysisPlan.Test.NON_INFERIORITY)
+        margin = serializers.FloatField()
+        alpha = serializers.FloatField(default=0.05)
+        primary = serializers.ListField(child=serializers.CharField(max_length=64), required=False, default=list,
+                                        help_text="generator names; empty: every generator")
+
+    @extend_schema(summary="The study's analysis plan (null before one is registered) and the proposed readers x "
+                           "cases for it", responses={200: OpenApiTypes.OBJECT,
+                                                      404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        plan = analysis_plan.plan_for(study)
+        data = analysis_plan.plan_data(plan)
+        return Response({"plan": data, "frozen": study.status != Study.Status.DRAFT,
+                         "proposal": analysis_plan.proposal(plan.endpoint, plan.margin, plan.alpha) if plan else None})
+
+    @extend_schema(summary="Register or change the analysis plan (draft studies only)", request=InputSerializer,
+                   responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A value out of range."),
+                              409: OpenApiResponse(description="The study has opened: the plan is frozen.")})
+    def put(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        plan = analysis_plan.plan_set(study, request.user, **params.validated_data)
+        return Response({"plan": analysis_plan.plan_data(plan), "frozen": False,
+                         "proposal": analysis_plan.proposal(plan.endpoint, plan.margin, plan.alpha)})
+
+
+class StudyCrossedExportApi(APIView):
+    """What RJafroc can read: per pair of generators, a fully crossed iMRMC file where the design is crossed
+    (matched origin images), or the reason only iMRMC can analyse that comparison."""
+
+    @extend_schema(summary="Fully crossed iMRMC files per comparison of two generators (for RJafroc), where the "
+                           "design allows", responses={200: OpenApiTypes.OBJECT,
+                                                       404: OpenApiResponse(description="No such study for you.")})
+    def get(self, request, slug: str):
+        study = study_for_staff(request.user, slug)
+        return Response({"comparisons": [
+            {"first": item.first, "second": item.second, "crossed": item.text is not None, "imrmc": item.text,
+             "reason": item.reason, "matched_origins": item.origins, "readers": item.readers}
+            for item in mrmc_export.crossed_exports(study)]})

@@ -20,7 +20,8 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402  (a Figure of its own, not pyplot's shared state: thread-safe)
 from matplotlib.patches import Patch  # noqa: E402
 
-from .statistics import ALL, POOLED, wilson_interval  # noqa: E402
+from analysis.statistics import ALL, POOLED, wilson_interval  # noqa: E402
+
 from .table1 import Table1  # noqa: E402
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}

@@ -14,16 +14,14 @@ from django.core.cache import cache
 
 from analysis.marks.regions import CaseTruth, box_pasted_back, case_truth
 from analysis.marks.statistics import MarkData, box_avoidance, localisation_scores, marks_per_read, wafroc
+from analysis.mrmc.study import json_ready
+from analysis.mrmc.study import study_mrmc as _or_hillis
+from analysis.statistics import ALL
 from readerstudy.batches.models import Batch
 from readerstudy.reading.models import Mark, MarksMode, StudyProtocol, Vote
 from readerstudy.studies.models import Answer, Case, Study
 
 from . import selectors
-
-# The one import of the OR-Hillis (MRMC) code: repoint here when it moves to analysis.mrmc.
-from .mrmc.study import json_ready
-from .mrmc.study import study_mrmc as _or_hillis
-from .statistics import ALL
 
 CACHE_SECONDS = 7 * 24 * 3600
 

@@ -20,10 +20,10 @@ from PIL import Image  # noqa: E402
 
 from analysis.marks.heatmap import mark_density  # noqa: E402
 from analysis.marks.regions import IMAGE_SIZE  # noqa: E402
+from analysis.statistics import ALL  # noqa: E402
 
 from .charts import FORMATS  # noqa: E402
 from .marks import StudyMarks  # noqa: E402
-from .statistics import ALL  # noqa: E402
 
 CACHE_SECONDS = 7 * 24 * 3600
 CASES_PER_PAGE = 24

@@ -4,9 +4,14 @@ The iMRMC file follows the layout of the Van Dyke reference file (``tests/data/v
 package, RJafroc's ``DfReadDataFile(format = "iMRMC")`` and the Java iMRMC all read: description lines (here also the
 key from the file's numeric ids back to pseudonyms, generators and case ids), the counts ``N0:`` (negative cases: the
 real images), ``N1:`` (positive: the generated ones), ``NR:`` (readers), ``NM:`` (modalities), ``BEGIN DATA:``, then
-truth rows ``-1,<case>,truth,<0|1>`` and one ``<reader>,<case>,<modality>,<score>`` row per observation. Every id is
-a number (1, 2, ...): RJafroc stops on a reader id such as ``R1``, and the R package on truth rows without the
-``truth`` modality.
+truth rows ``truth,<case>,truth,<0|1>`` (R iMRMC 2.x stops with "There is no truth reader" on the legacy ``-1``, which
+``parse_imrmc`` still reads) and one ``<reader>,<case>,<modality>,<score>`` row per observation. Every other id is a
+number (1, 2, ...): RJafroc stops on a reader id such as ``R1``. Every description line is one line whatever the
+study's, a source's or a reason's text holds (``_one_line``: no line break, no ``BEGIN DATA:``, no ``key:``), so no
+name can inject a header line.
+
+RJafroc reads only fully crossed files (every reader x modality x case) with legacy ``-1`` truth rows: each
+generator's fakes are its own cases, so it cannot read this file (see ``crossed_exports`` for what it can read).
 
 Each generator is a modality: its cases are the study's real images plus that generator's images (a split design:
 the same real image appears in every modality with the same score). Only readers with at least one exported score
@@ -23,12 +28,12 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from analysis.mrmc import fom
 from readerstudy.reading.models import FakeReason, RepeatVote, SequenceSlot, Vote
 from readerstudy.reading.services import protocol_for
 from readerstudy.studies.models import Case, Study
 
 from .export import iso_utc, neutralise
-from .mrmc import fom
 from .selectors import excluded_cases
 
 
@@ -75,7 +80,7 @@ def imrmc_export(study: Study) -> ImrmcExport:
     case_id_of = {pk: index for index, pk in enumerate(scored_cases, start=1)}
 
     out = io.StringIO()
-    out.write(f"iMRMC input from the reader study {study.slug} ({study.name})\n")
+    out.write(f"iMRMC input from the reader study {study.slug} ({_one_line(study.name)})\n")
     out.write("Positive (signal-present) = generated image; negative = real image.\n")
     out.write("Modalities: one per generator (its images plus every real image); first showings only.\n")
     if binary:
@@ -93,7 +98,7 @@ def imrmc_export(study: Study) -> ImrmcExport:
     for number, index in reader_id.items():
         out.write(f"Reader {index} = R{number}\n")
     for source in generators:
-        out.write(f"Modality {modality_id[source.pk]} = {source.name}\n")
+        out.write(f"Modality {modality_id[source.pk]} = {_one_line(source.name)}\n")
     out.write("Cases (id = case): " + " ".join(f"{case_id_of[pk]}={cases[pk].public_id}" for pk in scored_cases)
               + "\n")
     out.write(f"N0:{sum(1 for pk in scored_cases if cases[pk].source.is_real)}\n")
@@ -102,7 +107,7 @@ def imrmc_export(study: Study) -> ImrmcExport:
     out.write(f"NM:{len(generators)}\n")
     out.write("BEGIN DATA:\n")
     for pk in scored_cases:
-        out.write(f"-1,{case_id_of[pk]},truth,{0 if cases[pk].source.is_real else 1}\n")
+        out.write(f"truth,{case_id_of[pk]},truth,{0 if cases[pk].source.is_real else 1}\n")
     for number, case_pk, answer, confidence in votes:
         source = cases[case_pk].source
         score = binary_score(answer) if binary else fake_score(answer, confidence)
@@ -166,9 +171,10 @@ def _long_row(study, vote, case, showing, position, block, segment, design, cues
 
 
 def _one_line(text: str) -> str:
-    """A reason on the iMRMC description line: one line, and no ':' that a reader of the format could take for a
-    key."""
-    return " ".join(text.split()).replace(":", ";")
+    """Text on an iMRMC description line (a study or source name, an exclusion reason): one line (every line break
+    and control character folded into a space), and no ':' that a reader of the format could take for a key or for
+    ``BEGIN DATA:`` (R's iMRMC finds that marker anywhere in a line)."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split()).replace(":", ";")
 
 
 def _na(value) -> object:
@@ -187,3 +193,79 @@ def long_csv(study: Study) -> Iterator[str]:
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class CrossedExport:
+    """One comparison of two generators as RJafroc can read it, or why it cannot: ``text`` None and ``reason``."""
+
+    first: str
+    second: str
+    text: str | None
+    reason: str = ""
+    origins: int = 0
+    readers: int = 0
+
+
+def crossed_exports(study: Study) -> list[CrossedExport]:
+    """For every pair of generators, a fully crossed iMRMC file (legacy ``-1`` truth rows, as RJafroc wants) where
+    the design allows one: the cases are the real images (scored once, the same in both modalities) and the origin
+    images both generators made a fake of (matched pairing: in modality 1 the first generator's fake of that origin,
+    in modality 2 the second's), read by the readers who scored all of them. Where the two generators share no
+    origin (each generator's fakes are its own cases) ``text`` is None and ``reason`` says that only iMRMC (or the
+    project's own ``manage.py mrmc``) can analyse that comparison."""
+    binary = not study.ask_confidence
+    cases = {case.pk: case for case in Case.objects.filter(study=study).included().select_related("source")}
+    score: dict[tuple[int, int], int] = {}
+    for number, case_pk, answer, confidence in Vote.objects.filter(
+            membership__study=study, case__study=study, case__excluded_at__isnull=True).values_list(
+            "membership__number", "case_id", "answer", "confidence"):
+        if binary or confidence is not None:
+            score[(number, case_pk)] = binary_score(answer) if binary else fake_score(answer, confidence)
+    readers_all = sorted({number for number, _ in score})
+    real = sorted(pk for pk, case in cases.items() if case.source.is_real)
+    generators = list(dict.fromkeys(case.source for case in sorted(cases.values(), key=lambda c: (c.source.order,
+                                                                                                   c.source.name))
+                                    if not case.source.is_real))
+    by_origin = {source.pk: {} for source in generators}
+    for pk, case in cases.items():
+        origin = str((case.provenance or {}).get("origin_image") or "")
+        if not case.source.is_real and origin:
+            by_origin[case.source.pk].setdefault(origin, pk)
+    out = []
+    for index, first in enumerate(generators):
+        for second in generators[index + 1:]:
+            matched = sorted(set(by_origin[first.pk]) & set(by_origin[second.pk]))
+            pair = [by_origin[first.pk], by_origin[second.pk]]
+            if not matched:
+                out.append(CrossedExport(first.name, second.name, None, (
+                    f"{first.name} and {second.name} share no origin image (each generator's fakes are its own "
+                    "cases): RJafroc reads only fully crossed files, so only iMRMC (the study's iMRMC export) or "
+                    "manage.py mrmc can analyse this comparison.")))
+                continue
+            needed = [*real, *(pair[0][o] for o in matched), *(pair[1][o] for o in matched)]
+            readers = [number for number in readers_all if all((number, pk) in score for pk in needed)]
+            if len(readers) < 2:
+                out.append(CrossedExport(first.name, second.name, None, (
+                    f"{len(matched)} origin(s) are matched between {first.name} and {second.name}, but fewer than "
+                    "two readers scored every real image and every matched fake: no crossed file yet."),
+                    origins=len(matched), readers=len(readers)))
+                continue
+            lines = [f"Fully crossed iMRMC input (RJafroc) from the reader study {study.slug} "
+                     f"({_one_line(study.name)})",
+                     f"Modality 1 = {_one_line(first.name)}; modality 2 = {_one_line(second.name)}; negative cases "
+                     "= the real images, positive cases = the origin images both generators made a fake of "
+                     "(matched pairing)",
+                     f"Readers (those who scored every case here) = {' '.join(f'R{n}' for n in readers)}",
+                     f"N0:{len(real)}", f"N1:{len(matched)}", f"NR:{len(readers)}", "NM:2", "BEGIN DATA:"]
+            lines += [f"-1,{k},truth,0" for k in range(1, len(real) + 1)]
+            lines += [f"-1,{len(real) + k},truth,1" for k in range(1, len(matched) + 1)]
+            for reader, number in enumerate(readers, start=1):
+                for modality in (1, 2):
+                    for k, pk in enumerate(real, start=1):
+                        lines.append(f"{reader},{k},{modality},{score[(number, pk)]}")
+                    for k, origin in enumerate(matched, start=len(real) + 1):
+                        lines.append(f"{reader},{k},{modality},{score[(number, pair[modality - 1][origin])]}")
+            out.append(CrossedExport(first.name, second.name, "\n".join(lines) + "\n", origins=len(matched),
+                                     readers=len(readers)))
+    return out

@@ -8,11 +8,10 @@ from collections import Counter, defaultdict
 from django.db.models import Count, Max
 from scipy.special import stdtrit
 
+from analysis.agreement_measures import intra_reader_agreement as kappa_with_intervals
 from readerstudy.reading.models import FakeReason, RepeatVote, StaircaseTrack, Vote
 from readerstudy.reading.staircase import MIN_REVERSALS, threshold_estimate
 from readerstudy.studies.models import Membership, Study
-
-from .agreement_measures import intra_reader_agreement as kappa_with_intervals
 
 
 def intra_reader_agreement(study: Study) -> list[dict]:

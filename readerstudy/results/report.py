@@ -3,6 +3,7 @@ planning figures, then Table 1. The JSON report is the statistics document itsel
 carries the same ``summary``, ``comparisons``, ``mrmc`` and ``power``. Pure (no Django)."""
 from __future__ import annotations
 
+from .summary import format_p
 from .table1 import Table1
 
 
@@ -14,8 +15,7 @@ def _interval(row: dict, digits: int = 3) -> str:
     return f"{_f(row['ci_low'], digits)} to {_f(row['ci_high'], digits)}"
 
 
-def _p(value: float | None) -> str:
-    return "–" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+_p = format_p
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -27,8 +27,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown_report(report: dict, table: Table1) -> str:
     comparisons = report["comparisons"]
-    lines = [f"# Results: {report['study']}", "", " ".join(report["summary"]), "",
-             f"## Main comparisons ({comparisons['kind']})", "", f"> {comparisons['sentence']}", ""]
+    lines = [f"# Results: {report['study']}", "", " ".join(report.get("answer") or report["summary"]), ""]
+    lines += _equivalence_lines(report.get("equivalence"))
+    lines += ["## In words", "", " ".join(report["summary"]), "",
+              f"## Main comparisons ({comparisons['kind']})", "", f"> {comparisons['sentence']}", ""]
     lines += [f"_{note}_" for note in comparisons["notes"]] + ([""] if comparisons["notes"] else [])
     lines += ["### Called real: each generator against the real images", ""]
     if comparisons["called_real"]:
@@ -70,9 +72,32 @@ def markdown_report(report: dict, table: Table1) -> str:
         rows = [[f"Power now ({entry['readers']} readers x {entry['cases']} cases, {entry['analysis']})",
                  _f(entry["power"], 2)],
                 [f"Readers needed for {entry['target']:.0%} power with {entry['cases']} cases",
-                 str(entry["readers_needed"] or "more than 200")]]
+                 str(entry["readers_needed"] or "not reachable")]]
         rows += [[f"Cases needed with {row['readers']} readers", str(row["cases"] or "not reachable")]
                  for row in entry["cases_needed"]]
         lines += _table(["", "Value"], rows)
     lines += ["## Table 1: images judged real", "", table.as_markdown()]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _equivalence_lines(equivalence: dict | None) -> list[str]:
+    """The pre-registered test: the plan, a deviation where the plan changed after opening, each generator's
+    verdict with its interval."""
+    if not equivalence:
+        return ["_No analysis plan was registered before the study opened: the comparisons below are difference "
+                "tests, which cannot show that a generator passes for real._", ""]
+    plan = equivalence["plan"]
+    lines = [f"## Pre-registered test: {plan['test'].replace('_', '-')} on the "
+             f"{'AUC' if plan['endpoint'] == 'auc' else 'called-real rate'}", "",
+             f"A generator passes if {equivalence['criterion']} (one-sided alpha {plan['alpha']:g}); registered "
+             f"{(equivalence['registered'] or {}).get('registered_at') or '–'}.", ""]
+    if equivalence.get("deviation"):
+        lines += [f"**Deviation:** {equivalence['deviation']}", ""]
+    if equivalence.get("note"):
+        lines += [f"_{equivalence['note']}_", ""]
+    rows = [[row["generator"], f"{_f(row['estimate'])} ({_f(row['ci_low'])} to {_f(row['ci_high'])}, "
+             f"{100 * row['confidence']:.0f}%)", _p(row["p_value"]), _f(row["power_at_zero"], 2), row["sentence"]]
+            for row in equivalence["verdicts"]]
+    if rows:
+        lines += _table(["Generator", "Estimate (interval)", "p (one-sided)", "Power at 0", "Verdict"], rows)
+    return lines

@@ -17,10 +17,9 @@ from django.db import connection, models
 from django.db.models import Count, IntegerField, Q, Value, When
 from django.db.models.functions import Cast, Coalesce
 
+from analysis.statistics import Layout, Votes
 from readerstudy.reading.models import RepeatVote, Vote
 from readerstudy.studies.models import Answer, AuditEntry, Case, Finding, Membership, Source, Study
-
-from .statistics import Layout, Votes
 
 
 @dataclass(frozen=True)
@@ -128,12 +127,15 @@ def _fetch_vote_columns(votes) -> list[np.ndarray]:
     return [rows[:, column] for column in range(VOTE_COLUMNS)]
 
 
-def _case_columns(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The study's case ids with their finding and source ids (one query); excluded cases are left out, so their
-    votes (there should be none: cases are excluded only in a draft) are dropped by ``vote_arrays``."""
-    rows = np.array(list(study.cases.included().order_by("pk").values_list("pk", "finding_id", "source_id")),
-                    dtype=np.int64).reshape(-1, 3)
-    return rows[:, 0], rows[:, 1], rows[:, 2]
+def _case_columns(study: Study) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The study's case ids with their finding and source ids and whether their origin was in the generator's
+    training split (1 seen, 0 unseen, -1 no record) (one query); excluded cases are left out, so their votes (there
+    should be none: cases are excluded only in a draft) are dropped by ``vote_arrays``."""
+    rows = np.array(list(study.cases.included().order_by("pk").annotate(
+        seen_code=models.Case(When(origin_seen=True, then=Value(1)), When(origin_seen=False, then=Value(0)),
+                              default=Value(-1), output_field=IntegerField()))
+        .values_list("pk", "finding_id", "source_id", "seen_code")), dtype=np.int64).reshape(-1, 4)
+    return rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
 
 
 def _dense(ids: np.ndarray, known: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -151,18 +153,19 @@ def vote_arrays(study: Study, layout: StudyLayout, votes=None) -> Votes:
     if votes is None:
         votes = Vote.objects.filter(membership__study=study)  # votes on another study's cases are dropped below
     reader_id, case, real, confidence, time_ms = _fetch_vote_columns(votes)
-    case_ids, case_finding_ids, case_source_ids = _case_columns(study)
+    case_ids, case_finding_ids, case_source_ids, case_seen = _case_columns(study)
     case_position, case_found = _dense(case, case_ids.tolist())
     reader, reader_found = _dense(reader_id, layout.reader_ids)
     finding, finding_found = _dense(case_finding_ids[case_position] if len(case_ids) else case, layout.finding_ids)
     source, source_found = _dense(case_source_ids[case_position] if len(case_ids) else case, layout.source_ids)
+    seen = (case_seen[case_position] if len(case_ids) else np.full(len(case), -1)).astype(float)
     keep = case_found & reader_found & finding_found & source_found
     if not keep.all():
         reader, case, finding, source = reader[keep], case[keep], finding[keep], source[keep]
-        real, confidence, time_ms = real[keep], confidence[keep], time_ms[keep]
+        real, confidence, time_ms, seen = real[keep], confidence[keep], time_ms[keep], seen[keep]
     return Votes(reader=reader, case=case, finding=finding, source=source, called_real=real == 1,
                  confidence=np.where(confidence > 0, confidence, np.nan),
-                 time_ms=np.where(time_ms >= 0, time_ms, np.nan))
+                 time_ms=np.where(time_ms >= 0, time_ms, np.nan), origin_seen=np.where(seen >= 0, seen, np.nan))
 
 
 EXPORT_FIELDS = (

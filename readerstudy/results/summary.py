@@ -2,7 +2,7 @@
 Markdown report and the statistics JSON lead with. Pure functions of the report's plain data (no Django)."""
 from __future__ import annotations
 
-from .mrmc.or_analysis import GENERALISES_TO
+from analysis.mrmc.or_analysis import GENERALISES_TO
 
 
 def _analysis(result: dict | None, kind: str) -> dict | None:
@@ -11,13 +11,15 @@ def _analysis(result: dict | None, kind: str) -> dict | None:
 
 def _bounded(rows: list[dict], low: float, high: float) -> list[dict]:
     """Rows with their interval clipped to what the figure can be (a rate or an AUC in [0, 1], a difference of two
-    in [-1, 1]): a t interval around 0.99 may reach past 1."""
+    in [-1, 1]): a t interval around 0.99 may reach past 1; each with ``warning`` where the interval is degenerate."""
     clip = lambda value: None if value is None else min(max(value, low), high)  # noqa: E731
-    return [{**row, "ci_low": clip(row["ci_low"]), "ci_high": clip(row["ci_high"])} for row in rows]
+    rows = [{**row, "ci_low": clip(row["ci_low"]), "ci_high": clip(row["ci_high"])} for row in rows]
+    return [{**row, "warning": interval_warning(row["ci_low"], row["ci_high"], (low, high))} for row in rows]
 
 
 def lead_comparisons(mrmc: dict, real_sources: list[str]) -> dict:
-    """The lead analysis's comparisons (RRRC with three readers or more, else FRRC), ready for a table:
+    """The lead analysis's comparisons (RRRC where that figure's analysis holds three readers or more, else FRRC; the
+    AUC's lead may differ from the called-real rate's), ready for a table:
 
     * ``called_real``: each source's reader-averaged called-real rate with its interval;
     * ``vs_real``: each generator's called-real rate minus the real images' (0: its fakes pass as real as often as
@@ -25,11 +27,14 @@ def lead_comparisons(mrmc: dict, real_sources: list[str]) -> dict:
     * ``called_real_pairs``: every pair of generators on the called-real rate;
     * ``auc`` and ``auc_pairs``: each generator's reader-averaged AUC and every pair of generators on it."""
     kind = mrmc["lead"]
+    leads = mrmc.get("leads") or {}
+    auc_kind = leads.get("auc", kind)
     called_real = _analysis(mrmc.get("called_real"), kind)
-    auc = _analysis(mrmc.get("auc"), kind)
+    auc = _analysis(mrmc.get("auc"), auc_kind)
     real = set(real_sources)
     return {
         "kind": kind,
+        "auc_kind": auc_kind,
         "generalises_to": GENERALISES_TO[kind],
         "sentence": mrmc["lead_sentence"],
         "called_real": _bounded(called_real["modalities"] if called_real else [], 0, 1),
@@ -46,10 +51,31 @@ def lead_comparisons(mrmc: dict, real_sources: list[str]) -> dict:
     }
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return "p not defined"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"
+def format_p(value: float | None) -> str:
+    """A p-value as every page, report and sentence writes it, whole: "p < 0.0001", "p = 0.0123", or "no test"
+    where there is none (e.g. a zero error term). The one place the format lives."""
+    if value is None or value != value:
+        return "no test"
+    return "p < 0.0001" if value < 0.0001 else f"p = {value:.4f}"
+
+
+_p = format_p
+
+DEGENERATE_ZERO = ("zero-width interval: every reader's figure is the same here (e.g. all answered alike), so it "
+                   "shows no uncertainty it cannot measure, not certainty")
+DEGENERATE_FULL = ("the interval spans the whole possible range: too few readers or cases to say anything about this "
+                   "figure")
+
+
+def interval_warning(low: float | None, high: float | None, full: tuple[float, float] = (0.0, 1.0)) -> str:
+    """Why an interval cannot be read as one: zero width, or the whole range the figure can take ("" if neither)."""
+    if low is None or high is None:
+        return ""
+    if abs(high - low) < 1e-12:
+        return DEGENERATE_ZERO
+    if low <= full[0] + 1e-9 and high >= full[1] - 1e-9:
+        return DEGENERATE_FULL
+    return ""
 
 
 def _percent(value: float | None) -> str:
@@ -113,3 +139,69 @@ def summary_sentences(report: dict, comparisons: dict) -> list[str]:
     elif comparisons["auc_note"]:
         sentences.append(comparisons["auc_note"])
     return sentences
+
+
+def _names(rows: list[dict]) -> str:
+    names = [row["generator"] for row in rows]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _verdict_phrases(verdicts: list[dict], margin: float) -> list[str]:
+    """The verdicts grouped by outcome, shortest first-screen form (each generator's full sentence is in the
+    table): "StarGAN and Pix2Pix fail", "Pix2Pix-N passes (non-inferior within 0.10)", "X is inconclusive: ..."."""
+    phrases = []
+    passing = [row for row in verdicts if row["outcome"] == "passes"]
+    if passing:
+        word = "equivalent" if passing[0]["test"] == "equivalence" else "non-inferior"
+        phrases.append(f"{_names(passing)} pass{'es' if len(passing) == 1 else ''} ({word} within {margin:.2f})")
+    failing = [row for row in verdicts if row["outcome"] == "fails"]
+    if failing:
+        phrases.append(f"{_names(failing)} fail{'s' if len(failing) == 1 else ''} (the whole interval lies beyond "
+                       "the margin)")
+    for row in verdicts:
+        if row["outcome"] == "inconclusive":
+            phrases.append(f"{row['generator']} is inconclusive: the interval crosses the margin (power "
+                           f"{row['power_at_zero']:.2f} at a true difference of 0)")
+        elif row["outcome"] == "no test":
+            phrases.append(f"{row['generator']} has no test (zero-width interval)")
+    return phrases
+
+
+def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None) -> list[str]:
+    """What the study found for its main question (does each generator pass for real?), in at most three sentences:
+    the pre-registered verdicts (or, without a plan, that none can be given and the differences instead), what the
+    comparisons generalise to, and the AUC where readers gave confidence. Differences are generator minus real."""
+    n_votes, n_readers = report["n_votes"], len(report["readers"])
+    if not n_votes:
+        planned = (f" The pre-registered test is {equivalence['plan']['test'].replace('_', '-')} on the "
+                   f"{'AUC' if equivalence['plan']['endpoint'] == 'auc' else 'called-real rate'} (a generator passes "
+                   f"if {equivalence['criterion']})." if equivalence else "")
+        return ["No votes yet, so there is no answer: each generator's verdict appears here once readers have voted."
+                + planned]
+    sentences = []
+    if equivalence and equivalence["verdicts"]:
+        plan = equivalence["plan"]
+        what = "AUC" if plan["endpoint"] == "auc" else "called-real rate"
+        sentences.append(f"Pre-registered {plan['test'].replace('_', '-')} test on the {what} "
+                         f"({equivalence['analysis']}; a generator passes if {equivalence['criterion']}): "
+                         + "; ".join(_verdict_phrases(equivalence["verdicts"], plan["margin"])) + ".")
+    elif equivalence:
+        sentences.append(f"The pre-registered test cannot be run yet: {equivalence['note']}")
+    elif comparisons["vs_real"]:
+        parts = [f"{row['first']} {_points(row)}" for row in comparisons["vs_real"]]
+        sentences.append("No analysis plan was registered before opening, so no generator can be said to pass for "
+                         "real; called real against the real images (generator minus real): " + "; ".join(parts)
+                         + ".")
+    else:
+        sentences.append(comparisons["called_real_note"] or "No comparison with the real images yet.")
+    scope = ("for these readers only (fixed readers, random cases)" if comparisons["kind"] == "FRRC" else
+             "generalising to other readers reading other cases")
+    if comparisons["auc"] and comparisons.get("auc_kind") != comparisons["kind"]:
+        scope += f" (the AUC: {comparisons['auc_kind']}, for these readers only)"
+    sentences.append(f"{n_votes} vote{'s' if n_votes != 1 else ''} from {n_readers} reader"
+                     f"{'s' if n_readers != 1 else ''}, {scope}.")
+    if comparisons["auc"]:
+        parts = [f"{row['modality']} {_three(row['estimate'])}" for row in comparisons["auc"]]
+        sentences.append("Readers' AUC for telling each generator's images from real: " + ", ".join(parts)
+                         + " (0.5 is chance).")
+    return sentences[:3]

@@ -2,14 +2,18 @@
 and a reader's own score, for the reader alone, once the study is closed and where the study shows it."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
+from readerstudy.errors import ApplicationError
 from readerstudy.reading.selectors import membership_for
+from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import study_for_staff
 
-from . import charts, marks, marks_charts, services
+from . import analysis_plan, charts, marks, marks_charts, services
+from .forms import AnalysisPlanForm
 from .marks_export import jafroc_download
 
 
@@ -95,3 +99,35 @@ def my_score(request, slug: str):
     score = None if refusal else services.build_own_score(membership)
     return render(request, "results/my_score.html", {"study": membership.study, "refusal": refusal, "score": score},
                   status=403 if refusal else 200)
+
+
+@login_required
+def analysis_plan_page(request, slug: str):
+    """The pre-registered analysis plan: a form while the study is a draft, the frozen plan after; beside it the
+    readers x cases the plan needs (``analysis_plan.proposal``)."""
+    study = study_for_staff(request.user, slug)
+    plan = analysis_plan.plan_for(study)
+    current = analysis_plan.plan_data(plan) or {"endpoint": "auc" if study.ask_confidence else "called_real",
+                                                "test": "non_inferiority", "margin": 0.10, "alpha": 0.05,
+                                                "primary": []}
+    generators = list(study.sources.filter(is_real=False).values_list("name", flat=True))
+    form = AnalysisPlanForm(request.POST or None, initial=current, generators=generators)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                analysis_plan.plan_set(study, request.user, **form.cleaned_data)
+            except ApplicationError as error:
+                messages.error(request, error.message)
+                status = error.status_code
+            else:
+                messages.success(request, "Analysis plan registered; opening the study freezes it.")
+                return redirect("analysis-plan", slug=study.slug)
+        else:
+            status = 400
+    shown = form.cleaned_data if form.is_bound and form.is_valid() else current
+    return render(request, "results/analysis_plan.html", {
+        "study": study, "form": form, "plan": analysis_plan.plan_data(plan),
+        "frozen": study.status != Study.Status.DRAFT,
+        "proposal": analysis_plan.proposal(shown["endpoint"], shown["margin"], shown["alpha"]),
+    }, status=status)

@@ -1,6 +1,7 @@
 """The results page in a real browser (Debian's Chromium through Playwright) at a desktop width (1280 px) and on a
-tablet held upright (820 px): it opens with the summary in words and the headline chart, the main comparisons come
-before the detailed tables, and no table is wider than its box. Full-page screenshots are kept in var/screenshots."""
+tablet held upright (820 px): it opens with the answer (the pre-registered verdicts, at most three sentences) beside
+the headline chart and the AUC panel, the main comparisons come before the detailed tables (folded, each with a
+one-line reading), and no table is wider than its box. Screenshots (first screen and full page) in var/screenshots."""
 import numpy as np
 import pytest
 
@@ -17,7 +18,14 @@ PASSES = {"real": 0.9, "stargan": 0.0, "pix2pix": 0.35, "pix2pix-n": 0.55}  # no
 
 @pytest.fixture
 def results_study(study_factory, reader_factory, staff_user):
-    study = study_factory("paper", status="closed", name="Chest X-ray reader study", ask_confidence=True)
+    from django.utils import timezone
+
+    from readerstudy.results.analysis_plan import plan_set
+    from readerstudy.studies.models import Study
+
+    study = study_factory("paper", status="draft", name="Chest X-ray reader study", ask_confidence=True)
+    plan_set(study, staff_user, endpoint="called_real", test="non_inferiority", margin=0.10, alpha=0.05)
+    Study.objects.filter(pk=study.pk).update(status="closed", opened_at=timezone.now(), closed_at=timezone.now())
     for finding in FINDINGS:
         for source in PASSES:
             create_cases_fast(study, finding, source, 6)
@@ -62,6 +70,13 @@ def test_the_results_page_leads_with_the_answer_and_no_table_overflows(page, liv
     page.click("button[type=submit]")
     page.goto(live_server.url + "/studies/paper/results/")
     wait_for_image(page, "#headline-chart img")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"results-first-screen-{device}.png"))
+    answer = page.inner_text("#summary")
+    assert answer.startswith("Pre-registered non-inferiority test on the called-real rate")
+    assert "StarGAN" in answer and "fail" in answer and "p = < " not in page.content()
+    assert page.locator("#auc-panel .auc-row").count() == 3
+    assert page.locator("#headline-chart").bounding_box()["y"] < height
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
 
     tops = page.evaluate("""ids => ids.map(id => document.getElementById(id).getBoundingClientRect().top
@@ -69,13 +84,12 @@ def test_the_results_page_leads_with_the_answer_and_no_table_overflows(page, liv
                          ["summary", "headline-chart", "comparisons", "details", "table1", "agreement"])
     assert tops == sorted(tops)
     assert tops[1] < height  # the headline chart is in the first screenful
-    assert "Between generators" in page.inner_text("#summary")
+    assert "Between generators" in page.inner_text("#in-words")
     assert page.evaluate(OVERFLOWS) == []
 
     page.locator("#reader-chart img").scroll_into_view_if_needed()  # lazy-loaded: fetched once in view
     wait_for_image(page, "#reader-chart img")
     page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"results-page-{device}.png"), full_page=True)
 
     # the probe does see a table wider than its box

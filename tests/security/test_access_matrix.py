@@ -152,6 +152,10 @@ ROWS = [
         STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/export.imrmc", "get", f"/api/studies/{S}/export.imrmc", STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/export-long.csv", "get", f"/api/studies/{S}/export-long.csv", STAFF_ONLY_API),
+    Row("api/studies/<slug:slug>/export-crossed/", "get", f"/api/studies/{S}/export-crossed/", STAFF_ONLY_API),
+    # The pre-registered analysis plan (results): staff only.
+    Row("api/studies/<slug:slug>/analysis-plan/", "get", f"/api/studies/{S}/analysis-plan/", STAFF_ONLY_API),
+    Row("studies/<slug:slug>/results/plan/", "get", f"/studies/{S}/results/plan/", STAFF_ONLY_PAGE),
     # The case gallery and the preview as a reader (readerstudy/gallery): staff only.
     Row("studies/<slug:slug>/cases/", "get", f"/studies/{S}/cases/", STAFF_ONLY_PAGE),
     Row("studies/<slug:slug>/cases/<str:public_id>/", "get", f"/studies/{S}/cases/{{case}}/", STAFF_ONLY_PAGE),

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.results.mrmc.analyse import COVARIANCES, analyse_imrmc, analysis_document, analysis_text
-from readerstudy.results.mrmc.imrmc import ImrmcError, read_imrmc
+from analysis.mrmc.analyse import COVARIANCES, analyse_imrmc, analysis_document, analysis_text
+from analysis.mrmc.imrmc import ImrmcError, read_imrmc
 
 
 class Command(BaseCommand):
@@ -20,9 +20,10 @@ class Command(BaseCommand):
         parser.add_argument("--covariance", default="jackknife", choices=COVARIANCES,
                             help="covariance of the AUCs over cases: jackknife (default, as OR-DBM MRMC) or delong")
         parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
-        parser.add_argument("--pairwise", default="global", choices=("global", "separate"),
-                            help="pairwise differences with the error term of all modalities (default, as the "
-                                 "reference software) or each pair analysed alone")
+        parser.add_argument("--pairwise", default="separate", choices=("separate", "global"),
+                            help="pairwise differences with each pair analysed alone (default, as the results page: "
+                                 "valid when modalities differ in variance) or with the error term of all "
+                                 "modalities (as the OR-DBM MRMC software; liberal in the study's split design)")
         parser.add_argument("--json", action="store_true", help="print one JSON document with every figure")
 
     def handle(self, *args, file: str, covariance: str, alpha: float, pairwise: str, json: bool, **options) -> None:

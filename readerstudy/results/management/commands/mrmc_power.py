@@ -11,10 +11,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from readerstudy.results.mrmc.analyse import analyse_imrmc
-from readerstudy.results.mrmc.imrmc import ImrmcError, read_imrmc
-from readerstudy.results.mrmc.or_analysis import json_ready
-from readerstudy.results.mrmc.power import ANALYSES, PilotComponents, power, readers_needed, sample_size_table
+from analysis.mrmc.analyse import analyse_imrmc
+from analysis.mrmc.imrmc import ImrmcError, read_imrmc
+from analysis.mrmc.or_analysis import json_ready
+from analysis.mrmc.power import ANALYSES, PilotComponents, power, readers_needed, sample_size_table
 
 COMPONENTS = ("var_tr", "var_error", "cov1", "cov2", "cov3")
 DEFAULT_READERS = [3, 4, 5, 6, 8, 10, 12, 15, 20]

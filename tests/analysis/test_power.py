@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from readerstudy.results.mrmc.power import PilotComponents, cases_needed, power, readers_needed
-from readerstudy.results.mrmc.simulate import SimulationConfig, simulate_study
-from readerstudy.results.mrmc.study import study_mrmc
+from analysis.mrmc.power import PilotComponents, cases_needed, power, readers_needed
+from analysis.mrmc.simulate import SimulationConfig, simulate_study
+from analysis.mrmc.study import study_mrmc
 
 VANDYKE = Path(__file__).resolve().parent.parent / "data" / "vandyke.imrmc"
 VANDYKE_PILOT = PilotComponents(var_tr=0.00020040, var_error=0.00080229, cov1=0.00034661, cov2=0.00034407,
@@ -24,8 +24,8 @@ def test_the_reference_softwares_figures_for_the_van_dyke_pilot():
     """RJafroc (which implements Hillis, Obuchowski & Berbaum 2011) on the Van Dyke data with its observed effect:
     RRRC power 0.5526116 for 6 readers x 111 cases, and 251 cases for 80% power with 6 readers (power 0.801); the
     figures its own test suite holds it to."""
-    from readerstudy.results.mrmc.analyse import analyse_imrmc
-    from readerstudy.results.mrmc.imrmc import read_imrmc
+    from analysis.mrmc.analyse import analyse_imrmc
+    from analysis.mrmc.imrmc import read_imrmc
 
     result = analyse_imrmc(read_imrmc(VANDYKE))
     pilot = PilotComponents.from_components(result.components, n_cases=114)

@@ -57,6 +57,8 @@ class Votes:
     called_real: np.ndarray  # bool
     confidence: np.ndarray  # float 1-5, nan where none was given
     time_ms: np.ndarray  # float, nan where not timed
+    origin_seen: np.ndarray | None = None  # float: 1 the case's origin was in its generator's training split, 0 not,
+    # nan no record (real images, or a batch without the record); None: not fetched
 
     def __len__(self) -> int:
         return int(self.reader.shape[0])
@@ -143,22 +145,29 @@ def called_real_rates(total: np.ndarray, real: np.ndarray, layout: Layout) -> li
     rate = ratio(real, total)
     is_real = np.asarray(layout.source_is_real)[None, None, :]
     correct = np.where(is_real, real, total - real)
-    p_values = np.full(total.shape, np.nan)
-    small = is_small_sample(total, low, high)
+    small = is_small_sample(total, low, high).tolist()
+    rate, low, high, accuracy = (_numbers(array) for array in (rate, low, high, ratio(correct, total)))
+    total_, real_, correct_ = (array.astype(np.int64).tolist() for array in (total, real, correct))
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
         for f, finding in enumerate(_finding_labels(layout)):
             for s, source in enumerate(layout.sources):
-                n = int(total[r, f, s])
                 cells.append({
-                    "reader": reader, "finding": finding, "source": source, "n": n,
-                    "called_real": int(real[r, f, s]), "rate": number_or_none(rate[r, f, s]),
-                    "ci_low": number_or_none(low[r, f, s]), "ci_high": number_or_none(high[r, f, s]),
-                    "correct": int(correct[r, f, s]), "accuracy": number_or_none(ratio(correct[r, f, s], n)),
-                    "p_value_vs_chance": number_or_none(p_values[r, f, s]),
-                    "small_sample": bool(small[r, f, s]),
+                    "reader": reader, "finding": finding, "source": source, "n": total_[r][f][s],
+                    "called_real": real_[r][f][s], "rate": rate[r][f][s],
+                    "ci_low": low[r][f][s], "ci_high": high[r][f][s],
+                    "correct": correct_[r][f][s], "accuracy": accuracy[r][f][s],
+                    "p_value_vs_chance": None,
+                    "small_sample": small[r][f][s],
                 })
     return cells
+
+
+def _numbers(array: np.ndarray) -> list:
+    """``array`` as nested lists of Python floats, None for nan: a whole table converted at once (per-cell
+    conversion dominated the statistics at 300 readers)."""
+    array = np.asarray(array, dtype=float)
+    return np.where(np.isnan(array), None, array).tolist()
 
 
 def detection_counts(total: np.ndarray, real: np.ndarray, layout: Layout) -> dict[str, np.ndarray]:
@@ -194,23 +203,29 @@ def detection(total: np.ndarray, real: np.ndarray, layout: Layout) -> list[dict]
     small = is_small_sample(n, low, high)
     accuracy, sensitivity, specificity = ratio(correct, n), ratio(tp, tp + fn), ratio(tn, tn + fp)
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
+    ints = [array.astype(np.int64).tolist() for array in (n, tp, fn, tn, fp)]
+    n_, tp_, fn_, tn_, fp_ = ints
+    floats = [_numbers(array) for array in (accuracy, low, high, sensitivity, specificity, sdt.d_prime,
+                                            sdt.criterion, p_values)]
+    accuracy_, low_, high_, sensitivity_, specificity_, d_prime_, criterion_, p_ = floats
+    balanced_, small_ = np.asarray(is_balanced, bool).tolist(), np.asarray(small, bool).tolist()
     cells = []
     for r, reader in enumerate(_reader_labels(layout)):
         for f, finding in enumerate(_finding_labels(layout)):
             for g, generator in enumerate(generator_labels):
                 cells.append({
-                    "reader": reader, "finding": finding, "generator": generator, "n": int(n[r, f, g]),
-                    "tp": int(tp[r, f, g]), "fn": int(fn[r, f, g]), "tn": int(tn[r, f, g]), "fp": int(fp[r, f, g]),
-                    "accuracy": number_or_none(accuracy[r, f, g]),
-                    "accuracy_ci_low": number_or_none(low[r, f, g]),
-                    "accuracy_ci_high": number_or_none(high[r, f, g]),
-                    "sensitivity": number_or_none(sensitivity[r, f, g]),
-                    "specificity": number_or_none(specificity[r, f, g]),
-                    "d_prime": number_or_none(sdt.d_prime[r, f, g]),
-                    "criterion": number_or_none(sdt.criterion[r, f, g]),
-                    "balanced": bool(is_balanced[r, f, g]),
-                    "p_value_vs_chance": number_or_none(p_values[r, f, g]),
-                    "small_sample": bool(small[r, f, g]),
+                    "reader": reader, "finding": finding, "generator": generator, "n": n_[r][f][g],
+                    "tp": tp_[r][f][g], "fn": fn_[r][f][g], "tn": tn_[r][f][g], "fp": fp_[r][f][g],
+                    "accuracy": accuracy_[r][f][g],
+                    "accuracy_ci_low": low_[r][f][g],
+                    "accuracy_ci_high": high_[r][f][g],
+                    "sensitivity": sensitivity_[r][f][g],
+                    "specificity": specificity_[r][f][g],
+                    "d_prime": d_prime_[r][f][g],
+                    "criterion": criterion_[r][f][g],
+                    "balanced": balanced_[r][f][g],
+                    "p_value_vs_chance": p_[r][f][g],
+                    "small_sample": small_[r][f][g],
                 })
     return cells
 
@@ -259,12 +274,38 @@ def _pooled_hype(votes: Votes, layout: Layout, seed: int, resamples: int) -> lis
     return [None if row is None or row.estimate is None else (row.estimate, row.low, row.high) for row in rows]
 
 
+def readers_error_rates(n_real, errors_real, n_fake, errors_fake, rng: np.random.Generator,
+                        resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every reader's balanced HYPE-infinity error rate with its bootstrap 95% interval at once, per generator and
+    for all generators (the last column): ``bootstrap_error_rate`` vectorised over readers and generators (one
+    binomial draw of shape resamples x readers x generators instead of a Python loop per cell). ``n_real``,
+    ``errors_real`` are (R,), ``n_fake``, ``errors_fake`` (R, G). Returns point, low, high, each (R, G + 1), nan
+    where the reader has no real vote or no vote on the column's fakes."""
+    n_real, errors_real = np.asarray(n_real, np.int64), np.asarray(errors_real, np.int64)
+    n_fake, errors_fake = np.asarray(n_fake, np.int64), np.asarray(errors_fake, np.int64)
+    voted = n_fake > 0  # (R, G)
+    real_rate = ratio(errors_real, n_real)  # (R,), nan without real votes
+    fake_rate = ratio(errors_fake, n_fake)  # (R, G)
+    real_draws = rng.binomial(n_real, np.nan_to_num(real_rate), (resamples, *n_real.shape)) / np.maximum(n_real, 1)
+    fake_draws = rng.binomial(n_fake, np.nan_to_num(fake_rate), (resamples, *n_fake.shape)) / np.maximum(n_fake, 1)
+    count = voted.sum(axis=1)  # generators each reader voted on
+    mean_fake = np.where(voted, fake_draws, 0.0).sum(axis=2) / np.maximum(count, 1)  # (B, R)
+    draws = 0.5 * real_draws[:, :, None] + 0.5 * np.concatenate([fake_draws, mean_fake[:, :, None]], axis=2)
+    point_fake = np.concatenate([fake_rate, (np.where(voted, fake_rate, 0.0).sum(axis=1) / np.maximum(count, 1))
+                                 [:, None]], axis=1)
+    point = 0.5 * real_rate[:, None] + 0.5 * point_fake
+    low, high = np.percentile(draws, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)], axis=0)
+    usable = (n_real > 0)[:, None] & np.concatenate([voted, (count > 0)[:, None]], axis=1)
+    return (np.where(usable, point, np.nan), np.where(usable, low, np.nan), np.where(usable, high, np.nan))
+
+
 def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int = BOOTSTRAP_SEED,
                   resamples: int = BOOTSTRAP_RESAMPLES, votes: Votes | None = None) -> list[dict]:
     """Balanced HYPE-infinity error rate (half the real images' error, half the fakes') per (reader or pooled) x
-    (generator or all generators, each generator weighing the same). A reader's interval resamples their votes; the
-    pooled row's resamples readers and cases (``two_way_bootstrap``) when ``votes`` are given, else it is left
-    without an interval (pooled votes are not independent)."""
+    (generator or all generators, each generator weighing the same). A reader's interval resamples their votes
+    (``readers_error_rates``, all readers at once); the pooled row's resamples readers and cases
+    (``two_way_bootstrap``) when ``votes`` are given, else it is left without an interval (pooled votes are not
+    independent)."""
     all_findings = -1
     real_columns, generators = layout.real_sources, layout.generators
     n_real = total[:, all_findings][:, real_columns].sum(axis=1)
@@ -274,10 +315,13 @@ def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int
     generator_labels = [*(layout.sources[g] for g in layout.generators), ALL]
     n_readers = len(layout.readers)
     pooled = _pooled_hype(votes, layout, seed, resamples) if votes is not None else None
+    point, low, high = readers_error_rates(n_real[:n_readers], errors_real[:n_readers], n_fake[:n_readers],
+                                           errors_fake[:n_readers], np.random.default_rng([seed, 1]), resamples)
+    labels = _reader_labels(layout)
     cells = []
     for g, generator in enumerate(generator_labels):
         columns = slice(g, g + 1) if g < len(generators) else slice(None)
-        for r, reader in enumerate(_reader_labels(layout)):
+        for r, reader in enumerate(labels):
             n = int(n_real[r] + n_fake[r, columns].sum())
             if r == n_readers and pooled is not None:
                 result = pooled[g]
@@ -286,15 +330,14 @@ def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int
                                                 errors_fake[r, columns], np.random.default_rng(0), resamples=1)
                 result = None if estimate is None else (estimate[0], None, None)
             else:
-                rng = np.random.default_rng([seed, r, g])
-                result = bootstrap_error_rate(n_real[r], errors_real[r], n_fake[r, columns], errors_fake[r, columns],
-                                              rng, resamples)
-            error_rate, low, high = result if result is not None else (None, None, None)
+                result = None if np.isnan(point[r, g]) else (float(point[r, g]), float(low[r, g]),
+                                                             float(high[r, g]))
+            error_rate, ci_low, ci_high = result if result is not None else (None, None, None)
             cells.append({
-                "reader": reader, "generator": generator, "n": n, "error_rate": error_rate, "ci_low": low,
-                "ci_high": high,
-                "small_sample": bool(is_small_sample(n, np.nan if low is None else low,
-                                                     np.nan if high is None else high)),
+                "reader": reader, "generator": generator, "n": n, "error_rate": error_rate, "ci_low": ci_low,
+                "ci_high": ci_high,
+                "small_sample": bool(is_small_sample(n, np.nan if ci_low is None else ci_low,
+                                                     np.nan if ci_high is None else ci_high)),
             })
     return cells
 

@@ -213,6 +213,18 @@ def jackknife_summary(loo: np.ndarray, members: np.ndarray | None = None) -> Cov
     return CovarianceSummary(same_reader=scale * same_reader, total=scale * total)
 
 
+def auc_and_delong_variance(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The AUCs (R, M) and each one's own DeLong variance (the diagonal of ``delong_covariance``), from one pass over
+    the structural components and without the (R M) x (R M) matrix: what per-reader intervals need."""
+    value, v10, v01, n1, n0 = auc_components(scores, truth)
+    variance = np.zeros(value.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for components, count in ((v10, n1), (v01, n0)):
+            deviation = np.nan_to_num(components - value[..., None])
+            variance = variance + np.einsum("rmk,rmk->rm", deviation, deviation) / (count * (count - 1.0))
+    return value, variance
+
+
 def delong_covariance(scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """DeLong et al. (1988) structural-components covariance of the AUCs, shape (R, M, R, M).
 

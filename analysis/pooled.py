@@ -31,10 +31,11 @@ def called_real_by_finding(votes: Votes, layout: Layout) -> list[dict]:
         result = study_mrmc(
             votes.reader[mask], votes.case[mask], np.array([position[s] for s in votes.source[mask]], dtype=np.int64),
             votes.called_real[mask], np.full(int(mask.sum()), np.nan), readers=layout.readers,
-            sources=[layout.sources[s] for s in present], source_is_real=[layout.source_is_real[s] for s in present])
+            sources=[layout.sources[s] for s in present], source_is_real=[layout.source_is_real[s] for s in present],
+            per_reader=False)
         if result.called_real is None:
             continue
-        analysis = result.called_real.analysis(result.lead)
+        analysis = result.called_real.analysis(result.leads.get("called_real", result.lead))
         for estimate in analysis.modalities:
             rows.append({
                 "finding": label, "source": estimate.modality, "rate": _bounded(estimate.estimate),

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from readerstudy.results.proportions import binomial_p_values_vs_half
-from readerstudy.results.signal_detection import balanced, signal_detection
+from analysis.proportions import binomial_p_values_vs_half
+from analysis.signal_detection import balanced, signal_detection
 
 
 def test_an_always_fake_reader_on_the_papers_design_has_no_discrimination_not_p_below_1e_30():

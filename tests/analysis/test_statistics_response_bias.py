@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from readerstudy.results import statistics as st
+from analysis import statistics as st
 
 PAPER = st.Layout(readers=["R1", "R2"], findings=["Effusion"], sources=["Real", "Pix2Pix", "StarGAN", "CycleGAN"],
                   source_is_real=[True, False, False, False])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from readerstudy.results.mrmc import fom
+from analysis.mrmc import fom
 
 
 @pytest.fixture
@@ -98,3 +98,14 @@ def test_the_block_covariance_of_a_split_design_equals_the_dense_product(split_s
     rate_loo = fom.rate_jackknife(values)
     np.testing.assert_allclose(fom.jackknife_covariance(rate_loo, fom.in_modality(values)),
                                fom.jackknife_covariance(rate_loo), atol=1e-15)
+
+
+def test_the_delong_variance_alone_is_the_covariance_matrix_diagonal():
+    rng = np.random.default_rng(4)
+    truth = np.r_[np.zeros(30, int), np.ones(25, int)]
+    scores = rng.integers(1, 11, (4, 2, 55)).astype(float)
+    scores[1, 0, :5] = np.nan  # a reader who skipped some cases
+    areas, variance = fom.auc_and_delong_variance(scores, truth)
+    covariance = fom.delong_covariance(scores, truth)
+    np.testing.assert_allclose(areas, fom.auc(scores, truth))
+    np.testing.assert_allclose(variance, np.einsum("ijij->ij", covariance), rtol=1e-12)

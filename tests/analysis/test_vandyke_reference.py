@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from readerstudy.results.mrmc.analyse import analyse_imrmc
-from readerstudy.results.mrmc.imrmc import read_imrmc
+from analysis.mrmc.analyse import analyse_imrmc
+from analysis.mrmc.imrmc import read_imrmc
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

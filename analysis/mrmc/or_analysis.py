@@ -18,7 +18,8 @@ differ in variance, e.g. the real images' called-real rate against a generator's
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
@@ -65,6 +66,7 @@ class GlobalTest:
     p_value: float
     error_term: float  # the denominator: MS(T*R) + J max(Cov2 - Cov3, 0) (RRRC), Var - Cov1 + (J - 1) max(...)
     # (FRRC), MS(T*R) (RRFC)
+    no_test: str = ""  # why there is no test (statistic and p nan), e.g. identical modalities: error term 0
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,24 @@ class OrResult:
             "fom": {reader: dict(zip(self.modalities, map(float, row), strict=True))
                     for reader, row in zip(self.readers, self.fom, strict=True)},
             "reader_averaged": dict(zip(self.modalities, map(float, self.reader_averaged), strict=True)),
-            "components": asdict(self.components),
+            "components": plain(self.components),
             "RRRC": _as_dict(self.rrrc), "FRRC": _as_dict(self.frrc), "RRFC": _as_dict(self.rrfc),
         }
         return json_ready(result)
 
 
 def json_ready(value):
-    """``value`` with numpy numbers as Python numbers and nan/inf as None (JSON has neither)."""
+    """``value`` with numpy numbers as Python numbers and nan/inf as None (JSON has neither). The common plain types
+    are tested first by exact type (the report holds tens of thousands of numbers at 300 readers)."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {key: json_ready(item) for key, item in value.items()}
+    if kind is list:
+        return [json_ready(item) for item in value]
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {key: json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -159,7 +171,19 @@ def json_ready(value):
 
 
 def _as_dict(analysis: Analysis | None) -> dict | None:
-    return None if analysis is None else asdict(analysis)
+    return None if analysis is None else plain(analysis)
+
+
+def plain(value):
+    """Dataclasses as dicts, recursively, without ``dataclasses.asdict``'s deep copy of every leaf (which took most
+    of the results' time at 300 readers: thousands of per-reader differences)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: plain(getattr(value, name)) for name in value.__dataclass_fields__}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
 
 
 # --- pieces ------------------------------------------------------------------------------------------------------
@@ -205,12 +229,14 @@ def _summary(covariance) -> CovarianceSummary:
 def variance_components(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary) -> VarianceComponents:
     """The ANOVA of the figures and the OR components; Var(R) and Var(T*R) from their expected mean squares:
     E MS(T*R) = Var(T*R) + Var - Cov1 - Cov2 + Cov3,
-    E MS(R) = I Var(R) + Var(T*R) + Var + (I - 1) Cov1 - Cov2 - (I - 1) Cov3."""
+    E MS(R) = I Var(R) + Var(T*R) + Var + (I - 1) Cov1 - Cov2 - (I - 1) Cov3,
+    with Cov2 - Cov3 clamped at 0 in Var(T*R), as RJafroc (and the error terms below) do: the reported components
+    then match RJafroc's, and F, ddf and p, which use MS(T*R) and the clamped covariances directly, do not change."""
     fom = np.asarray(fom, dtype=float)
     readers, modalities = fom.shape
     ms_t, ms_r, ms_tr, ms_r_each = _means(fom)
     var, cov1, cov2, cov3, var_each, cov2_each = _covariance_averages(_summary(covariance))
-    var_tr = ms_tr - var + cov1 + cov2 - cov3
+    var_tr = ms_tr - var + cov1 + max(cov2 - cov3, 0.0)
     var_r = (ms_r - var_tr - var - (modalities - 1) * cov1 + cov2 + (modalities - 1) * cov3) / modalities
     return VarianceComponents(
         ms_t=ms_t, ms_r=ms_r, ms_tr=ms_tr, df_t=modalities - 1, df_r=readers - 1,
@@ -226,17 +252,17 @@ def _t_or_z(estimate: float, se: float, df: float | None, alpha: float) -> tuple
     scipy.special's distribution functions directly: scipy.stats' frozen distributions cost a millisecond each to
     build, which dominated the whole analysis."""
     normal = df is None or not np.isfinite(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        statistic = estimate / se if se > 0 else (np.inf * np.sign(estimate) if estimate else np.nan)
+    if not se > 0:  # no spread at all (e.g. identical modalities): the interval is the point, and there is no test
+        return float("nan"), float("nan"), float(estimate), float(estimate)
+    statistic = estimate / se
     if normal:
         p_value = 2 * special.ndtr(-abs(statistic))
         quantile = special.ndtri(1 - alpha / 2)
     else:
         p_value = 2 * special.stdtr(df, -abs(statistic))
         quantile = special.stdtrit(df, 1 - alpha / 2)
-    p_value = 1.0 if np.isnan(statistic) else float(p_value)
     half = float(quantile) * se
-    return float(statistic), p_value, float(estimate - half), float(estimate + half)
+    return float(statistic), float(p_value), float(estimate - half), float(estimate + half)
 
 
 def _f_sf(statistic: float, df_num: float, df_den: float) -> float:
@@ -269,6 +295,22 @@ def _estimate(label: str, value: float, se: float, df: float | None, alpha: floa
                             ci_low=low, ci_high=high)
 
 
+NO_TEST = ("no test: the error term is 0 (every reader's figures agree exactly across the modalities, e.g. identical "
+           "modalities), so F would be infinite or undefined")
+
+
+def _global_test(name: str, ms_t: float, df_t: int, error_term: float, df_den: float | None) -> GlobalTest:
+    """F (``df_den`` a number) or chi-square (``df_den`` None: statistic ms_t df_t / error_term) of the modalities;
+    no test (nan, with the reason) where the error term is 0 or undefined."""
+    if not error_term > 0:
+        return GlobalTest(name, float("nan"), df_t, df_den, float("nan"), float(error_term), no_test=NO_TEST)
+    if df_den is None:
+        statistic = ms_t * df_t / error_term
+        return GlobalTest(name, float(statistic), df_t, None, float(special.chdtrc(df_t, statistic)), error_term)
+    statistic = ms_t / error_term
+    return GlobalTest(name, float(statistic), df_t, df_den, _f_sf(statistic, df_t, df_den), error_term)
+
+
 # --- the three analyses ------------------------------------------------------------------------------------------
 
 def _global_terms(c: VarianceComponents, readers: int) -> dict[str, float]:
@@ -291,13 +333,15 @@ def _pair_terms(fom: np.ndarray, covariance: CovarianceSummary, i: int, j: int, 
 
 
 def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, readers: list[str] | None = None,
-                modalities: list[str] | None = None, alpha: float = 0.05, pairwise: str = "global") -> OrResult:
+                modalities: list[str] | None = None, alpha: float = 0.05, pairwise: str = "global",
+                per_reader: bool = True) -> OrResult:
     """The full OR analysis of figures ``fom`` (R, M) with covariance ``covariance`` (R, M, R, M), or its
     ``CovarianceSummary`` (all the analysis uses; ``fom.jackknife_summary`` computes it without the full matrix).
 
     With one reader only FRRC is possible (``rrrc`` and ``rrfc`` are None). Every pair (i < j) of modalities gets
     a difference ``modality i - modality j``. ``pairwise`` is "global" (the error term of all modalities, as the
-    reference software) or "separate" (each pair analysed on its own)."""
+    reference software) or "separate" (each pair analysed on its own). ``per_reader`` False leaves out FRRC's
+    per-reader differences (R x pairs rows nobody reads where only the reader-averaged figures are wanted)."""
     fom = np.asarray(fom, dtype=float)
     n_readers, n_modalities = fom.shape
     if n_modalities < 2:
@@ -322,7 +366,6 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
 
     # RRRC
     rrrc_df = _hillis_df(terms["RRRC"], c.ms_tr, c.df_tr)
-    rrrc_f = c.ms_t / terms["RRRC"] if terms["RRRC"] > 0 else np.inf
     rrrc_differences = []
     frrc_differences = []
     rrfc_differences = []
@@ -349,28 +392,25 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
         rrfc_estimates.append(_estimate(modalities[m], means[m], np.sqrt(ms_r_m / n_readers), n_readers - 1, alpha))
 
     reader_differences = []
-    for i, j in pairs:
+    for i, j in pairs if per_reader else []:
         for r in range(n_readers):
             own = covariance.same_reader[r]
             var_diff = own[i, i] + own[j, j] - 2 * own[i, j]
             reader_differences.append(_difference(modalities, i, j, fom[r, i] - fom[r, j],
                                                   np.sqrt(max(var_diff, 0.0)), None, alpha, reader=readers[r]))
 
-    frrc_chi2 = c.ms_t * c.df_t / terms["FRRC"] if terms["FRRC"] > 0 else np.inf
-    rrfc_f = c.ms_t / c.ms_tr if c.ms_tr > 0 else np.inf
     single = n_readers < 2
     rrrc = None if single else Analysis(
         kind="RRRC", generalises_to=GENERALISES_TO["RRRC"],
-        test=GlobalTest("F", float(rrrc_f), c.df_t, rrrc_df, _f_sf(rrrc_f, c.df_t, rrrc_df), terms["RRRC"]),
+        test=_global_test("F", c.ms_t, c.df_t, terms["RRRC"], rrrc_df),
         differences=rrrc_differences, modalities=rrrc_estimates)
     frrc = Analysis(
         kind="FRRC", generalises_to=GENERALISES_TO["FRRC"],
-        test=GlobalTest("X2", float(frrc_chi2), c.df_t, None, float(special.chdtrc(c.df_t, frrc_chi2)),
-                        terms["FRRC"]),
+        test=_global_test("X2", c.ms_t, c.df_t, terms["FRRC"], None),
         differences=frrc_differences, modalities=frrc_estimates, reader_differences=reader_differences)
     rrfc = None if single else Analysis(
         kind="RRFC", generalises_to=GENERALISES_TO["RRFC"],
-        test=GlobalTest("F", float(rrfc_f), c.df_t, float(c.df_tr), _f_sf(rrfc_f, c.df_t, c.df_tr), terms["RRFC"]),
+        test=_global_test("F", c.ms_t, c.df_t, terms["RRFC"], float(c.df_tr)),
         differences=rrfc_differences, modalities=rrfc_estimates)
     return OrResult(readers=list(readers), modalities=list(modalities), fom=fom, alpha=alpha, components=c,
                     rrrc=rrrc, frrc=frrc, rrfc=rrfc, pairwise=pairwise)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from readerstudy.results import statistics as st
-from readerstudy.results.mrmc import fom
-from readerstudy.results.mrmc.or_analysis import or_analysis
-from readerstudy.results.mrmc.simulate import SimulationConfig, simulate_study
-from readerstudy.results.mrmc.study import auc_score_array, split_design, study_mrmc, study_mrmc_from_votes
+from analysis import statistics as st
+from analysis.mrmc import fom
+from analysis.mrmc.or_analysis import or_analysis
+from analysis.mrmc.simulate import SimulationConfig, simulate_study
+from analysis.mrmc.study import auc_score_array, split_design, study_mrmc, study_mrmc_from_votes
 
 
 def analyse(study, **options):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from readerstudy.results.agreement_measures import agreement_measures, intra_reader_agreement, measures_from_patterns
+from analysis.agreement_measures import agreement_measures, intra_reader_agreement, measures_from_patterns
 
 
 def two_reader_patterns(both_fake: int, disagree: int, both_real: int) -> np.ndarray:

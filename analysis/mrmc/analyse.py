@@ -11,9 +11,11 @@ ERROR_TERMS = {"RRRC": "MS(T*R) + J max(Cov2 - Cov3, 0)", "FRRC": "Var - Cov1 + 
 
 
 def analyse_imrmc(data: MrmcData, covariance: str = "jackknife", alpha: float = 0.05,
-                  pairwise: str = "global") -> OrResult:
+                  pairwise: str = "separate") -> OrResult:
     """Empirical (Wilcoxon) AUC per reader x modality and its OR analysis, covariance by the jackknife over cases (as
-    the OR-DBM MRMC software) or DeLong's structural components."""
+    the OR-DBM MRMC software) or DeLong's structural components. Pairwise differences pair by pair by default (the
+    results page's choice: the global error term was liberal in the split design, ``bench/bench_mrmc.py``); with two
+    modalities both are the same."""
     if covariance not in COVARIANCES:
         raise ValueError(f"covariance is one of {', '.join(COVARIANCES)}, not {covariance!r}.")
     if not 0 < alpha < 1:

@@ -38,8 +38,6 @@ def delong_intervals(reader: np.ndarray, case: np.ndarray, source: np.ndarray, s
     case_is_real = np.isin(case_source, real_sources)
     members = [case_is_real | (case_source == g) for g in generators] + [np.ones(len(cases), dtype=bool)]
     scores = np.where(np.stack(members)[None], scores_by_case[:, None, :], np.nan)  # (R, G + 1, K)
-    areas = mrmc_fom.auc(scores, (~case_is_real).astype(np.int64))
-    covariance = mrmc_fom.delong_covariance(scores, (~case_is_real).astype(np.int64))
-    variance = np.einsum("ijij->ij", covariance)
+    areas, variance = mrmc_fom.auc_and_delong_variance(scores, (~case_is_real).astype(np.int64))
     half = norm.ppf(1 - ALPHA / 2) * np.sqrt(np.clip(variance, 0, None))
     return areas, np.clip(areas - half, 0, 1), np.clip(areas + half, 0, 1)

@@ -2,7 +2,8 @@
 
 Layout: free description lines; header counts ``N0:`` (negative cases), ``N1:`` (positive cases), ``NR:`` (readers),
 ``NM:`` (modalities); a line ``BEGIN DATA:``; then one ``reader,case,modality,score`` row per observation. Truth rows
-have reader ``-1`` and score 0 (negative) or 1 (positive); their modality field is ``truth`` (or ``0`` in older files).
+have reader ``truth`` (what the R iMRMC package 2.x requires) or, in the legacy form RJafroc and older files use,
+``-1``, and score 0 (negative) or 1 (positive); their modality field is ``truth`` (or ``0`` in older files).
 
 A modality's cases are the cases any reader scored in it, so a split design (each generator with the shared real images
 and its own fakes) reads as well as a fully crossed one; within a modality every reader must score every case.
@@ -18,6 +19,7 @@ import numpy as np
 
 HEADER_KEYS = ("N0", "N1", "NR", "NM")
 BEGIN = "BEGIN DATA:"
+TRUTH_READERS = ("truth", "-1")  # the R iMRMC package's form, and the legacy one (RJafroc, the Van Dyke file)
 
 
 class ImrmcError(ValueError):
@@ -113,7 +115,7 @@ def parse_imrmc(text: str) -> MrmcData:
                              "a probability).", number) from None
         if not math.isfinite(score):
             raise ImrmcError(f"the score {score_text!r} is not a finite number.", number)
-        if reader == "-1":
+        if reader in TRUTH_READERS:
             if score not in (0.0, 1.0):
                 raise ImrmcError(f"a truth row's score is 0 (negative) or 1 (positive), not {score_text!r}.", number)
             if case in truth and truth[case][0] != int(score):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from readerstudy.results.mrmc.simulate import SimulationConfig, simulate_study, true_called_real_rates
-from readerstudy.results.mrmc.study import study_mrmc
-from readerstudy.results.mrmc.validation import null_rates
+from analysis.mrmc.simulate import SimulationConfig, simulate_study, true_called_real_rates
+from analysis.mrmc.study import study_mrmc
+from analysis.mrmc.validation import null_rates
 
 
 def test_the_same_seed_gives_the_same_study_and_the_design_is_split():

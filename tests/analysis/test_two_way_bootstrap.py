@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import proportion_confint
 
-from readerstudy.results.mrmc.simulate import SimulationConfig, simulate_study, true_called_real_rates
-from readerstudy.results.two_way_bootstrap import called_real_and_hype, two_way_bootstrap
+from analysis.mrmc.simulate import SimulationConfig, simulate_study, true_called_real_rates
+from analysis.two_way_bootstrap import called_real_and_hype, two_way_bootstrap
 
 
 def test_the_point_estimates_are_the_pooled_rates_and_balanced_hype():

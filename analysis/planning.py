@@ -42,5 +42,8 @@ def plan(result: OrResult | None, n_cases: int, figure: str, analysis: str = "RR
         "readers_needed": None if more_readers is None else more_readers.readers,
         "cases_needed": rows,
         "note": (f"From this study's OR variance components ({n_cases} cases, {readers} readers): the power to find "
-                 f"a difference of {effect:g} between two generators, and what {TARGET:.0%} power would take."),
+                 f"a difference of {effect:g} between two generators, and what {TARGET:.0%} power would take"
+                 + ("." if more_readers is not None else
+                    f"; with {n_cases} cases no number of readers reaches it (not reachable: with random readers the "
+                    "cases' share of the error sets a ceiling; more cases are needed).")),
     }
