@@ -11,6 +11,7 @@ from django.urls import reverse
 from readerstudy.batches.models import Batch
 from readerstudy.reading import lifecycle
 from readerstudy.reading.services import ProtocolError, protocol_for, validate_protocol
+from readerstudy.results.models import AnalysisPlan
 from readerstudy.studies.models import Case, Invitation, Membership, Study
 
 
@@ -43,6 +44,7 @@ def checklist(study: Study) -> list[Item]:
     except ProtocolError as exc:
         protocol_problem = exc.message
     plan_done = bool(study.planned_readers and study.planned_cases)
+    claim_registered = AnalysisPlan.objects.filter(study=study).exists()
     return [
         Item("batch", "Batch imported and audited", bool(batches) and audited == len(batches), batch_detail,
              reverse("batch_list", kwargs=slug),
@@ -60,6 +62,11 @@ def checklist(study: Study) -> list[Item]:
              else "Not planned yet: record the readers and cases a power analysis asks for (manage.py mrmc_power, "
                   "or the planning section of a pilot's results).",
              reverse("study_home", kwargs=slug) + "#plan", "Record the planned readers and cases"),
+        Item("claim", "Analysis plan registered", claim_registered,
+             "The endpoint, margin and primary comparisons are registered; opening freezes them." if claim_registered
+             else "Not registered: without a plan fixed before opening, the results cannot say that a generator "
+                  "passes for real.",
+             reverse("analysis-plan", kwargs=slug), "Register the analysis plan (endpoint, margin, alpha)"),
     ]
 
 

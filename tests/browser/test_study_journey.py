@@ -58,7 +58,7 @@ def shoot_every_study_page(page, base: str, slug: str, label: str) -> dict[str, 
     paths = {"overview": "", "batches": "batches/", "batch": f"batches/{batch.pk}/",
              "batch-audit": f"batches/{batch.pk}/audit/", "cases": "cases/", "case": f"cases/{case.public_id}/",
              "readers": "readers/", "protocol": "protocol/", "sequences": "sequences/", "preview": "preview/?done=1",
-             "generate": "generate/", "results": "results/", "audit": "audit/"}
+             "generate": "generate/", "analysis-plan": "results/plan/", "results": "results/", "audit": "audit/"}
     overflow = {}
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
