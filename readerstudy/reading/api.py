@@ -289,9 +289,8 @@ def _slot_payload(reader: selectors.Reader, state, index: int, practice: bool = 
         if revisit_vote is not None:
             exposure = revisit_vote.exposure_ms or protocol.exposure_ms
         else:
-            track = None if practice else state_module.case_track(membership, protocol, case.pk, case.source_id,
-                                                             case.source.is_real)
-            exposure = state_module.exposure_for(membership, protocol, track)
+            track = None if practice else state_module.case_track(membership, protocol, case.pk)
+            exposure = state_module.exposure_for(membership, protocol, track, None if practice else case.pk)
     url, prefetch_url = showings.showing_urls(membership, slot.pk, exposure,
                                               following.pk if following is not None else None,
                                               revisit=revisit_vote is not None)
@@ -300,7 +299,7 @@ def _slot_payload(reader: selectors.Reader, state, index: int, practice: bool = 
     if practice or study.show_progress:
         payload.update(position=index + 1, total=len(shown),
                        answered=sum(1 for one in shown if state.is_answered(one)) if practice else state.answered)
-    elif study.allow_vote_changes:
+    elif services.going_back_allowed(study, protocol):
         payload["position"] = index + 1
     if practice:
         payload["practice"] = True
@@ -343,7 +342,7 @@ class StudyPositionApi(APIView):
         study = reader.study
         if not study.is_open:
             raise _not_open(study)
-        if not study.allow_vote_changes:
+        if not services.going_back_allowed(study, reader.protocol):
             raise ApplicationError("This study does not let readers go back to earlier images.", "position",
                                    status_code=403)
         state = reading_state(reader.membership, reader.protocol)

@@ -75,6 +75,12 @@ def protocol_for(study: Study) -> StudyProtocol:
     return StudyProtocol.objects.filter(study=study).first() or StudyProtocol(study=study)
 
 
+def going_back_allowed(study: Study, protocol: StudyProtocol) -> bool:
+    """Whether readers may go back to an answered image and change it: where the study allows it, never with adaptive
+    exposure (set-up refuses the pair, and a study stored with it before that rule is read as refusing)."""
+    return study.allow_vote_changes and protocol.exposure_mode != ExposureMode.ADAPTIVE
+
+
 def first_vote_at(study: Study):
     """When the study's first vote of any kind (study, repeat, practice) was cast, or None."""
     moments = [
@@ -120,6 +126,10 @@ def validate_protocol(study: Study, protocol: StudyProtocol) -> None:
     if protocol.exposure_ms is not None and not MIN_EXPOSURE_MS <= protocol.exposure_ms <= MAX_EXPOSURE_MS:
         raise ProtocolError(f"An exposure of {protocol.exposure_ms} ms is outside {MIN_EXPOSURE_MS} ms to "
                             f"{MAX_EXPOSURE_MS:,} ms (one minute).", "exposure_ms")
+    if protocol.exposure_mode == ExposureMode.ADAPTIVE and study.allow_vote_changes:
+        raise ProtocolError("Adaptive exposure does not let readers go back: an answer changed after the exposures "
+                            "that followed it would be an answer corrected with hindsight. Turn off "
+                            "allow_vote_changes, or choose a fixed exposure.", "allow_vote_changes")
     if protocol.staircase_down < 1:
         raise ProtocolError("The staircase needs at least one correct answer before shortening.", "staircase_down")
     if _as_decimal(protocol.staircase_factor, "staircase_factor") <= 1:

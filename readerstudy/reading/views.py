@@ -233,6 +233,7 @@ def read(request, slug: str):
         return redirect("finished", slug=slug)
     return render(request, "studies/read.html", {
         "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
+        "may_go_back": services.going_back_allowed(study, protocol),
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
     })
 
