@@ -102,6 +102,28 @@ def settle(state: Staircase, pending: list, upto: int | None, down: int = 2,
     return state, waiting
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One interleaved staircase and the answers on it that have not moved it yet (``[due, correct]``)."""
+
+    staircase: Staircase
+    pending: tuple = ()
+
+
+def lanes_after_answer(lanes: dict, track, correct: bool, seed: int, down: int = 2,
+                       factor: float = 1.25) -> dict:
+    """A reader's lanes after one more answer on lane ``track``: the answer (the reader's number n, counting every
+    answer on the lanes so far) waits until answer n + ``answer_delay``; every lane then takes the answers due."""
+    number = 1 + sum(lane.staircase.trials + len(lane.pending) for lane in lanes.values())
+    due = number + answer_delay(seed, number, len(lanes))
+    after = {}
+    for key, lane in lanes.items():
+        pending = [*lane.pending, [due, bool(correct)]] if key == track else list(lane.pending)
+        staircase, waiting = settle(lane.staircase, pending, number, down=down, factor=factor)
+        after[key] = Lane(staircase, tuple(waiting))
+    return after
+
+
 def _midpoints(reversals) -> list[float]:
     """A lane's usable reversals (the first two dropped, the last 16, an even number) as mid-run log estimates."""
     usable = list(reversals[DROPPED_REVERSALS:])[-USED_REVERSALS:]

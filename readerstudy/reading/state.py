@@ -25,7 +25,7 @@ from .models import (
     StaircaseTrack,
     StudyProtocol,
 )
-from .staircase import Staircase, answer_delay, settle, shown_exposure
+from .staircase import Lane, Staircase, lanes_after_answer, settle, shown_exposure
 
 
 @dataclass(frozen=True)
@@ -198,23 +198,21 @@ def exposure_for(membership: Membership, protocol: StudyProtocol, track: Track |
 def staircase_record(membership: Membership, protocol: StudyProtocol, track: Track | None, correct: bool) -> None:
     """Note an answer on its lane, and move every lane by the answers now due (adaptive studies only).
 
-    The answer is the reader's number n (all answers on their lanes so far, plus one); it moves its lane at answer
-    n + ``answer_delay``. All of the reader's lanes are locked, brought up to date and written back in one statement,
-    whichever lane the answer is on."""
+    The rule is ``staircase.lanes_after_answer``. All of the reader's lanes are locked, brought up to date and
+    written back in one statement, whichever lane the answer is on."""
     if protocol.exposure_mode != ExposureMode.ADAPTIVE or track is None:
         return
     with transaction.atomic():
-        lanes = _locked_lanes(membership, protocol)
-        number = 1 + sum(lane.trials + len(lane.pending) for lane in lanes.values())
-        delay = answer_delay(membership.order_seed, number, len(lanes))
-        lanes[track].pending = [*lanes[track].pending, [number + delay, bool(correct)]]
-        for lane in lanes.values():
-            state, lane.pending = settle(_staircase(lane), lane.pending, number, down=protocol.staircase_down,
-                                         factor=float(protocol.staircase_factor))
-            lane.level_ms, lane.correct_run, lane.direction = state.level_ms, state.correct_run, state.direction
-            lane.reversals, lane.trials = list(state.reversals), state.trials
+        rows = _locked_lanes(membership, protocol)
+        lanes = lanes_after_answer({key: Lane(_staircase(row), tuple(row.pending)) for key, row in rows.items()},
+                                   track, correct, membership.order_seed, down=protocol.staircase_down,
+                                   factor=float(protocol.staircase_factor))
+        for key, row in rows.items():
+            state = lanes[key].staircase
+            row.level_ms, row.correct_run, row.direction = state.level_ms, state.correct_run, state.direction
+            row.reversals, row.trials, row.pending = list(state.reversals), state.trials, list(lanes[key].pending)
         StaircaseTrack.objects.bulk_update(
-            lanes.values(), ["level_ms", "correct_run", "direction", "reversals", "trials", "pending"])
+            rows.values(), ["level_ms", "correct_run", "direction", "reversals", "trials", "pending"])
 
 
 def _staircase(lane: StaircaseTrack) -> Staircase:
