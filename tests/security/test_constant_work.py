@@ -44,14 +44,15 @@ def read_and_measure(client: APIClient, is_real: dict[str, bool]) -> dict[str, l
         body = calls[-1][2].json()
         real = int(is_real[body["case"]])
         measured["next"].append((real, min(call[0] for call in calls), calls[-1][1]))
-        fetches = [timed(lambda: client.get(body["image_url"])) for _ in range(2)]
+        image_url = body["image_url"]
+        fetches = [timed(lambda url=image_url: client.get(url)) for _ in range(2)]
         assert fetches[0][2].status_code == 200
         measured["image"].append((real, fetches[0][0], fetches[0][1]))
         vote = {"case": body["case"], "answer": "fake"}
-        first = timed(lambda: client.post("/api/studies/paper/votes/", vote, format="json"))
+        first = timed(lambda vote=vote: client.post("/api/studies/paper/votes/", vote, format="json"))
         assert first[2].status_code == 201
         measured["vote"].append((real, first[0], first[1]))
-        again = [timed(lambda: client.post("/api/studies/paper/votes/", vote, format="json"))
+        again = [timed(lambda vote=vote: client.post("/api/studies/paper/votes/", vote, format="json"))
                  for _ in range(CALLS_PER_IMAGE)]
         measured["vote again"].append((real, min(call[0] for call in again), again[-1][1]))
 
