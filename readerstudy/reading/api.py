@@ -247,6 +247,8 @@ class CaseSerializer(serializers.Serializer):
     answered = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
     prefetch_image_url = serializers.CharField(allow_null=True)
     exposure_ms = serializers.IntegerField(required=False, help_text="Timed studies: how long to show the image.")
+    exposure_over = serializers.BooleanField(required=False, help_text="Timed studies: the image was shown and its "
+                                             "time is over; it is not shown again, answer without it.")
     finding = serializers.CharField(required=False)
     vote = serializers.DictField(allow_null=True, required=False)
 
@@ -291,11 +293,12 @@ def _slot_payload(reader: selectors.Reader, state, index: int, practice: bool = 
         else:
             track = None if practice else state_module.case_track(membership, protocol, case.pk)
             exposure = state_module.exposure_for(membership, protocol, track, None if practice else case.pk)
-    url, prefetch_url = showings.showing_urls(membership, slot.pk, exposure,
-                                              following.pk if following is not None else None,
-                                              revisit=revisit_vote is not None)
+    urls = showings.showing_urls(membership, slot.pk, exposure, following.pk if following is not None else None,
+                                 revisit=revisit_vote is not None)
     shown = slots if practice else state.sequence
-    payload = {"case": _shown_case_id(slot), "image_url": url, "prefetch_image_url": prefetch_url}
+    payload = {"case": _shown_case_id(slot), "image_url": urls.shown, "prefetch_image_url": urls.prefetch}
+    if urls.over:
+        payload["exposure_over"] = True
     if practice or study.show_progress:
         payload.update(position=index + 1, total=len(shown),
                        answered=sum(1 for one in shown if state.is_answered(one)) if practice else state.answered)

@@ -257,3 +257,27 @@ def test_going_back_to_an_answered_image_is_a_showing_of_its_own_and_not_audited
     assert back["image_url"] != body["image_url"] and back["prefetch_image_url"] is None
     assert client.get(back["image_url"]).status_code == 200
     assert not AuditEntry.objects.filter(action="image_fetch").exists()
+
+
+def test_an_expired_timed_showing_is_not_issued_again(fixed_study, settings):
+    """Asking for the next image after its exposure is over does not show it again under a fresh token (issue 29):
+    the same, expired URL comes back marked ``exposure_over``, the reader answers without the image, and a script
+    that fetches it anyway is refused and audited."""
+    import time_machine
+
+    settings.IMAGE_GRACE_MS = 2000
+    client = fixed_study(False, exposure_ms=500)
+    with time_machine.travel(0, tick=False) as clock:
+        clock.move_to("2026-12-01 10:00:00+00:00")
+        first = client.get("/api/studies/paper/next/").json()
+        assert "exposure_over" not in first and client.get(first["image_url"]).status_code == 200
+        clock.shift(2.6)
+        again = [client.get("/api/studies/paper/next/").json() for _ in range(3)]
+        assert {body["image_url"] for body in again} == {first["image_url"]}
+        assert all(body["exposure_over"] and body["case"] == first["case"] for body in again)
+        assert client.get(first["image_url"]).status_code == 404
+        vote = client.post("/api/studies/paper/votes/", {"case": first["case"], "answer": "real"}, format="json")
+        assert vote.status_code == 201
+        following = client.get("/api/studies/paper/next/").json()
+        assert following["case"] != first["case"] and "exposure_over" not in following
+    assert AuditEntry.objects.get(action="image_fetch").new_value == "image fetched after its exposure"
