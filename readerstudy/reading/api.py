@@ -14,12 +14,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.errors import ApplicationError, NotFound
 from readerstudy.negotiation import DownloadNegotiation
+from readerstudy.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartParser
 from readerstudy.studies import services as study_services
 from readerstudy.studies.models import Answer, Finding, Membership, Source, Study
 from readerstudy.studies.selectors import study_for_staff
@@ -196,7 +196,7 @@ class StudyCuesApi(APIView):
 class StudyPracticeImagesApi(APIView):
     """Add a PNG to the practice pool (refused when it is also a study case)."""
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [BoundedMultiPartParser, BoundedFormParser, BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()

@@ -25,6 +25,7 @@ from readerstudy.studies.permissions import may_administer
 from readerstudy.studies.selectors import account_named, audit_trail, open_invitations, staff_studies, study_for_staff
 from readerstudy.studies.services import LastAdmin, invitation_create, reader_add, study_admin_grant, study_admin_revoke
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
+from readerstudy.studies.usernames import UsernameRefused
 
 from . import preview as previews
 from . import reading_sql, selectors, services, showings
@@ -147,10 +148,14 @@ def readers_page(request, slug: str):
     if request.method == "POST" and request.POST.get("action") == "add":
         form = ReaderAccountForm(request.POST)
         if form.is_valid():
-            membership, created = reader_add(study=study, username=form.cleaned_data["username"],
-                                             password=form.cleaned_data["password"] or None, actor=request.user)
-            messages.success(request, f"{form.cleaned_data['username']} is reader {membership.pseudonym}.")
-            return redirect("protocol-readers", slug=slug)
+            try:
+                membership, created = reader_add(study=study, username=form.cleaned_data["username"],
+                                                 password=form.cleaned_data["password"] or None, actor=request.user)
+            except UsernameRefused as exc:
+                form.add_error("username", exc.message)
+            else:
+                messages.success(request, f"{form.cleaned_data['username']} is reader {membership.pseudonym}.")
+                return redirect("protocol-readers", slug=slug)
     if request.method == "POST" and request.POST.get("action") in ("grant_admin", "revoke_admin"):
         _admin_change(request, study, request.POST["action"], request.POST.get("username", ""))
         return redirect("protocol-readers", slug=slug)

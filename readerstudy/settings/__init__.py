@@ -157,6 +157,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "readerstudy.studies.schema.AutoSchema",  # nested InputSerializers get distinct names
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded by the one body limit; deep nesting, lone surrogates and control characters refused (readerstudy/parsers)
+    "DEFAULT_PARSER_CLASSES": ["readerstudy.parsers.BoundedJSONParser", "readerstudy.parsers.BoundedFormParser",
+                               "readerstudy.parsers.BoundedMultiPartParser"],
     "EXCEPTION_HANDLER": "readerstudy.studies.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -11,6 +11,8 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from readerstudy.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartParser
+
 from .tokens import token_expired
 
 
@@ -27,6 +29,7 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
     """``POST {username, password}`` -> ``{"token": ...}``: the user's live token, or a fresh one when it expired."""
 
     throttle_classes = [TokenRequestThrottle]
+    parser_classes = [BoundedFormParser, BoundedMultiPartParser, BoundedJSONParser]  # DRF's own are unbounded
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

@@ -19,6 +19,7 @@ from readerstudy.errors import ApplicationError, Conflict
 from .blinding import blinded_bytes
 from .models import AuditEntry, Case, Finding, Invitation, Membership, Source, Study, StudyAdministrator
 from .signals import reader_ready
+from .usernames import new_username_checked, username_checked
 
 
 class StudyStateError(Conflict):
@@ -91,9 +92,11 @@ def reader_add(*, study: Study, username: str, password: str | None = None, acto
     same number; the unique constraint refuses the second, which then retries with the next number.
     """
     user_model = get_user_model()
+    username = username_checked(username)
     with transaction.atomic():
         user = user_model.objects.filter(username=username).first()
         if user is None:
+            new_username_checked(username)
             try:
                 with transaction.atomic():
                     user = user_model.objects.create_user(username, password=password)

@@ -2,6 +2,7 @@
 joins the study. Refusals come from the services and are shown as messages."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import UserCreationForm
@@ -9,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from . import services
 from .models import Invitation
+from .usernames import UsernameRefused, new_username_checked
 
 
 class InvitationSignUpForm(UserCreationForm):
@@ -18,6 +20,12 @@ class InvitationSignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username",)
+
+    def clean_username(self):
+        try:
+            return new_username_checked(self.data.get("username", ""))
+        except UsernameRefused as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 def invitation(request, token: str):
