@@ -23,7 +23,14 @@ from readerstudy.studies.models import Answer, Case, Membership, Study, StudyAdm
 from readerstudy.studies.operator import operator_access
 from readerstudy.studies.permissions import may_administer
 from readerstudy.studies.selectors import account_named, audit_trail, open_invitations, staff_studies, study_for_staff
-from readerstudy.studies.services import LastAdmin, invitation_create, reader_add, study_admin_grant, study_admin_revoke
+from readerstudy.studies.services import (
+    GrantRefused,
+    LastAdmin,
+    invitation_create,
+    reader_add,
+    study_admin_grant_named,
+    study_admin_revoke,
+)
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
 from readerstudy.studies.usernames import UsernameRefused
 
@@ -173,13 +180,17 @@ def readers_page(request, slug: str):
 
 def _admin_change(request, study: Study, action: str, username: str) -> None:
     """Grant or remove admin rights from the readers page (audited by the services; never the last admin)."""
+    if action == "grant_admin":
+        try:
+            _role, created = study_admin_grant_named(study=study, username=username.strip(), actor=request.user)
+        except GrantRefused as exc:
+            messages.error(request, exc.message)
+            return
+        messages.success(request, f"{username} {'is now' if created else 'was already'} an admin of this study.")
+        return
     user = account_named(username.strip())
     if user is None:
-        messages.error(request, f"No account named {username!r}.")
-        return
-    if action == "grant_admin":
-        _role, created = study_admin_grant(study=study, user=user, actor=request.user)
-        messages.success(request, f"{username} {'is now' if created else 'was already'} an admin of this study.")
+        messages.error(request, f"{username} is not an admin of this study.")
         return
     try:
         removed = study_admin_revoke(study=study, user=user, actor=request.user)

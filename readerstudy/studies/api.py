@@ -14,7 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.errors import ApplicationError, NotFound
+from readerstudy.errors import NotFound
 
 from . import selectors, services
 from .api_permissions import IsStudyAdmin
@@ -100,10 +100,8 @@ class StudyAdminsApi(APIView):
     def post(self, request, slug: str):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = selectors.account_named(serializer.validated_data["username"])
-        if user is None:
-            raise ApplicationError("No account with this username.", "username")
-        role, created = services.study_admin_grant(study=request.study, user=user, actor=request.user)
+        role, created = services.study_admin_grant_named(study=request.study, actor=request.user,
+                                                         username=serializer.validated_data["username"])
         return Response(StudyAdminSerializer(role).data, status=201 if created else 200)
 
 

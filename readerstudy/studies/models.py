@@ -230,6 +230,8 @@ class StudyAdministrator(models.Model):
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     granted_at = models.DateTimeField(auto_now_add=True)
+    made_staff = models.BooleanField(
+        default=False, help_text="The grant made the account staff: removing the account's last admin role undoes it.")
 
     class Meta:
         ordering = ["study", "granted_at", "pk"]

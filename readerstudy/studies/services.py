@@ -11,7 +11,7 @@ import hashlib
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from readerstudy.errors import ApplicationError, Conflict
@@ -60,8 +60,32 @@ def study_admin_grant(*, study: Study, user, actor) -> tuple[StudyAdministrator,
             if not user.is_staff:
                 type(user).objects.filter(pk=user.pk).update(is_staff=True)
                 user.is_staff = True
+                role.made_staff = True
+                role.save(update_fields=["made_staff"])
             audit(study, actor, "admin_granted", field="admin", new=user.get_username())
     return role, created
+
+
+class GrantRefused(ApplicationError):
+    """An admin grant to an account that is not a reader of the study (or that does not exist: the same answer, so
+    the grant does not tell whether a username exists)."""
+
+    field = "username"
+
+    def __init__(self) -> None:
+        super().__init__("Only a reader of this study can be made its admin: add the account as a reader first.",
+                         "username")
+
+
+def study_admin_grant_named(*, study: Study, username: str, actor) -> tuple[StudyAdministrator, bool]:
+    """An admin's grant from the readers page or the API: only to an account that reads in this study or already
+    administers it (an admin cannot reach an account that has nothing to do with the study, e.g. another study's
+    reader). The server's operator grants any account (``manage.py study_admins``)."""
+    user = get_user_model().objects.filter(username=username).filter(
+        Q(memberships__study=study) | Q(administered__study=study)).distinct().first()
+    if user is None:
+        raise GrantRefused()
+    return study_admin_grant(study=study, user=user, actor=actor)
 
 
 def study_admin_revoke(*, study: Study, user, actor) -> bool:
@@ -76,8 +100,21 @@ def study_admin_revoke(*, study: Study, user, actor) -> bool:
         if len(admins) == 1:
             raise LastAdmin(f"{user.get_username()} is the last admin of {study.slug}: add another admin first.")
         role.delete()
+        if role.made_staff:
+            _staff_given_back(user)
         audit(study, actor, "admin_revoked", field="admin", old=user.get_username())
     return True
+
+
+def _staff_given_back(user) -> None:
+    """The removed role's grant made the account staff: another of its roles carries that on, or, when none is left,
+    the account is no longer staff (a superuser keeps it)."""
+    other = StudyAdministrator.objects.filter(user=user).order_by("pk").first()
+    if other is not None:
+        StudyAdministrator.objects.filter(pk=other.pk).update(made_staff=True)
+    elif not user.is_superuser:
+        type(user).objects.filter(pk=user.pk).update(is_staff=False)
+        user.is_staff = False
 
 
 def reader_add(*, study: Study, username: str, password: str | None = None, actor=None,
