@@ -96,8 +96,9 @@ def _as_shown(membership: Membership, slot_id: int, showing: ImageShowing | None
 
 def fetched_image(user, token: str) -> tuple[str, bool] | None:
     """(stored file name, whether it is a practice image) behind a showing token for its reader (or the study's
-    admins), or None when there is none or its timed showing is over. A fetch outside the showing is audited, and so
-    is a superuser's fetch outside the studies they administer."""
+    admins), or None when there is none or its timed showing is over. A fetch outside the showing is audited, a study
+    admin's included, and so is an admin's fetch of a reader's showing and a superuser's fetch outside the studies
+    they administer."""
     now = timezone.now()
     staff = may_administer(user)
     found = reading_sql.showing_image(token, user.pk, is_staff=staff, superuser=user.is_superuser, now=now)
@@ -105,8 +106,10 @@ def fetched_image(user, token: str) -> tuple[str, bool] | None:
         return None
     if user.is_superuser:
         _operator_if_outside(user, found)
-    if (found.expired or found.answered_since) and not staff:
+    if found.expired or found.answered_since:
         _audit_fetch_outside_showing(user, found, now)
+    elif staff and not ImageShowing.objects.filter(pk=found.showing_id, membership__user=user).exists():
+        _audit_fetch_outside_showing(user, found, now, why="by a study admin, outside the reader's showing")
     if found.expired:
         return None
     return found.name, found.phase == "practice"
@@ -120,10 +123,12 @@ def _operator_if_outside(user, found: reading_sql.ShowingImage) -> None:
         operator_access(user, Study.objects.get(pk=found.study_id))
 
 
-def _audit_fetch_outside_showing(user, found: reading_sql.ShowingImage, now: datetime) -> None:
+def _audit_fetch_outside_showing(user, found: reading_sql.ShowingImage, now: datetime, why: str = "") -> None:
+    """Once per showing: a fetch after the exposure, after the answer, or by an admin (staff are audited as readers
+    are: issue 29)."""
     if not ImageShowing.objects.filter(pk=found.showing_id, flagged_at__isnull=True).update(flagged_at=now):
         return  # already recorded for this showing
-    why = "after its exposure" if found.expired else "after it was answered"
+    why = why or ("after its exposure" if found.expired else "after it was answered")
     audit(Study(pk=found.study_id), user, "image_fetch", "image",
           f"{found.phase} position {found.position}", f"image fetched {why}")
 

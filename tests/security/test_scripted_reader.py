@@ -281,3 +281,15 @@ def test_an_expired_timed_showing_is_not_issued_again(fixed_study, settings):
         following = client.get("/api/studies/paper/next/").json()
         assert following["case"] != first["case"] and "exposure_over" not in following
     assert AuditEntry.objects.get(action="image_fetch").new_value == "image fetched after its exposure"
+
+
+def test_a_study_admin_fetching_a_readers_showing_is_audited(fixed_study, staff_user):
+    """Staff fetching images outside their own showing are audited like readers (issue 29): an admin fetching a
+    reader's showing, and fetching it after it was answered."""
+    client = fixed_study(False)
+    body = client.get("/api/studies/paper/next/").json()
+    admin = APIClient()
+    admin.force_login(staff_user)
+    assert admin.get(body["image_url"]).status_code == 200
+    entry = AuditEntry.objects.get(action="image_fetch")
+    assert entry.actor == staff_user and "outside the reader's showing" in entry.new_value
