@@ -21,6 +21,7 @@ from readerstudy.errors import ApplicationError, NotFound
 from readerstudy.negotiation import DownloadNegotiation
 from readerstudy.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartParser
 from readerstudy.studies import services as study_services
+from readerstudy.studies.auth import MAX_PASSWORD_LENGTH
 from readerstudy.studies.models import Answer, Finding, Membership, Source, Study
 from readerstudy.studies.selectors import study_for_staff
 from readerstudy.studies.services import StudyStateError
@@ -406,7 +407,8 @@ class StudyReadersApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-        password = serializers.CharField(required=False, allow_blank=False, write_only=True, min_length=8)
+        password = serializers.CharField(required=False, allow_blank=False, write_only=True, min_length=8,
+                                         max_length=MAX_PASSWORD_LENGTH)
 
     class OutputSerializer(serializers.Serializer):
         username = serializers.CharField(source="user.username")

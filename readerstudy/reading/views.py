@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.errors import ApplicationError, NotFound, json_refusal
+from readerstudy.studies.auth import MAX_PASSWORD_LENGTH
 from readerstudy.studies.blinding import BlindedImageCache
 from readerstudy.studies.models import Answer, Case, Membership, Study, StudyAdministrator
 from readerstudy.studies.operator import operator_access
@@ -64,7 +65,7 @@ class CuesForm(forms.Form):
 
 class ReaderAccountForm(forms.Form):
     username = forms.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, required=False, min_length=8,
+    password = forms.CharField(widget=forms.PasswordInput, required=False, min_length=8, max_length=MAX_PASSWORD_LENGTH,
                                help_text="Leave empty to add an existing account.")
 
 

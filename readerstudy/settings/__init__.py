@@ -98,6 +98,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "readerstudy.studies.auth.MaximumLengthValidator"},  # the login form's bound, in every other form
     {"NAME": "readerstudy.studies.tokens.RotateApiTokensOnPasswordChange"},  # a hook on every password change
 ]
 # django-axes sees every authenticate() call (login page, admin login, API token): 5 failures for one username from
