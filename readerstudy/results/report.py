@@ -3,7 +3,7 @@ planning figures, then Table 1. The JSON report is the statistics document itsel
 carries the same ``summary``, ``comparisons``, ``mrmc`` and ``power``. Pure (no Django)."""
 from __future__ import annotations
 
-from .table1 import Table1
+from .table1 import Table1, markdown_text
 
 
 def _f(value: float | None, digits: int = 3) -> str:
@@ -27,7 +27,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown_report(report: dict, table: Table1) -> str:
     comparisons = report["comparisons"]
-    lines = [f"# Results: {report['study']}", "", " ".join(report["summary"]), "",
+    lines = [f"# Results: {markdown_text(report['study'])}", "", " ".join(report["summary"]), "",
              f"## Main comparisons ({comparisons['kind']})", "", f"> {comparisons['sentence']}", ""]
     lines += [f"_{note}_" for note in comparisons["notes"]] + ([""] if comparisons["notes"] else [])
     lines += ["### Called real: each generator against the real images", ""]
