@@ -16,7 +16,7 @@ from django.conf import settings
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
 
-from readerstudy.text import control_character
+from readerstudy.text import control_character_in, lone_surrogate_in
 
 MAX_JSON_DEPTH = 32  # no body of this API nests deeper than a few levels
 
@@ -64,24 +64,10 @@ def _depth_checked(text: str) -> None:
 def refused_text(value) -> str | None:
     """Why a parsed value cannot be accepted (a lone surrogate or a control character in any key or string), or
     None."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "a lone surrogate (an invalid character)"
-        character = control_character(value)
-        return f"a control character ({character})" if character else None
-    if isinstance(value, dict):
-        items = [*value.keys(), *value.values()]
-    elif isinstance(value, list):
-        items = value
-    else:
-        return None
-    for item in items:
-        found = refused_text(item)
-        if found:
-            return found
-    return None
+    if lone_surrogate_in(value):
+        return "a lone surrogate (an invalid character)"
+    character = control_character_in(value)
+    return f"a control character ({character})" if character else None
 
 
 class BoundedJSONParser(parsers.JSONParser):
