@@ -150,4 +150,14 @@ class StudyInvitationsApi(APIView):
         serializer.is_valid(raise_exception=True)
         invitation = services.invitation_create(study, request.user, serializer.validated_data["note"])
         url = request.build_absolute_uri(reverse("invitation", kwargs={"token": invitation.token}))
-        return Response({"url": url, "note": invitation.note}, status=status.HTTP_201_CREATED)
+        return Response({"id": invitation.pk, "url": url, "note": invitation.note,
+                         "expires_at": invitation.expires_at}, status=status.HTTP_201_CREATED)
+
+
+class StudyInvitationDetailApi(APIView):
+    """Withdraw an unused invitation link (audited; 409 once it was used)."""
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Withdrawn.")})
+    def delete(self, request, slug: str, invitation_id: int):
+        services.invitation_revoke(study_for_staff(request.user, slug), request.user, invitation_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

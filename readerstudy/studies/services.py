@@ -7,14 +7,16 @@ on the database constraints for the races: two admins adding readers at once, th
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from readerstudy.errors import ApplicationError, Conflict
+from readerstudy.errors import ApplicationError, Conflict, NotFound
 
 from .blinding import blinded_bytes
 from .models import AuditEntry, Case, Finding, Invitation, Membership, Source, Study, StudyAdministrator
@@ -235,9 +237,27 @@ def _text(value) -> str:
 # --- invitations ------------------------------------------------------------------------------------------------
 
 def invitation_create(study: Study, actor, note: str = "") -> Invitation:
+    """A link that works once, until it expires (``INVITATION_TTL_DAYS``, 14) or an admin withdraws it."""
+    expires = timezone.now() + timedelta(days=getattr(settings, "INVITATION_TTL_DAYS", 14))
     with transaction.atomic():
-        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor)
+        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor, expires_at=expires)
         audit(study, actor, "invitation", "readers", "", note or "link")
+    return invitation
+
+
+def invitation_revoke(study: Study, actor, invitation_id: int) -> Invitation:
+    """Withdraw an unused link of the study (audited); ``NotFound`` for another study's or an unknown one, a conflict
+    for one already used."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(study=study, pk=invitation_id).first()
+        if invitation is None:
+            raise NotFound("No such invitation in this study.", "invitation")
+        if invitation.used_by_id is not None:
+            raise Conflict("This invitation was used already; remove the reader instead.", "invitation")
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit(study, actor, "invitation_revoked", "readers", invitation.note or "link", "")
     return invitation
 
 
@@ -252,6 +272,8 @@ def invitation_accept(token: str, user) -> Membership:
             raise InvitationError("This invitation link is not valid.", "token")
         if invitation.used_by_id is not None and invitation.used_by_id != user.pk:
             raise InvitationError("This invitation link has already been used.", "token")
+        if invitation.used_by_id is None and invitation.unusable_because(timezone.now()):
+            raise InvitationError(invitation.unusable_because(timezone.now()), "token")
         if invitation.study.status == Study.Status.CLOSED:
             raise InvitationError("This study is closed.", "study")
         if invitation.used_by_id is None:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from . import services
 from .models import Invitation
@@ -32,7 +33,8 @@ def invitation(request, token: str):
     """Anyone holding the link: log in or create an account, then join the study."""
     found = Invitation.objects.select_related("study").filter(token=token).first()
     if found is None or (found.used_by_id and (not request.user.is_authenticated
-                                               or found.used_by_id != request.user.pk)):
+                                               or found.used_by_id != request.user.pk)) \
+            or (not found.used_by_id and found.unusable_because(timezone.now())):
         return render(request, "protocol/invitation.html", {"invalid": True}, status=404)
     form = InvitationSignUpForm()
     if request.method == "POST":

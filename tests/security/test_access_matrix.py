@@ -135,6 +135,8 @@ ROWS = [
         (API_DENIED, 404, 404, 400, 404)),
     Row("api/studies/<slug:slug>/invitations/", "post", f"/api/studies/{S}/invitations/",
         (API_DENIED, 404, 404, 201, 404)),
+    Row("api/studies/<slug:slug>/invitations/<int:invitation_id>/", "delete", f"/api/studies/{S}/invitations/999999/",
+        (API_DENIED, 404, 404, 404, 404)),
     Row("api/studies/<slug:slug>/readers/<str:pseudonym>/reset/", "post", f"/api/studies/{S}/readers/R1/reset/",
         STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/export.imrmc", "get", f"/api/studies/{S}/export.imrmc", STAFF_ONLY_API),
