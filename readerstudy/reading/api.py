@@ -7,9 +7,9 @@ Refusals are the services' ``ApplicationError``s, answered by the one exception 
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterator
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -146,6 +146,20 @@ class StudySequencesApi(APIView):
         return Response([dict(zip(selectors.SEQUENCE_COLUMNS, row, strict=True)) for row in rows])
 
 
+class _Line:
+    """A file-like target for ``csv.writer`` that hands back each line it is given."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    writer = csv.writer(_Line(), lineterminator="\n")
+    yield writer.writerow(selectors.SEQUENCE_COLUMNS)
+    for row in rows:
+        yield writer.writerow([neutralise(cell) for cell in row])
+
+
 class StudySequencesCsvApi(APIView):
     content_negotiation_class = DownloadNegotiation
 
@@ -153,11 +167,8 @@ class StudySequencesCsvApi(APIView):
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         membership = _membership_or_400(study, request.query_params.get("reader"))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(selectors.SEQUENCE_COLUMNS)
-        writer.writerows([neutralise(cell) for cell in row] for row in selectors.sequence_rows(study, membership))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(_csv_lines(selectors.sequence_rows(study, membership)),
+                                         content_type="text/csv; charset=utf-8")
         suffix = f"-{membership.pseudonym}" if membership else ""
         response["Content-Disposition"] = f'attachment; filename="{study.slug}-sequences{suffix}.csv"'
         response["Cache-Control"] = "no-store"
@@ -170,8 +181,8 @@ class StudySequenceCheckApi(APIView):
     @extend_schema(responses=SequenceCheckSerializer(many=True))
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
-        return Response([selectors.sequence_check(member)
-                         for member in Membership.objects.filter(study=study).order_by("number")])
+        return Response(selectors.sequence_checks(study, list(Membership.objects.filter(study=study)
+                                                              .order_by("number"))))
 
 
 class StudyCuesApi(APIView):

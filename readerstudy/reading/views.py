@@ -144,7 +144,7 @@ def sequences_page(request, slug: str):
         chosen = members[0]
     context = {"study": study, "members": members, "chosen": chosen}
     if chosen is not None:
-        context.update(rows=selectors.sequence_rows(study, chosen), check=selectors.sequence_check(chosen),
+        context.update(rows=list(selectors.sequence_rows(study, chosen)), check=selectors.sequence_check(chosen),
                        blocks=selectors.block_composition(chosen), columns=selectors.SEQUENCE_COLUMNS)
     return render(request, "protocol/sequences.html", context)
 

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from readerstudy.batches.models import Batch
 from readerstudy.jobs.models import GenerationJob
+from readerstudy.studies.models import Membership
 from tests.factories import LOGIN, access_outcome, client_for
 
 ACTORS = ("anonymous", "reader", "outsider", "staff", "other_admin")
@@ -169,8 +170,9 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     user_model = get_user_model()
     co_admin = user_model.objects.create_user("co-admin", is_staff=True)
     other_admin = user_model.objects.create_user("other-admin", is_staff=True)
-    user_model.objects.create_user("newcomer")
+    newcomer = user_model.objects.create_user("newcomer")
     study = study_factory(S, status="open", admins=[staff_user, co_admin])
+    Membership.objects.create(study=study, user=newcomer, number=90)  # an admin grant reaches only the readers
     cases = [case_factory(study, finding="effusion", source="real"),
              case_factory(study, finding="effusion", source="pix2pix")]
     other = study_factory("other", status="open", admins=[other_admin])
