@@ -172,7 +172,6 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     other_admin = user_model.objects.create_user("other-admin", is_staff=True)
     newcomer = user_model.objects.create_user("newcomer")
     study = study_factory(S, status="open", admins=[staff_user, co_admin])
-    Membership.objects.create(study=study, user=newcomer, number=90)  # an admin grant reaches only the readers
     cases = [case_factory(study, finding="effusion", source="real"),
              case_factory(study, finding="effusion", source="pix2pix")]
     other = study_factory("other", status="open", admins=[other_admin])
@@ -194,6 +193,7 @@ def world(study_factory, reader_factory, case_factory, staff_user):
         "other_admin": other_admin,
     }
     reader_factory(other, username="other-reader")
+    Membership.objects.create(study=study, user=newcomer, number=90)  # an admin grant reaches only the readers
     # Readers are given image tokens per showing: the one the reader is shown now.
     shown = client_for({"users": users}, "reader").get(f"/api/studies/{S}/next/").json()["image_url"]
     fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk,
