@@ -104,7 +104,9 @@ def test_every_row_reads_the_same_through_the_moved_models():
         for (app, name), rows in before.items():
             new_model = current_apps.get_model(MOVED.get((app, name), app), name)
             assert rows, f"{app}.{name}: nothing was written before the move"
-            assert _rows(new_model) == rows, f"{app}.{name} changed on the way to {new_model._meta.label}"
+            after = {pk: {column: row[column] for column in rows[pk]} for pk, row in _rows(new_model).items()}
+            assert after == rows, f"{app}.{name} changed on the way to {new_model._meta.label}"  # columns added
+            # since (a staircase's lane, an invitation's expiry) are not compared
     finally:
         _latest()
 
