@@ -16,6 +16,7 @@ from django.conf import settings
 from rest_framework import parsers, status
 from rest_framework.exceptions import APIException, ParseError
 
+from readerstudy.errors import ApplicationError
 from readerstudy.text import control_character_in, lone_surrogate_in
 
 MAX_JSON_DEPTH = 32  # no body of this API nests deeper than a few levels
@@ -87,7 +88,11 @@ class BoundedJSONParser(parsers.JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from None
         problem = refused_text(data)
         if problem:
-            raise ParseError(f"The JSON body contains {problem}, which is not allowed.")
+            field = next((key for key, value in data.items() if refused_text(key) or refused_text(value)), None) \
+                if isinstance(data, dict) else None
+            where = f"The field {field!r}" if field is not None and not refused_text(field) else "The JSON body"
+            raise ApplicationError(f"{where} contains {problem}, which is not allowed.",
+                                   field if field is not None and not refused_text(field) else "body")
         return data
 
 
