@@ -37,6 +37,22 @@ def control_character_in(value) -> str | None:
     return None
 
 
+def lone_surrogate_in(value) -> bool:
+    """Whether any string (key or value) of a JSON-like value holds a lone surrogate (``"\\ud800"`` in JSON): it
+    cannot be encoded as UTF-8, so no database or response can carry it."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(lone_surrogate_in(key) or lone_surrogate_in(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(lone_surrogate_in(item) for item in value)
+    return False
+
+
 def scrubbed(value):
     """``value`` (a string or a JSON-like value) with every control character replaced by U+FFFD."""
     if isinstance(value, str):

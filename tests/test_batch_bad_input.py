@@ -190,3 +190,22 @@ def test_without_a_worker_a_batch_over_the_pixel_budget_is_refused_before_it_is_
     assert batch.status == Batch.Status.FAILED and not Case.objects.exists()
     [error] = batch.errors
     assert error["row"] == 4 and "run a worker" in error["message"] and "180,000 pixels" in error["message"]
+
+
+@pytest.mark.parametrize("provenance,words", [
+    (b'{"generator": "pix2pix", "fid": NaN}', "NaN is not a JSON number"),
+    (b'{"generator": "pix2pix", "fid": Infinity}', "Infinity is not a JSON number"),
+    (b'{"generator": "pix\\ud800pix"}', "lone surrogate"),
+])
+def test_a_provenance_with_nan_or_a_lone_surrogate_fails_the_batch_naming_the_file(study_factory, settings,
+                                                                                    provenance, words):
+    """PostgreSQL's JSON cannot hold NaN, Infinity or a lone surrogate: the batch fails with an error naming
+    provenance.json and what is wrong, instead of a failure that names nothing (issue 29)."""
+    study = study_factory("paper")
+    rows = [{"filename": "a.png", "finding": "Atelectasis", "source": "Real"}]
+    batch = import_zip(study, make_zip({"manifest.csv": make_manifest(rows), "a.png": make_png(seed=1),
+                                        "provenance.json": provenance}))
+    batch.refresh_from_db()
+    assert batch.status == Batch.Status.FAILED and not Case.objects.exists()
+    assert any(error["file"] == "provenance.json" and words in error["message"] for error in batch.errors), \
+        batch.errors

@@ -125,3 +125,30 @@ def test_images_without_a_box_to_check_do_not_count_as_failed_box_checks(admin, 
     box_line = re.search(r'<li class="(\w+)" id="audit-box">Box region identical to the real image:\s+(\d+) of (\d+)',
                          html)
     assert box_line.groups() == ("error", "3", "4")  # 4 checked (Pix2Pix x3, Pix2Pix-N), one differs; StarGAN none
+
+
+def test_a_provenance_naming_120_sources_draws_12_panels_a_metric_once_and_serves_it_from_the_cache(
+        admin, study_factory, monkeypatch):
+    """Issue 29: a provenance naming 120 sources drew 240 panels on every view (100 s). The figure now draws the
+    first 12 sources (the title says so; the table on the page lists them all) and is rendered once per input: the
+    second view comes from the cache."""
+    from django.core.cache import cache
+
+    from readerstudy.batches import quality
+
+    cache.clear()
+    audit = {"images": [record("Effusion", f"Gen{index:03d}", 0.5 + index / 1000, 20.0, True, index)
+                        for index in range(120)]}
+    study = study_factory("many")
+    batch = Batch.objects.create(study=study, zip_sha256="e" * 64, status=Batch.Status.DONE, audit=audit)
+    renders = []
+    real_render = quality.render_quality
+    monkeypatch.setattr(quality, "render_quality", lambda *args: renders.append(args) or real_render(*args))
+    first = admin.get(f"/studies/many/batches/{batch.pk}/quality.svg")
+    again = admin.get(f"/studies/many/batches/{batch.pk}/quality.svg")
+    text = first.content.decode()
+    assert text.count('id="axes_') == 2 * quality.MAX_FIGURE_SOURCES
+    assert "first 12 of 120 sources" in text
+    assert again.content == first.content and len(renders) == 1
+    page = admin.get(f"/studies/many/batches/{batch.pk}/").content.decode()
+    assert "Gen119" in page and f'src="/studies/many/batches/{batch.pk}/quality.png"' in page

@@ -194,3 +194,13 @@ def test_the_batch_page_composition_counts_the_cases_readers_read_and_says_how_m
     html = client.get("/studies/paper/batches/").content.decode()
     assert '<td class="num total" id="composition-total">3</td>' in html
     assert "1 excluded case not counted" in html
+
+
+def test_report_md_escapes_an_exclusion_reasons_html(draft, staff_user, staff_api):
+    """An exclusion reason is free text: report.md (rendered by Markdown viewers, which pass raw HTML through)
+    carries it escaped (issue 29)."""
+    case_exclude(case=bad_case(draft), actor=staff_user, reason='<img src=x onerror="alert(1)"> <b>bad</b>')
+    study_transition(draft, None, "open")
+    text = b"".join(staff_api.get("/api/studies/paper/report.md").streaming_content).decode()
+    assert "&lt;img src=x onerror=" in text and "&lt;b&gt;bad&lt;/b&gt;" in text
+    assert "<img" not in text and "<b>" not in text

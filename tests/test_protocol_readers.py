@@ -135,3 +135,26 @@ def test_the_readers_page_lists_progress_and_offers_reset_only_before_voting(stu
     html = browser.get("/studies/paper/readers/").content.decode()
     assert "1 / 6" in html and "0 / 6" in html
     assert "/studies/paper/readers/R2/reset/" in html and "/studies/paper/readers/R1/reset/" not in html
+
+
+def test_an_invitation_expires_and_an_admin_can_withdraw_it(study_factory, staff_user, staff_api):
+    """Invitation links work for 14 days and can be withdrawn (issue 29); both refuse a sign-up and leave no
+    account, and the withdrawal is audited."""
+    import time_machine
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from readerstudy.studies.models import AuditEntry
+
+    study_factory("paper", status="open")
+    made = staff_api.post("/api/studies/paper/invitations/", {"note": "Dr A"}, format="json").json()
+    withdrawn = staff_api.post("/api/studies/paper/invitations/", {"note": "Dr B"}, format="json").json()
+    assert staff_api.delete(f"/api/studies/paper/invitations/{withdrawn['id']}/").status_code == 204
+    sign_up = {"username": "newbie", "password1": "a-long-password-1", "password2": "a-long-password-1"}
+    assert Client().post(withdrawn["url"], sign_up).status_code == 404
+    with time_machine.travel("2099-01-01 00:00:00+00:00"):
+        assert Client().post(made["url"], sign_up).status_code == 404
+    assert not get_user_model().objects.filter(username="newbie").exists()
+    assert AuditEntry.objects.filter(action="invitation_revoked", old_value="Dr B").exists()
+    assert Client().post(made["url"], sign_up).status_code == 302  # within its 14 days it works
+    assert staff_api.delete(f"/api/studies/paper/invitations/{made['id']}/").status_code == 409  # used already

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
-from readerstudy.studies.models import AuditEntry, StudyAdministrator
+from readerstudy.studies.models import AuditEntry, Membership, StudyAdministrator
 from readerstudy.studies.operator import OPERATOR_HEADER
 from readerstudy.studies.permissions import ADMINISTER_STUDY, administered_by
 from readerstudy.studies.selectors import study_for_staff
@@ -67,6 +67,7 @@ def test_staff_alone_administers_nothing(two_groups):
 def test_an_admin_grants_and_removes_admins_audited_but_never_the_last(two_groups):
     alice, lung = two_groups["alice"], two_groups["lung"]
     frank = _user("frank")  # not staff yet: becoming a study admin makes the account staff
+    Membership.objects.create(study=lung, user=frank, number=90)  # a grant reaches the study's readers (issue 29)
     assert _api(alice).post("/api/studies/lung/admins/", {"username": "frank"}, format="json").status_code == 201
     frank.refresh_from_db()
     assert frank.is_staff and frank.has_perm(ADMINISTER_STUDY, lung)
@@ -184,7 +185,7 @@ def test_create_study_makes_the_acting_user_its_admin(db):
 
 def test_the_readers_page_grants_and_removes_admins(two_groups):
     alice, lung = two_groups["alice"], two_groups["lung"]
-    _user("hank")
+    Membership.objects.create(study=lung, user=_user("hank"), number=90)  # a grant reaches the study's readers
     client = _page(alice)
     client.post("/studies/lung/readers/", {"action": "grant_admin", "username": "hank"})
     page = client.get("/studies/lung/readers/").content.decode()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from readerstudy.parsers import BoundedFormParser, BoundedMultiPartParser
 from readerstudy.studies.selectors import study_for_staff
 
 from .models import Batch
@@ -18,7 +18,7 @@ from .services import batch_create
 
 
 class BatchListApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [BoundedMultiPartParser, BoundedFormParser]
 
     class InputSerializer(serializers.Serializer):
         archive = serializers.FileField(help_text="The batch zip: manifest.csv and the images (see docs/batch-format).")

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
+MAX_FIGURE_SOURCES = 12  # panels per metric: a provenance naming 120 sources drew 240 panels (100 s per view)
 METRICS = (("ssim", "SSIM", ""), ("psnr", "PSNR", "dB"))
 
 
@@ -140,12 +141,15 @@ def quality_figure(table: QualityTable, title: str):
     matplotlib.use("Agg")
     from matplotlib.figure import Figure  # a Figure of its own, not pyplot's shared state: thread-safe
 
-    columns = max(len(table.sources), 1)
+    sources = table.sources[:MAX_FIGURE_SOURCES]
+    if len(table.sources) > len(sources):
+        title += f" (the first {len(sources)} of {len(table.sources)} sources; the table lists them all)"
+    columns = max(len(sources), 1)
     figure = Figure(figsize=(2.6 * columns + 0.8, 2.3 * len(METRICS) + 1.1), layout="constrained")
     figure.suptitle(title, fontsize=10)
     axes_grid = figure.subplots(len(METRICS), columns, sharey="row", squeeze=False)
     for row, (metric, label, unit) in enumerate(METRICS):
-        for column, source in enumerate(table.sources):
+        for column, source in enumerate(sources):
             axes = axes_grid[row][column]
             series = [table.values.get((finding, source), {}).get(metric, []) for finding in table.findings]
             positions = [index + 1 for index, values in enumerate(series) if values]

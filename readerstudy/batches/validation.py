@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from readerstudy.text import control_character_in
+from readerstudy.text import control_character_in, lone_surrogate_in
 
 from .archive import PROVENANCE_NAME, ArchiveLimits, ArchiveRejected, open_archive, read_member
 from .manifest import MANIFEST_NAME, MAX_ERRORS, ManifestRow, RowError, parse_manifest
@@ -59,16 +59,25 @@ class ValidatedBatch:
     audit: dict
 
 
+def _not_a_number(name: str):
+    raise ValueError(f"{name} is not a JSON number (NaN and Infinity cannot be stored)")
+
+
 def _read_provenance(listing, errors: list[RowError]) -> dict:
     if listing.provenance is None:
         return {}
     try:
-        audit = json.loads(read_member(listing.zip, listing.provenance).decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError) as error:
+        audit = json.loads(read_member(listing.zip, listing.provenance).decode("utf-8-sig"),
+                           parse_constant=_not_a_number)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
         errors.append(RowError(f"is not valid UTF-8 JSON ({error})", PROVENANCE_NAME))
         return {}
     if not isinstance(audit, dict):
         errors.append(RowError("must hold a JSON object", PROVENANCE_NAME))
+        return {}
+    if lone_surrogate_in(audit):
+        errors.append(RowError("contains a lone surrogate (an invalid character), which is not allowed",
+                               PROVENANCE_NAME))
         return {}
     character = control_character_in(audit)
     if character:

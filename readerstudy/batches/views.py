@@ -1,8 +1,11 @@
 """Staff pages for batches; anyone else gets 404. The work is done in services and selectors."""
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -70,6 +73,22 @@ def batch_remove(request, slug: str, batch_id: int):
     return redirect("batch_list", slug=study.slug)
 
 
+FIGURE_CACHE_SECONDS = 24 * 3600
+
+
+def cached_figure(batch: Batch, table: quality.QualityTable, title: str, image_format: str) -> bytes:
+    """The rendered figure, cached by its inputs: the batch's zip (its provenance never changes), the findings and
+    sources in the study's order, the title and the format. Rendering is the slow part (matplotlib)."""
+    inputs = repr((batch.zip_sha256, table.findings, table.sources, title, image_format,
+                   quality.MAX_FIGURE_SOURCES))
+    key = "batch-quality-figure:" + hashlib.sha256(inputs.encode()).hexdigest()
+    figure = cache.get(key)
+    if figure is None:
+        figure = quality.render_quality(table, title, image_format)
+        cache.set(key, figure, FIGURE_CACHE_SECONDS)
+    return figure
+
+
 @login_required
 @require_GET
 def batch_audit_figure(request, slug: str, batch_id: int, image_format: str):
@@ -80,7 +99,7 @@ def batch_audit_figure(request, slug: str, batch_id: int, image_format: str):
     if table is None or not table.has_distributions:
         raise Http404("This batch's audit has no per-image SSIM or PSNR.")
     title = f"Batch {batch.pk} of {study.slug}: SSIM and PSNR of each generated image to its origin, by finding"
-    figure = quality.render_quality(table, title, image_format)
+    figure = cached_figure(batch, table, title, image_format)
     response = HttpResponse(figure, content_type=quality.FORMATS[image_format])
     disposition = "attachment" if request.GET.get("download") else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{study.slug}-batch-{batch.pk}-quality.{image_format}"'

@@ -7,22 +7,23 @@ Refusals are the services' ``ApplicationError``s, answered by the one exception 
 from __future__ import annotations
 
 import csv
-import io
+from collections.abc import Iterator
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from readerstudy.errors import ApplicationError, NotFound
 from readerstudy.negotiation import DownloadNegotiation
+from readerstudy.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartParser
 from readerstudy.studies import api as study_api
 from readerstudy.studies import services as study_services
+from readerstudy.studies.auth import MAX_PASSWORD_LENGTH
 from readerstudy.studies.models import Answer, Finding, Membership, Source, Study
 from readerstudy.studies.permissions import may_administer
 from readerstudy.studies.selectors import open_invitations, study_for_staff
@@ -161,6 +162,20 @@ class StudySequencesApi(APIView):
         return Response([dict(zip(selectors.SEQUENCE_COLUMNS, row, strict=True)) for row in rows])
 
 
+class _Line:
+    """A file-like target for ``csv.writer`` that hands back each line it is given."""
+
+    def write(self, line: str) -> str:
+        return line
+
+
+def _csv_lines(rows) -> Iterator[str]:
+    writer = csv.writer(_Line(), lineterminator="\n")
+    yield writer.writerow(selectors.SEQUENCE_COLUMNS)
+    for row in rows:
+        yield writer.writerow([neutralise(cell) for cell in row])
+
+
 class StudySequencesCsvApi(APIView):
     content_negotiation_class = DownloadNegotiation
 
@@ -168,11 +183,8 @@ class StudySequencesCsvApi(APIView):
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
         membership = _membership_or_400(study, request.query_params.get("reader"))
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(selectors.SEQUENCE_COLUMNS)
-        writer.writerows([neutralise(cell) for cell in row] for row in selectors.sequence_rows(study, membership))
-        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(_csv_lines(selectors.sequence_rows(study, membership)),
+                                         content_type="text/csv; charset=utf-8")
         suffix = f"-{membership.pseudonym}" if membership else ""
         response["Content-Disposition"] = f'attachment; filename="{study.slug}-sequences{suffix}.csv"'
         response["Cache-Control"] = "no-store"
@@ -185,8 +197,8 @@ class StudySequenceCheckApi(APIView):
     @extend_schema(responses=SequenceCheckSerializer(many=True))
     def get(self, request, slug: str):
         study = study_for_staff(request.user, slug)
-        return Response([selectors.sequence_check(member)
-                         for member in Membership.objects.filter(study=study).order_by("number")])
+        return Response(selectors.sequence_checks(study, list(Membership.objects.filter(study=study)
+                                                              .order_by("number"))))
 
 
 class StudyCuesApi(APIView):
@@ -212,7 +224,7 @@ class StudyCuesApi(APIView):
 class StudyPracticeImagesApi(APIView):
     """Add a PNG to the practice pool (refused when it is also a study case)."""
 
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [BoundedMultiPartParser, BoundedFormParser, BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
         image = serializers.FileField()
@@ -263,6 +275,8 @@ class CaseSerializer(serializers.Serializer):
     answered = serializers.IntegerField(required=False, help_text="Left out when the study hides progress.")
     prefetch_image_url = serializers.CharField(allow_null=True)
     exposure_ms = serializers.IntegerField(required=False, help_text="Timed studies: how long to show the image.")
+    exposure_over = serializers.BooleanField(required=False, help_text="Timed studies: the image was shown and its "
+                                             "time is over; it is not shown again, answer without it.")
     finding = serializers.CharField(required=False)
     vote = serializers.DictField(allow_null=True, required=False)
 
@@ -305,18 +319,18 @@ def _slot_payload(reader: selectors.Reader, state, index: int, practice: bool = 
         if revisit_vote is not None:
             exposure = revisit_vote.exposure_ms or protocol.exposure_ms
         else:
-            track = None if practice else state_module.case_track(membership, protocol, case.pk, case.source_id,
-                                                             case.source.is_real)
-            exposure = state_module.exposure_for(membership, protocol, track)
-    url, prefetch_url = showings.showing_urls(membership, slot.pk, exposure,
-                                              following.pk if following is not None else None,
-                                              revisit=revisit_vote is not None)
+            track = None if practice else state_module.case_track(membership, protocol, case.pk)
+            exposure = state_module.exposure_for(membership, protocol, track, None if practice else case.pk)
+    urls = showings.showing_urls(membership, slot.pk, exposure, following.pk if following is not None else None,
+                                 revisit=revisit_vote is not None)
     shown = slots if practice else state.sequence
-    payload = {"case": _shown_case_id(slot), "image_url": url, "prefetch_image_url": prefetch_url}
+    payload = {"case": _shown_case_id(slot), "image_url": urls.shown, "prefetch_image_url": urls.prefetch}
+    if urls.over:
+        payload["exposure_over"] = True
     if practice or study.show_progress:
         payload.update(position=index + 1, total=len(shown),
                        answered=sum(1 for one in shown if state.is_answered(one)) if practice else state.answered)
-    elif study.allow_vote_changes:
+    elif services.going_back_allowed(study, protocol):
         payload["position"] = index + 1
     if practice:
         payload["practice"] = True
@@ -359,7 +373,7 @@ class StudyPositionApi(APIView):
         study = reader.study
         if not study.is_open:
             raise _not_open(study)
-        if not study.allow_vote_changes:
+        if not services.going_back_allowed(study, reader.protocol):
             raise ApplicationError("This study does not let readers go back to earlier images.", "position",
                                    status_code=403)
         state = reading_state(reader.membership, reader.protocol)
@@ -428,7 +442,8 @@ class StudyReadersApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-        password = serializers.CharField(required=False, allow_blank=False, write_only=True, min_length=8)
+        password = serializers.CharField(required=False, allow_blank=False, write_only=True, min_length=8,
+                                         max_length=MAX_PASSWORD_LENGTH)
 
     class OutputSerializer(serializers.Serializer):
         username = serializers.CharField(source="user.username")

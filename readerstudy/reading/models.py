@@ -305,22 +305,28 @@ class FakeReason(models.Model):
 
 
 class StaircaseTrack(models.Model):
-    """A reader's adaptive exposure for one source: the current level, the run of correct answers, the reversals."""
+    """One lane of a reader's adaptive exposure for one generator (``source``): the current level, the run of correct
+    answers, the reversals, and the answers given on it that have not moved it yet (``pending``: they move it a
+    secret number of answers later, docs/protocol.md section 4)."""
 
     membership = models.ForeignKey("studies.Membership", on_delete=models.CASCADE, related_name="staircases")
     source = models.ForeignKey("studies.Source", on_delete=models.PROTECT, related_name="+")
+    lane = models.PositiveSmallIntegerField(default=0, help_text="Which of the generator's interleaved staircases.")
     level_ms = models.PositiveIntegerField()
     correct_run = models.PositiveSmallIntegerField(default=0)
     direction = models.SmallIntegerField(default=0, help_text="-1 shortening, +1 lengthening, 0 not yet moved")
     reversals = models.JSONField(default=list, help_text="Exposure (ms) at each change of direction.")
     trials = models.PositiveIntegerField(default=0)
+    pending = models.JSONField(default=list, blank=True,
+                               help_text="[answer number when it moves the lane, correct] per answer not applied yet.")
 
     class Meta:
         db_table = "protocol_staircasetrack"
-        constraints = [models.UniqueConstraint(fields=["membership", "source"], name="one_staircase_per_source")]
+        constraints = [models.UniqueConstraint(fields=["membership", "source", "lane"],
+                                               name="one_staircase_per_source_lane")]
 
     def __str__(self) -> str:
-        return f"{self.membership_id}/{self.source_id}: {self.level_ms} ms"
+        return f"{self.membership_id}/{self.source_id}#{self.lane}: {self.level_ms} ms"
 
 
 class ImageShowing(models.Model):

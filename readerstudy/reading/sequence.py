@@ -15,7 +15,9 @@
   deterministic repair of the derived order: a study without such cases keeps exactly the order it had.
 * Staircase tracks (adaptive exposure): each real image is dealt to one generator's staircase by a shuffle of the
   real images, in quotas proportional to the generators' image counts, so every staircase holds the study's share of
-  real images and a real image's track has nothing to do with its position.
+  real images and a real image's track has nothing to do with its position. Within a generator its images (fakes
+  and the real images dealt to it) are dealt to several interleaved *lanes* (``staircase_lanes``), each a staircase
+  of its own, so that a change of exposure cannot be tied to one answer (docs/protocol.md §4).
 
 Each part uses its own generator seeded from the reader's seed and a label, so turning one setting on does not
 change what another derives.
@@ -216,3 +218,40 @@ def real_image_tracks(real_ids: list[int], images_per_generator: dict[int, int],
         tracks.update(dict.fromkeys(order[start:start + quotas[g]], g))
         start += quotas[g]
     return tracks
+
+
+MAX_STAIRCASE_LANES = 24  # per reader, over all generators
+TRIALS_PER_LANE = 40  # a lane needs about this many trials to approach its threshold and reverse enough
+
+
+def lanes_per_generator(images: int, generators: int) -> int:
+    """How many interleaved staircases each generator gets: as many as the study's size feeds with about
+    ``TRIALS_PER_LANE`` trials each, at most ``MAX_STAIRCASE_LANES`` in all, at least one."""
+    if not generators:
+        return 1
+    lanes = min(MAX_STAIRCASE_LANES, images // TRIALS_PER_LANE)
+    return max(1, lanes // generators)
+
+
+def staircase_lanes(fake_sources: dict[int, int], real_ids: list[int], seed: int) -> dict[int, tuple[int, int]]:
+    """Case id -> (generator, lane): the staircase its image rides for this reader. Real images are dealt to the
+    generators as ``real_image_tracks`` does; each generator's real images and its fakes are then dealt, each in a
+    secret shuffled order, round-robin to its lanes, so every lane holds the study's share of real images (to one
+    image) and nothing a reader sees (position, exposure) tells which lane an image rides."""
+    per_generator: dict[int, list[int]] = defaultdict(list)
+    for case_id, generator in fake_sources.items():
+        per_generator[generator].append(case_id)
+    reals_of: dict[int, list[int]] = defaultdict(list)
+    for case_id, generator in real_image_tracks(real_ids, {g: len(ids) for g, ids in per_generator.items()},
+                                                seed).items():
+        reals_of[generator].append(case_id)
+    lanes = lanes_per_generator(len(fake_sources) + len(real_ids), len(per_generator))
+    dealt: dict[int, tuple[int, int]] = {}
+    for generator in sorted(per_generator):
+        reals, fakes = sorted(reals_of[generator]), sorted(per_generator[generator])
+        rng = _rng(seed, f"lanes:{generator}")
+        rng.shuffle(reals)
+        rng.shuffle(fakes)
+        dealt.update((case_id, (generator, index % lanes)) for index, case_id in enumerate(reals))
+        dealt.update((case_id, (generator, (len(reals) + index) % lanes)) for index, case_id in enumerate(fakes))
+    return dealt

@@ -68,6 +68,12 @@ def protocol_for(study: Study) -> StudyProtocol:
     return StudyProtocol.objects.filter(study=study).first() or StudyProtocol(study=study)
 
 
+def going_back_allowed(study: Study, protocol: StudyProtocol) -> bool:
+    """Whether readers may go back to an answered image and change it: where the study allows it, never with adaptive
+    exposure (set-up refuses the pair, and a study stored with it before that rule is read as refusing)."""
+    return study.allow_vote_changes and protocol.exposure_mode != ExposureMode.ADAPTIVE
+
+
 def first_vote_at(study: Study):
     """When the study's first vote of any kind (study, repeat, practice) was cast, or None."""
     moments = [
@@ -114,6 +120,10 @@ def validate_protocol(study: Study, protocol: StudyProtocol, *, check_practice_p
     if protocol.exposure_ms is not None and not MIN_EXPOSURE_MS <= protocol.exposure_ms <= MAX_EXPOSURE_MS:
         raise ProtocolError(f"An exposure of {protocol.exposure_ms} ms is outside {MIN_EXPOSURE_MS} ms to "
                             f"{MAX_EXPOSURE_MS:,} ms (one minute).", "exposure_ms")
+    if protocol.exposure_mode == ExposureMode.ADAPTIVE and study.allow_vote_changes:
+        raise ProtocolError("Adaptive exposure does not let readers go back: an answer changed after the exposures "
+                            "that followed it would be an answer corrected with hindsight. Turn off "
+                            "allow_vote_changes, or choose a fixed exposure.", "allow_vote_changes")
     if protocol.staircase_down < 1:
         raise ProtocolError("The staircase needs at least one correct answer before shortening.", "staircase_down")
     if _as_decimal(protocol.staircase_factor, "staircase_factor") <= 1:
@@ -213,19 +223,28 @@ def case_keys(study_id: int, only: set[int] | None = None) -> list[derive.CaseKe
             for pk, source, finding, origin in rows if only is None or pk in only]
 
 
-def derived_slots(membership: Membership, protocol: StudyProtocol, cases: list[derive.CaseKey]) -> list[SequenceSlot]:
-    """Unsaved slots for a reader's whole sequence, derived from their seed alone."""
-    seed = membership.order_seed
-    slots = []
-    pool = list(PracticeImage.objects.filter(study_id=membership.study_id).values_list("pk", flat=True))
-    for position, image_id in enumerate(derive.practice_order(pool, seed, protocol.practice_count), start=1):
-        slots.append(SequenceSlot(membership=membership, phase=Phase.PRACTICE, position=position,
-                                  practice_image_id=image_id))
+def derived_layout(seed: int, protocol: StudyProtocol, cases: list[derive.CaseKey],
+                   practice_pool: list[int]) -> list[tuple]:
+    """A reader's whole sequence derived from their seed alone, as rows ``(phase, position, case_id,
+    practice_image_id, is_repeat, block)``: practice first, then the study."""
+    rows = [(Phase.PRACTICE, position, None, image_id, False, None) for position, image_id in
+            enumerate(derive.practice_order(practice_pool, seed, protocol.practice_count), start=1)]
     order = derive.study_order(cases, seed, protocol.block_size, protocol.repeat_percent)
-    for position, spec in enumerate(order, start=1):
-        slots.append(SequenceSlot(membership=membership, phase=Phase.STUDY, position=position, case_id=spec.case_id,
-                                  is_repeat=spec.is_repeat, block=spec.block))
-    return slots
+    rows += [(Phase.STUDY, position, spec.case_id, None, spec.is_repeat, spec.block)
+             for position, spec in enumerate(order, start=1)]
+    return rows
+
+
+def derived_slots(membership: Membership, protocol: StudyProtocol, cases: list[derive.CaseKey],
+                  practice_pool: list[int] | None = None) -> list[SequenceSlot]:
+    """Unsaved slots for a reader's whole sequence, derived from their seed alone (``practice_pool``: the study's
+    practice image ids, when the caller has them)."""
+    pool = practice_pool if practice_pool is not None else list(
+        PracticeImage.objects.filter(study_id=membership.study_id).values_list("pk", flat=True))
+    return [SequenceSlot(membership=membership, phase=phase, position=position, case_id=case_id,
+                         practice_image_id=image_id, is_repeat=is_repeat, block=block)
+            for phase, position, case_id, image_id, is_repeat, block in
+            derived_layout(membership.order_seed, protocol, cases, pool)]
 
 
 def freeze_sequence(membership: Membership) -> None:

@@ -6,7 +6,6 @@ reader's API cannot tell a repeat from a first showing (the answers: ``votes``).
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,7 +25,7 @@ from .models import (
     StaircaseTrack,
     StudyProtocol,
 )
-from .staircase import Staircase, staircase_next
+from .staircase import Lane, Staircase, lanes_after_answer, settle, shown_exposure
 
 
 @dataclass(frozen=True)
@@ -145,61 +144,97 @@ def reading_state(membership: Membership, protocol: StudyProtocol | None = None)
 
 # --- timed exposure ---------------------------------------------------------------------------------------------
 #
-# Adaptive mode runs one staircase per reader and generator. A fake image moves its generator's staircase; a real
-# image rides the staircase it was dealt by a seeded, balanced draw (``sequence.real_image_tracks``): never by its
-# position, which a script sees, so every staircase holds the study's share of real images and an exposure level says
-# nothing about whether the image on it is real.
+# Adaptive mode runs, per reader and generator, several interleaved staircases (lanes). A fake image rides a lane of
+# its generator; a real image a lane of the generator it was dealt to by a seeded, balanced draw; never by its
+# position, which a script sees (``sequence.staircase_lanes``). An answer moves its lane a secret number of answers
+# later (``staircase.answer_delay``), so the exposures a reader sees next say nothing about the answer just given.
+#
+# Every image costs the same work whatever its source: the lane of every case comes from one cached table (one
+# fingerprint statement per request), the exposure is one statement, and an answer locks and rewrites all of the
+# reader's lanes at once.
 
-def case_tracks(membership: Membership) -> dict[int, int]:
-    """Case id -> the staircase (a generator's source id) its image rides for this reader."""
+Track = tuple[int, int]  # (generator's source id, lane)
+
+
+def case_tracks(membership: Membership) -> dict[int, Track]:
+    """Case id -> the staircase lane its image rides for this reader."""
     count, top = (Case.objects.filter(study_id=membership.study_id).included().order_by()
                   .aggregate(n=Count("pk"), top=Max("pk")).values())
     return _case_tracks(membership.study_id, membership.order_seed, count, top)
 
 
 @lru_cache(maxsize=256)
-def _case_tracks(study_id: int, seed: int, count: int, top: int | None) -> dict[int, int]:
+def _case_tracks(study_id: int, seed: int, count: int, top: int | None) -> dict[int, Track]:
     """Cached per process, keyed by the seed and a fingerprint of the study's cases (count and largest id)."""
     rows = Case.objects.filter(study_id=study_id).included().values_list("pk", "source_id", "source__is_real")
-    tracks = {pk: source for pk, source, is_real in rows if not is_real}
-    per_generator = Counter(tracks.values())
+    fakes = {pk: source for pk, source, is_real in rows if not is_real}
     reals = [pk for pk, _source, is_real in rows if is_real]
-    return {**tracks, **derive.real_image_tracks(reals, dict(per_generator), seed)}
+    return derive.staircase_lanes(fakes, reals, seed)
 
 
-def case_track(membership: Membership, protocol: StudyProtocol, case_id: int, source_id: int,
-               is_real: bool) -> int | None:
-    """The staircase of this case's image in an adaptive study (None otherwise, and for a real image in a study
-    without generated ones)."""
+def case_track(membership: Membership, protocol: StudyProtocol, case_id: int) -> Track | None:
+    """The staircase lane of this case's image in an adaptive study (None otherwise, and for a real image in a study
+    without generated ones). The same work for every case: its source is not consulted here."""
     if protocol.exposure_mode != ExposureMode.ADAPTIVE:
         return None
-    if not is_real:
-        return source_id
     return case_tracks(membership).get(case_id)
 
 
-def exposure_for(membership: Membership, protocol: StudyProtocol, track_id: int | None) -> int | None:
-    """How long an image on staircase ``track_id`` is shown (ms), or None when the study is not timed. Practice
-    images (``track_id`` None) use the starting exposure."""
+def exposure_for(membership: Membership, protocol: StudyProtocol, track: Track | None,
+                 case_id: int | None = None) -> int | None:
+    """How long the image of case ``case_id`` on staircase lane ``track`` is shown (ms): its lane's level moved by
+    the image's own secret draw (``staircase.shown_exposure``); None when the study is not timed. Practice images
+    (``track`` None) use the starting exposure."""
     if protocol.exposure_mode == ExposureMode.OFF:
         return None
-    if protocol.exposure_mode == ExposureMode.FIXED or track_id is None:
+    if protocol.exposure_mode == ExposureMode.FIXED or track is None:
         return protocol.exposure_ms
-    level = StaircaseTrack.objects.filter(membership=membership, source_id=track_id).values_list(
+    level = StaircaseTrack.objects.filter(membership=membership, source_id=track[0], lane=track[1]).values_list(
         "level_ms", flat=True).first()
-    return level if level is not None else protocol.exposure_ms
+    return shown_exposure(level if level is not None else protocol.exposure_ms, membership.order_seed,
+                          case_id or 0, float(protocol.staircase_factor))
 
 
-def staircase_record(membership: Membership, protocol: StudyProtocol, track_id: int | None, correct: bool) -> None:
-    """Move the reader's staircase after an answer (adaptive studies only)."""
-    if protocol.exposure_mode != ExposureMode.ADAPTIVE or track_id is None:
+def staircase_record(membership: Membership, protocol: StudyProtocol, track: Track | None, correct: bool) -> None:
+    """Note an answer on its lane, and move every lane by the answers now due (adaptive studies only).
+
+    The rule is ``staircase.lanes_after_answer``. All of the reader's lanes are locked, brought up to date and
+    written back in one statement, whichever lane the answer is on."""
+    if protocol.exposure_mode != ExposureMode.ADAPTIVE or track is None:
         return
     with transaction.atomic():
-        track, _ = StaircaseTrack.objects.select_for_update().get_or_create(
-            membership=membership, source_id=track_id, defaults={"level_ms": protocol.exposure_ms})
-        state = staircase_next(
-            Staircase(track.level_ms, track.correct_run, track.direction, tuple(track.reversals), track.trials),
-            correct, down=protocol.staircase_down, factor=float(protocol.staircase_factor))
-        track.level_ms, track.correct_run, track.direction = state.level_ms, state.correct_run, state.direction
-        track.reversals, track.trials = list(state.reversals), state.trials
-        track.save()
+        rows = _locked_lanes(membership, protocol)
+        lanes = lanes_after_answer({key: Lane(_staircase(row), tuple(row.pending)) for key, row in rows.items()},
+                                   track, correct, membership.order_seed, down=protocol.staircase_down,
+                                   factor=float(protocol.staircase_factor))
+        for key, row in rows.items():
+            state = lanes[key].staircase
+            row.level_ms, row.correct_run, row.direction = state.level_ms, state.correct_run, state.direction
+            row.reversals, row.trials, row.pending = list(state.reversals), state.trials, list(lanes[key].pending)
+        StaircaseTrack.objects.bulk_update(
+            rows.values(), ["level_ms", "correct_run", "direction", "reversals", "trials", "pending"])
+
+
+def _staircase(lane: StaircaseTrack) -> Staircase:
+    return Staircase(lane.level_ms, lane.correct_run, lane.direction, tuple(lane.reversals), lane.trials)
+
+
+def settled_staircase(lane: StaircaseTrack, protocol: StudyProtocol) -> Staircase:
+    """A lane with every answer on it applied, those still pending included (for its threshold once reading ends)."""
+    state, _waiting = settle(_staircase(lane), lane.pending, None, down=protocol.staircase_down,
+                             factor=float(protocol.staircase_factor))
+    return state
+
+
+def _locked_lanes(membership: Membership, protocol: StudyProtocol) -> dict[Track, StaircaseTrack]:
+    """Every lane of the reader, locked; all are created at the first answer (so no answer costs more than another)."""
+    lanes = {(lane.source_id, lane.lane): lane
+             for lane in StaircaseTrack.objects.select_for_update().filter(membership=membership)}
+    missing = set(case_tracks(membership).values()) - set(lanes)
+    if missing:
+        StaircaseTrack.objects.bulk_create(
+            [StaircaseTrack(membership=membership, source_id=source, lane=lane, level_ms=protocol.exposure_ms)
+             for source, lane in sorted(missing)], ignore_conflicts=True)
+        lanes = {(lane.source_id, lane.lane): lane
+                 for lane in StaircaseTrack.objects.select_for_update().filter(membership=membership)}
+    return lanes

@@ -18,13 +18,22 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import AuthenticationFailed
 
 from readerstudy.errors import ApplicationError, NotFound, json_refusal
+from readerstudy.studies.auth import MAX_PASSWORD_LENGTH
 from readerstudy.studies.blinding import BlindedImageCache
 from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, StudyAdministrator
 from readerstudy.studies.operator import operator_access
 from readerstudy.studies.permissions import may_administer
 from readerstudy.studies.selectors import account_named, audit_trail, open_invitations, staff_studies, study_for_staff
-from readerstudy.studies.services import LastAdmin, invitation_create, reader_add, study_admin_grant, study_admin_revoke
+from readerstudy.studies.services import (
+    GrantRefused,
+    LastAdmin,
+    invitation_create,
+    reader_add,
+    study_admin_grant_named,
+    study_admin_revoke,
+)
 from readerstudy.studies.tokens import ExpiringTokenAuthentication
+from readerstudy.studies.usernames import UsernameRefused
 
 from . import lifecycle, monitoring, reading_sql, selectors, services, showings, votes
 from . import preview as previews
@@ -70,7 +79,7 @@ class CuesForm(forms.Form):
 
 class ReaderAccountForm(forms.Form):
     username = forms.RegexField(r"^[\w.@+-]+\Z", max_length=150)
-    password = forms.CharField(widget=forms.PasswordInput, required=False, min_length=8,
+    password = forms.CharField(widget=forms.PasswordInput, required=False, min_length=8, max_length=MAX_PASSWORD_LENGTH,
                                help_text="Leave empty to add an existing account.")
 
 
@@ -191,7 +200,7 @@ def sequences_page(request, slug: str):
         chosen = members[0]
     context = {"study": study, "members": members, "chosen": chosen}
     if chosen is not None:
-        context.update(rows=selectors.sequence_rows(study, chosen), check=selectors.sequence_check(chosen),
+        context.update(rows=list(selectors.sequence_rows(study, chosen)), check=selectors.sequence_check(chosen),
                        blocks=selectors.block_composition(chosen), columns=selectors.SEQUENCE_COLUMNS)
     return render(request, "reading/sequences.html", context)
 
@@ -203,10 +212,14 @@ def readers_page(request, slug: str):
     if request.method == "POST" and request.POST.get("action") == "add":
         form = ReaderAccountForm(request.POST)
         if form.is_valid():
-            membership, created = reader_add(study=study, username=form.cleaned_data["username"],
-                                             password=form.cleaned_data["password"] or None, actor=request.user)
-            messages.success(request, f"{form.cleaned_data['username']} is reader {membership.pseudonym}.")
-            return redirect("protocol-readers", slug=slug)
+            try:
+                membership, created = reader_add(study=study, username=form.cleaned_data["username"],
+                                                 password=form.cleaned_data["password"] or None, actor=request.user)
+            except UsernameRefused as exc:
+                form.add_error("username", exc.message)
+            else:
+                messages.success(request, f"{form.cleaned_data['username']} is reader {membership.pseudonym}.")
+                return redirect("protocol-readers", slug=slug)
     if request.method == "POST" and request.POST.get("action") in ("grant_admin", "revoke_admin"):
         _admin_change(request, study, request.POST["action"], request.POST.get("username", ""))
         return redirect("protocol-readers", slug=slug)
@@ -226,13 +239,17 @@ def readers_page(request, slug: str):
 
 def _admin_change(request, study: Study, action: str, username: str) -> None:
     """Grant or remove admin rights from the readers page (audited by the services; never the last admin)."""
+    if action == "grant_admin":
+        try:
+            _role, created = study_admin_grant_named(study=study, username=username.strip(), actor=request.user)
+        except GrantRefused as exc:
+            messages.error(request, exc.message)
+            return
+        messages.success(request, f"{username} {'is now' if created else 'was already'} an admin of this study.")
+        return
     user = account_named(username.strip())
     if user is None:
-        messages.error(request, f"No account named {username!r}.")
-        return
-    if action == "grant_admin":
-        _role, created = study_admin_grant(study=study, user=user, actor=request.user)
-        messages.success(request, f"{username} {'is now' if created else 'was already'} an admin of this study.")
+        messages.error(request, f"{username} is not an admin of this study.")
         return
     try:
         removed = study_admin_revoke(study=study, user=user, actor=request.user)
@@ -292,6 +309,7 @@ def read(request, slug: str):
         return redirect("finished", slug=slug)
     return render(request, "reading/read.html", {
         "study": study, "progress": progress, "ask_reasons": protocol.ask_fake_reasons,
+        "may_go_back": services.going_back_allowed(study, protocol),
         "cues": list(study.fake_cues.all()) if protocol.ask_fake_reasons else [],
         **marking_context(protocol),
     })

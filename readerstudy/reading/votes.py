@@ -30,7 +30,7 @@ from .models import (
     StudyProtocol,
     Vote,
 )
-from .services import freeze_sequence, protocol_for
+from .services import freeze_sequence, going_back_allowed, protocol_for
 from .state import case_track, exposure_for, staircase_record
 
 
@@ -88,14 +88,15 @@ class VoteOutcome:
     changed: bool
 
 
-def answer_changes(study: Study, stored, answer: str, confidence: int | None, shown) -> bool:
+def answer_changes(study: Study, protocol: StudyProtocol, stored, answer: str, confidence: int | None,
+                   shown) -> bool:
     """The rule for an answer on an image already answered (first showing or repeat): the same answer again changes
     nothing (a confidence left out means the stored one); a different one is a ``VoteConflict`` (carrying ``shown()``,
     the stored answer as the API gives it) unless the study allows changes. True when the stored answer is to be
     changed."""
     if stored.answer == answer and (confidence is None or stored.confidence == confidence):
         return False
-    if not study.allow_vote_changes:
+    if not going_back_allowed(study, protocol):
         if stored.answer == answer:
             return False  # a new confidence for a final answer: the answer stands as stored
         raise VoteConflict(shown())
@@ -184,12 +185,12 @@ def vote_cast(
     reasons = checked_cues(study, protocol, answer, cues, note)
     placed = checked_marks(study, protocol, answer, marks)
 
-    track = case_track(membership, protocol, case.pk, case.source_id, is_real)
+    track = case_track(membership, protocol, case.pk)
     try:
         with transaction.atomic():
             vote = Vote.objects.create(
                 membership=membership, case=case, answer=answer, confidence=confidence, time_ms=time_ms,
-                position=position, exposure_ms=exposure_for(membership, protocol, track),
+                position=position, exposure_ms=exposure_for(membership, protocol, track, case.pk),
             )
             reasons_store(vote, reasons, note)
             marks_store(vote, placed)
@@ -202,7 +203,7 @@ def vote_cast(
         staircase_record(membership, protocol, track, (answer == Answer.REAL) == is_real)
         return VoteOutcome(vote=vote, created=True, changed=False)
 
-    if not answer_changes(study, existing, answer, confidence, lambda: vote_payload(existing)):
+    if not answer_changes(study, protocol, existing, answer, confidence, lambda: vote_payload(existing)):
         return VoteOutcome(vote=existing, created=False, changed=False)
     with transaction.atomic():
         existing.answer = answer
@@ -361,8 +362,8 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
     existing = RepeatVote.objects.filter(slot=slot).first()
     if existing is None:
         source = slot.case.source
-        track = case_track(membership, protocol, slot.case_id, source.pk, source.is_real)
-        exposure = exposure_for(membership, protocol, track)
+        track = case_track(membership, protocol, slot.case_id)
+        exposure = exposure_for(membership, protocol, track, slot.case_id)
         try:
             with transaction.atomic():
                 vote = RepeatVote.objects.create(slot=slot, membership=membership, case_id=slot.case_id,
@@ -374,7 +375,8 @@ def repeat_cast(membership: Membership, slot: SequenceSlot, protocol: StudyProto
         else:
             staircase_record(membership, protocol, track, (answer == Answer.REAL) == source.is_real)
             return SlotAnswer(repeat_payload(slot, vote), created=True)
-    if not answer_changes(study, existing, answer, confidence, lambda: repeat_payload(slot, existing)):
+    if not answer_changes(study, protocol, existing, answer, confidence,
+                          lambda: repeat_payload(slot, existing)):
         return SlotAnswer(repeat_payload(slot, existing), created=False)
     existing.answer, existing.confidence = answer, confidence
     if time_ms is not None:

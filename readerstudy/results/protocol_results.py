@@ -10,7 +10,9 @@ from scipy.special import stdtrit
 
 from analysis.agreement_measures import intra_reader_agreement as kappa_with_intervals
 from readerstudy.reading.models import FakeReason, RepeatVote, StaircaseTrack, Vote
-from readerstudy.reading.staircase import MIN_REVERSALS, threshold_estimate
+from readerstudy.reading.services import protocol_for
+from readerstudy.reading.staircase import MIN_REVERSALS, pooled_threshold_estimate
+from readerstudy.reading.state import settled_staircase
 from readerstudy.studies.models import Membership, Study
 
 
@@ -85,15 +87,24 @@ def exposure_thresholds(study: Study) -> list[dict]:
     ``staircase.threshold_estimate``) and the readers' geometric mean with a t interval over the readers' log
     thresholds (readers as a sample; none with fewer than two readers' thresholds), with the current level and the
     number of trials."""
-    tracks = (StaircaseTrack.objects.filter(membership__study=study)
-              .select_related("membership", "source").order_by("source__order", "source__name", "membership__number"))
+    protocol = protocol_for(study)
+    lanes = (StaircaseTrack.objects.filter(membership__study=study)
+             .select_related("membership", "source")
+             .order_by("source__order", "source__name", "membership__number", "lane"))
+    per_reader: dict[tuple, list] = defaultdict(list)
+    for lane in lanes:
+        per_reader[(lane.source.name, lane.membership.pseudonym)].append(settled_staircase(lane, protocol))
     by_source: dict[str, list[dict]] = defaultdict(list)
-    for track in tracks:
-        estimate = threshold_estimate(track.reversals)
-        by_source[track.source.name].append({
-            "reader": track.membership.pseudonym, "threshold_ms": estimate and estimate.threshold_ms,
+    for (source, reader), staircases in per_reader.items():
+        estimate = pooled_threshold_estimate([staircase.reversals for staircase in staircases])
+        by_source[source].append({
+            "reader": reader, "threshold_ms": estimate and estimate.threshold_ms,
             "ci_low": estimate and estimate.ci_low, "ci_high": estimate and estimate.ci_high,
-            "reversals": len(track.reversals), "trials": track.trials, "level_ms": track.level_ms,
+            "reversals": sum(len(staircase.reversals) for staircase in staircases),
+            "trials": sum(staircase.trials for staircase in staircases),
+            "level_ms": round(math.exp(sum(math.log(staircase.level_ms) for staircase in staircases)
+                                       / len(staircases))),
+            "lanes": len(staircases),
         })
     rows = []
     for source, readers in by_source.items():

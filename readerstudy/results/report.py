@@ -4,7 +4,7 @@ carries the same ``summary``, ``comparisons``, ``mrmc`` and ``power``. Pure (no 
 from __future__ import annotations
 
 from .summary import format_p
-from .table1 import Table1
+from .table1 import Table1, markdown_text
 
 
 def _f(value: float | None, digits: int = 3) -> str:
@@ -27,7 +27,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def markdown_report(report: dict, table: Table1) -> str:
     comparisons = report["comparisons"]
-    lines = [f"# Results: {report['study']}", "", " ".join(report.get("answer") or report["summary"]), ""]
+    lines = [f"# Results: {markdown_text(report['study'])}", "",
+             " ".join(report.get("answer") or report["summary"]), ""]
     lines += _equivalence_lines(report.get("equivalence"))
     lines += ["## In words", "", " ".join(report["summary"]), "",
               f"## Main comparisons ({comparisons['kind']})", "", f"> {comparisons['sentence']}", ""]

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 from dataclasses import dataclass, field
 
 TOTAL = "Total"
 
+
+def markdown_text(text: str) -> str:
+    """Free text for a Markdown line: HTML escaped (a renderer passes ``<script>`` through), ``|`` escaped."""
+    return html.escape(text, quote=False).replace("|", r"\|")
 
 @dataclass(frozen=True)
 class Table1:
@@ -54,8 +59,9 @@ class Table1:
         return buffer.getvalue()
 
     def as_markdown(self) -> str:
-        """A GitHub-flavoured Markdown table; the ``|`` between readers is escaped so it stays inside its cell."""
-        escape = lambda text: text.replace("|", r"\|")  # noqa: E731
+        """A GitHub-flavoured Markdown table; the ``|`` between readers is escaped so it stays inside its cell, and
+        free text (an exclusion reason, a name) has its HTML escaped: Markdown renderers pass raw HTML through."""
+        escape = markdown_text
         lines = ["| Finding | " + " | ".join(escape(source) for source in self.sources) + " |",
                  "|---|" + "---|" * len(self.sources)]
         for r, finding in enumerate(self.rows):

@@ -99,6 +99,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "readerstudy.studies.auth.MaximumLengthValidator"},  # the login form's bound, in every other form
     {"NAME": "readerstudy.studies.tokens.RotateApiTokensOnPasswordChange"},  # a hook on every password change
 ]
 # django-axes sees every authenticate() call (login page, admin login, API token): 5 failures for one username from
@@ -159,6 +160,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "readerstudy.studies.schema.AutoSchema",  # nested InputSerializers get distinct names
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded by the one body limit; deep nesting, lone surrogates and control characters refused (readerstudy/parsers)
+    "DEFAULT_PARSER_CLASSES": ["readerstudy.parsers.BoundedJSONParser", "readerstudy.parsers.BoundedFormParser",
+                               "readerstudy.parsers.BoundedMultiPartParser"],
     "EXCEPTION_HANDLER": "readerstudy.studies.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

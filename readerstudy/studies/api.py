@@ -13,7 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from readerstudy.errors import ApplicationError, NotFound
+from readerstudy.errors import NotFound
 
 from . import selectors, services
 from .api_permissions import IsStudyAdmin
@@ -66,10 +66,8 @@ class StudyAdminsApi(APIView):
     def post(self, request, slug: str):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = selectors.account_named(serializer.validated_data["username"])
-        if user is None:
-            raise ApplicationError("No account with this username.", "username")
-        role, created = services.study_admin_grant(study=request.study, user=user, actor=request.user)
+        role, created = services.study_admin_grant_named(study=request.study, actor=request.user,
+                                                         username=serializer.validated_data["username"])
         return Response(StudyAdminSerializer(role).data, status=201 if created else 200)
 
 
@@ -118,4 +116,14 @@ class StudyInvitationsApi(APIView):
         serializer.is_valid(raise_exception=True)
         invitation = services.invitation_create(study, request.user, serializer.validated_data["note"])
         url = request.build_absolute_uri(reverse("invitation", kwargs={"token": invitation.token}))
-        return Response({"url": url, "note": invitation.note}, status=status.HTTP_201_CREATED)
+        return Response({"id": invitation.pk, "url": url, "note": invitation.note,
+                         "expires_at": invitation.expires_at}, status=status.HTTP_201_CREATED)
+
+
+class StudyInvitationDetailApi(APIView):
+    """Withdraw an unused invitation link (audited; 409 once it was used)."""
+
+    @extend_schema(request=None, responses={204: OpenApiResponse(description="Withdrawn.")})
+    def delete(self, request, slug: str, invitation_id: int):
+        services.invitation_revoke(study_for_staff(request.user, slug), request.user, invitation_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,14 +6,17 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
+
+from readerstudy.parsers import BoundedFormParser, BoundedJSONParser, BoundedMultiPartParser
 
 from .tokens import token_expired
 
@@ -31,6 +34,7 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
     """``POST {username, password}`` -> ``{"token": ...}``: the user's live token, or a fresh one when it expired."""
 
     throttle_classes = [TokenRequestThrottle]
+    parser_classes = [BoundedFormParser, BoundedMultiPartParser, BoundedJSONParser]  # DRF's own are unbounded
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -43,6 +47,29 @@ class ObtainExpiringAuthToken(ObtainAuthToken):
         return Response({"token": token.key})
 
 
+MAX_PASSWORD_LENGTH = 1024  # one bound for every form and the API (issue 29: 100,000 characters were accepted by
+# the change form, then refused at login by the anonymous body limit)
+
+
+class MaximumLengthValidator:
+    """A password of at most ``MAX_PASSWORD_LENGTH`` characters (sign-up, change, admin, ``changepassword``)."""
+
+    def validate(self, password: str, user=None) -> None:
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise ValidationError(f"This password is too long: at most {MAX_PASSWORD_LENGTH} characters.",
+                                  code="password_too_long")
+
+    def get_help_text(self) -> str:
+        return f"Your password can be at most {MAX_PASSWORD_LENGTH} characters."
+
+
+class BoundedAuthenticationForm(AuthenticationForm):
+    """The login form, with the password bounded as every other form bounds it."""
+
+    password = forms.CharField(label="Password", strip=False, max_length=MAX_PASSWORD_LENGTH,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
 class CountedPasswordChangeForm(PasswordChangeForm):
     """The old password is checked through ``authenticate()``, so django-axes counts wrong ones (and locks the
     account from that address after ``AXES_FAILURE_LIMIT``) exactly as it does on the login page."""
@@ -53,6 +80,8 @@ class CountedPasswordChangeForm(PasswordChangeForm):
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
+        if len(old_password) > MAX_PASSWORD_LENGTH:
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         found = authenticate(self.request, username=self.user.get_username(), password=old_password)
         if found is None or found.pk != self.user.pk:
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
@@ -88,7 +117,9 @@ def lockout_response(request: HttpRequest, original_response=None, credentials=N
 
 class CountedLoginView(LoginView):
     """The login page; after a wrong password it says how many tries are left before the lock-out, and for how long
-    the lock-out would last, so the last try is never a surprise."""
+    the lock-out would last, so the last try is never a surprise. Its form bounds the password as every form does."""
+
+    authentication_form = BoundedAuthenticationForm
 
     def form_invalid(self, form):
         username = form.data.get("username", "")

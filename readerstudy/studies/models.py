@@ -261,6 +261,8 @@ class StudyAdministrator(models.Model):
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     granted_at = models.DateTimeField(auto_now_add=True)
+    made_staff = models.BooleanField(
+        default=False, help_text="The grant made the account staff: removing the account's last admin role undoes it.")
 
     class Meta:
         ordering = ["study", "granted_at", "pk"]
@@ -302,6 +304,9 @@ class Invitation(models.Model):
     used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
     used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True,
+                                      help_text="After this an unused link no longer works (INVITATION_TTL_DAYS).")
+    revoked_at = models.DateTimeField(null=True, blank=True, help_text="An admin withdrew the link.")
 
     class Meta:
         db_table = "protocol_invitation"
@@ -309,3 +314,11 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation to {self.study_id} ({self.note or self.token[:6]})"
+
+    def unusable_because(self, now) -> str | None:
+        """Why an unused link no longer works (revoked, expired), or None."""
+        if self.revoked_at is not None:
+            return "This invitation link was withdrawn."
+        if self.expires_at is not None and self.expires_at <= now:
+            return "This invitation link has expired; ask for a new one."
+        return None

@@ -8,18 +8,21 @@ on the database constraints for the races: two admins adding readers at once, th
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
-from readerstudy.errors import ApplicationError, Conflict
+from readerstudy.errors import ApplicationError, Conflict, NotFound
 
 from .blinding import blinded_bytes
 from .models import AuditEntry, Case, Finding, Invitation, Membership, Source, Study, StudyAdministrator
 from .signals import reader_ready
+from .usernames import new_username_checked, username_checked
 
 
 class StudyStateError(Conflict):
@@ -60,8 +63,32 @@ def study_admin_grant(*, study: Study, user, actor) -> tuple[StudyAdministrator,
             if not user.is_staff:
                 type(user).objects.filter(pk=user.pk).update(is_staff=True)
                 user.is_staff = True
+                role.made_staff = True
+                role.save(update_fields=["made_staff"])
             audit(study, actor, "admin_granted", field="admin", new=user.get_username())
     return role, created
+
+
+class GrantRefused(ApplicationError):
+    """An admin grant to an account that is not a reader of the study (or that does not exist: the same answer, so
+    the grant does not tell whether a username exists)."""
+
+    field = "username"
+
+    def __init__(self) -> None:
+        super().__init__("Only a reader of this study can be made its admin: add the account as a reader first.",
+                         "username")
+
+
+def study_admin_grant_named(*, study: Study, username: str, actor) -> tuple[StudyAdministrator, bool]:
+    """An admin's grant from the readers page or the API: only to an account that reads in this study or already
+    administers it (an admin cannot reach an account that has nothing to do with the study, e.g. another study's
+    reader). The server's operator grants any account (``manage.py study_admins``)."""
+    user = get_user_model().objects.filter(username=username).filter(
+        Q(memberships__study=study) | Q(administered__study=study)).distinct().first()
+    if user is None:
+        raise GrantRefused()
+    return study_admin_grant(study=study, user=user, actor=actor)
 
 
 def study_admin_revoke(*, study: Study, user, actor) -> bool:
@@ -76,8 +103,21 @@ def study_admin_revoke(*, study: Study, user, actor) -> bool:
         if len(admins) == 1:
             raise LastAdmin(f"{user.get_username()} is the last admin of {study.slug}: add another admin first.")
         role.delete()
+        if role.made_staff:
+            _staff_given_back(user)
         audit(study, actor, "admin_revoked", field="admin", old=user.get_username())
     return True
+
+
+def _staff_given_back(user) -> None:
+    """The removed role's grant made the account staff: another of its roles carries that on, or, when none is left,
+    the account is no longer staff (a superuser keeps it)."""
+    other = StudyAdministrator.objects.filter(user=user).order_by("pk").first()
+    if other is not None:
+        StudyAdministrator.objects.filter(pk=other.pk).update(made_staff=True)
+    elif not user.is_superuser:
+        type(user).objects.filter(pk=user.pk).update(is_staff=False)
+        user.is_staff = False
 
 
 def reader_add(*, study: Study, username: str, password: str | None = None, actor=None,
@@ -92,9 +132,11 @@ def reader_add(*, study: Study, username: str, password: str | None = None, acto
     same number; the unique constraint refuses the second, which then retries with the next number.
     """
     user_model = get_user_model()
+    username = username_checked(username)
     with transaction.atomic():
         user = user_model.objects.filter(username=username).first()
         if user is None:
+            new_username_checked(username)
             try:
                 with transaction.atomic():
                     user = user_model.objects.create_user(username, password=password)
@@ -168,9 +210,27 @@ def _text(value) -> str:
 # --- invitations ------------------------------------------------------------------------------------------------
 
 def invitation_create(study: Study, actor, note: str = "") -> Invitation:
+    """A link that works once, until it expires (``INVITATION_TTL_DAYS``, 14) or an admin withdraws it."""
+    expires = timezone.now() + timedelta(days=getattr(settings, "INVITATION_TTL_DAYS", 14))
     with transaction.atomic():
-        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor)
+        invitation = Invitation.objects.create(study=study, note=note[:120], created_by=actor, expires_at=expires)
         audit(study, actor, "invitation", "readers", "", note or "link")
+    return invitation
+
+
+def invitation_revoke(study: Study, actor, invitation_id: int) -> Invitation:
+    """Withdraw an unused link of the study (audited); ``NotFound`` for another study's or an unknown one, a conflict
+    for one already used."""
+    with transaction.atomic():
+        invitation = Invitation.objects.select_for_update().filter(study=study, pk=invitation_id).first()
+        if invitation is None:
+            raise NotFound("No such invitation in this study.", "invitation")
+        if invitation.used_by_id is not None:
+            raise Conflict("This invitation was used already; remove the reader instead.", "invitation")
+        if invitation.revoked_at is None:
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit(study, actor, "invitation_revoked", "readers", invitation.note or "link", "")
     return invitation
 
 
@@ -185,6 +245,8 @@ def invitation_accept(token: str, user) -> Membership:
             raise InvitationError("This invitation link is not valid.", "token")
         if invitation.used_by_id is not None and invitation.used_by_id != user.pk:
             raise InvitationError("This invitation link has already been used.", "token")
+        if invitation.used_by_id is None and invitation.unusable_because(timezone.now()):
+            raise InvitationError(invitation.unusable_because(timezone.now()), "token")
         if invitation.study.status == Study.Status.CLOSED:
             raise InvitationError("This study is closed.", "study")
         if invitation.used_by_id is None:

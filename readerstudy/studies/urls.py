@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/studies/<slug:slug>/admins/<str:username>/", api.StudyAdminDetailApi.as_view(), name="api-admin"),
     path("api/studies/<slug:slug>/audit/", api.StudyAuditApi.as_view(), name="api-audit"),
     path("api/studies/<slug:slug>/invitations/", api.StudyInvitationsApi.as_view(), name="api-invitations"),
+    path("api/studies/<slug:slug>/invitations/<int:invitation_id>/", api.StudyInvitationDetailApi.as_view(),
+         name="api-invitation"),
 ]

@@ -2,13 +2,16 @@
 joins the study. Refusals come from the services and are shown as messages."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from . import services
 from .models import Invitation, Study
+from .usernames import UsernameRefused, new_username_checked
 
 
 class InvitationSignUpForm(UserCreationForm):
@@ -18,6 +21,12 @@ class InvitationSignUpForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username",)
+
+    def clean_username(self):
+        try:
+            return new_username_checked(self.data.get("username", ""))
+        except UsernameRefused as exc:
+            raise forms.ValidationError(exc.message) from None
 
 
 def joined_message(study: Study) -> str:
@@ -36,7 +45,8 @@ def invitation(request, token: str):
     """Anyone holding the link: log in or create an account, then join the study."""
     found = Invitation.objects.select_related("study").filter(token=token).first()
     if found is None or (found.used_by_id and (not request.user.is_authenticated
-                                               or found.used_by_id != request.user.pk)):
+                                               or found.used_by_id != request.user.pk)) \
+            or (not found.used_by_id and found.unusable_because(timezone.now())):
         return render(request, "studies/invitation.html", {"invalid": True}, status=404)
     form = InvitationSignUpForm()
     if request.method == "POST":

@@ -171,6 +171,15 @@
     root.dataset.case = caseData.case;
     root.dataset.position = String(caseData.position);
     stageMessage.textContent = "";
+    if (caseData.exposure_over) {
+      // Shown before (the page was reloaded) and its time is over: it is not shown again; answer without it.
+      shownAt = performance.now();
+      maskImage();
+      root.dataset.ready = "1";
+      setAnswerable(true);
+      prefetch(caseData.prefetch_image_url);
+      return;
+    }
     image.classList.add("loading");
     image.src = caseData.image_url;
     if (image.complete && image.naturalWidth > 0) { onImageLoaded(); }

@@ -80,3 +80,21 @@ def test_practice_comes_first_with_feedback_then_a_fake_answer_carries_its_cues(
     reason = FakeReason.objects.get(vote__case__public_id=case)
     assert (reason.cues, reason.note) == (["Borders"], "soft rib edges")
     assert not Vote.objects.filter(membership=membership).exclude(case__study=study).exists()
+
+
+def test_reloading_after_the_exposure_shows_the_mask_and_takes_the_answer(
+        page, live_server, study_factory, reader_factory, staff_user, settings):
+    """An image is shown once (issue 29): reloading the page after its exposure and grace does not show it again;
+    the mask is up at once and the answer is recorded."""
+    settings.IMAGE_GRACE_MS = 200
+    _, membership = make_study(study_factory, reader_factory, staff_user, exposure_mode="fixed", exposure_ms=300)
+    log_in(page, live_server)
+    page.wait_for_selector("#reader[data-masked='1']")
+    case = page.get_attribute("#reader", "data-case")
+    page.wait_for_timeout(800)  # exposure and grace are over
+    page.reload()
+    page.wait_for_selector(f"#reader[data-ready='1'][data-case='{case}'][data-masked='1']")
+    assert page.is_hidden("#case-image") and page.is_visible("#mask") and page.is_enabled("button.answer.real")
+    page.keyboard.press("r")
+    page.wait_for_selector(f"#reader[data-ready='1']:not([data-case='{case}'])")
+    assert Vote.objects.get(membership=membership, case__public_id=case).answer == "real"

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from readerstudy.batches.models import Batch
 from readerstudy.jobs.models import GenerationJob
+from readerstudy.studies.models import Membership
 from tests.factories import LOGIN, access_outcome, client_for
 
 ACTORS = ("anonymous", "reader", "outsider", "staff", "other_admin")
@@ -148,6 +149,8 @@ ROWS = [
         (API_DENIED, 404, 404, 400, 404)),
     Row("api/studies/<slug:slug>/invitations/", "post", f"/api/studies/{S}/invitations/",
         (API_DENIED, 404, 404, 201, 404)),
+    Row("api/studies/<slug:slug>/invitations/<int:invitation_id>/", "delete", f"/api/studies/{S}/invitations/999999/",
+        (API_DENIED, 404, 404, 404, 404)),
     Row("api/studies/<slug:slug>/readers/<str:pseudonym>/reset/", "post", f"/api/studies/{S}/readers/R1/reset/",
         STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/export.imrmc", "get", f"/api/studies/{S}/export.imrmc", STAFF_ONLY_API),
@@ -184,7 +187,7 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     user_model = get_user_model()
     co_admin = user_model.objects.create_user("co-admin", is_staff=True)
     other_admin = user_model.objects.create_user("other-admin", is_staff=True)
-    user_model.objects.create_user("newcomer")
+    newcomer = user_model.objects.create_user("newcomer")
     study = study_factory(S, status="open", admins=[staff_user, co_admin])
     cases = [case_factory(study, finding="effusion", source="real"),
              case_factory(study, finding="effusion", source="pix2pix")]
@@ -207,6 +210,7 @@ def world(study_factory, reader_factory, case_factory, staff_user):
         "other_admin": other_admin,
     }
     reader_factory(other, username="other-reader")
+    Membership.objects.create(study=study, user=newcomer, number=90)  # an admin grant reaches only the readers
     # Readers are given image tokens per showing: the one the reader is shown now.
     shown = client_for({"users": users}, "reader").get(f"/api/studies/{S}/next/").json()["image_url"]
     fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk,

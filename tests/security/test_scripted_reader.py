@@ -5,9 +5,12 @@
    ``position % G``, a fake its own generator's). It must do no better than the base rate.
 2. Read-ahead: a script asks for every position of its sequence before answering it; it must learn nothing about
    images it has not been shown (no URL, no exposure), and an image must not stay fetchable after its exposure.
+3. Correctness from exposures (issue 29): a script watches the exposures that follow each answer; a staircase that
+   moved right after an answer named whether it was right (AUC 0.90). It must do no better than chance.
 """
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 
@@ -53,7 +56,7 @@ def grouping_attack(exposure_by_position: dict[int, int], generators: int) -> di
 
 @pytest.fixture
 def adaptive_study(study_factory, reader_factory, staff_user):
-    study = study_factory("paper", status="draft", allow_vote_changes=True)  # going back allowed: the widest API
+    study = study_factory("paper", status="draft")  # going back is refused with adaptive exposure (issue 29)
     for source in ("real", *GENERATORS):
         create_cases_fast(study, "effusion", source, PER_SOURCE)
     services.settings_update(study, staff_user, {"exposure_mode": "adaptive", "exposure_ms": 1000})
@@ -106,15 +109,56 @@ def test_grouping_positions_by_exposure_does_no_better_than_the_base_rate(adapti
         assert lower <= 0.5 <= upper, f"exposure tells fakes apart: AUC {auc:.3f} [{lower:.3f}, {upper:.3f}]"
 
 
-def test_every_staircase_holds_the_studys_share_of_real_images(adaptive_study):
-    """Within each generator's staircase the share of real images is the study's (a quarter here, to one image)."""
+def test_every_staircase_lane_holds_the_studys_share_of_real_images(adaptive_study):
+    """Each generator runs five interleaved lanes here (600 images, about 40 trials a lane); within every lane the
+    share of real images is the study's (a quarter: 10 real images of 40)."""
     study, _client = adaptive_study
     membership = Membership.objects.get(study=study)
     tracks = state.case_tracks(membership)
     real = set(Case.objects.filter(study=study, source__is_real=True).values_list("pk", flat=True))
-    per_track = Counter(tracks[pk] for pk in real)
-    assert sorted(per_track.values()) in ([50, 50, 50],)
-    assert len({track for pk, track in tracks.items() if pk not in real}) == len(GENERATORS)
+    per_lane = Counter(tracks[pk] for pk in real)
+    assert sorted(per_lane.values()) == [10] * 15
+    assert Counter(tracks.values()) == dict.fromkeys(per_lane, 40)
+    assert len({generator for generator, _lane in tracks.values()}) == len(GENERATORS)
+
+
+def follow_attack(exposures: list[int], skip: int) -> list[float]:
+    """The probe's attack, as a wrong-score per answer: the first exposure shown more than ``skip`` images later
+    within one step (x or / 1.25) of this image's is taken for the same staircase; if it is longer, the answer moved
+    it up (an error). ``skip`` 0 is the probe's; a script that knows the delay skips it."""
+    logs, step = [math.log(value) for value in exposures], math.log(1.25) * 1.01
+    scores = []
+    for index, level in enumerate(logs):
+        later = next((other for other in logs[index + 1 + skip:] if abs(other - level) <= step), level)
+        scores.append(later - level)
+    return scores
+
+
+def test_the_exposures_that_follow_an_answer_do_not_tell_whether_it_was_right(adaptive_study):
+    """A scripted reader right 70.7% of the time whatever it is shown (so whether an answer was right is independent
+    of everything the script saw before it, and the staircases neither run away nor stall) watches every exposure.
+    Taking the next exposure's change, or the probe's following of a staircase (also skipping the delay), scores
+    errors no better than chance: each 99% bootstrap interval holds 0.5 (before issue 29: AUC 0.90)."""
+    study, client = adaptive_study
+    truth = dict(Case.objects.filter(study=study).values_list("public_id", "source__is_real"))
+    rng = random.Random(29)
+    exposures, wrong = [], []
+    while (response := client.get("/api/studies/paper/next/")).status_code == 200:
+        body = response.json()
+        right = rng.random() < 1 / math.sqrt(2)
+        says_real = truth[body["case"]] == right
+        client.post("/api/studies/paper/votes/", {"case": body["case"], "answer": "real" if says_real else "fake"},
+                    format="json")
+        exposures.append(body["exposure_ms"])
+        wrong.append(int(not right))
+    assert len(exposures) == 4 * PER_SOURCE and len(set(exposures)) > 5  # the staircases did move
+    logs = [math.log(value) for value in exposures]
+    attacks = {"next change": [after - now for now, after in zip(logs, [*logs[1:], logs[-1]], strict=True)],
+               **{f"follow, skip {skip}": follow_attack(exposures, skip) for skip in (0, 7, 15, 22)}}
+    results = {name: bootstrap_auc_interval(wrong, score) for name, score in attacks.items()}
+    print({name: tuple(round(value, 3) for value in result) for name, result in results.items()})
+    for name, (auc, lower, upper) in results.items():
+        assert lower <= 0.5 <= upper, f"{name} tells errors apart: AUC {auc:.3f} [{lower:.3f}, {upper:.3f}]"
 
 
 @pytest.fixture
@@ -213,3 +257,39 @@ def test_going_back_to_an_answered_image_is_a_showing_of_its_own_and_not_audited
     assert back["image_url"] != body["image_url"] and back["prefetch_image_url"] is None
     assert client.get(back["image_url"]).status_code == 200
     assert not AuditEntry.objects.filter(action="image_fetch").exists()
+
+
+def test_an_expired_timed_showing_is_not_issued_again(fixed_study, settings):
+    """Asking for the next image after its exposure is over does not show it again under a fresh token (issue 29):
+    the same, expired URL comes back marked ``exposure_over``, the reader answers without the image, and a script
+    that fetches it anyway is refused and audited."""
+    import time_machine
+
+    settings.IMAGE_GRACE_MS = 2000
+    client = fixed_study(False, exposure_ms=500)
+    with time_machine.travel(0, tick=False) as clock:
+        clock.move_to("2026-12-01 10:00:00+00:00")
+        first = client.get("/api/studies/paper/next/").json()
+        assert "exposure_over" not in first and client.get(first["image_url"]).status_code == 200
+        clock.shift(2.6)
+        again = [client.get("/api/studies/paper/next/").json() for _ in range(3)]
+        assert {body["image_url"] for body in again} == {first["image_url"]}
+        assert all(body["exposure_over"] and body["case"] == first["case"] for body in again)
+        assert client.get(first["image_url"]).status_code == 404
+        vote = client.post("/api/studies/paper/votes/", {"case": first["case"], "answer": "real"}, format="json")
+        assert vote.status_code == 201
+        following = client.get("/api/studies/paper/next/").json()
+        assert following["case"] != first["case"] and "exposure_over" not in following
+    assert AuditEntry.objects.get(action="image_fetch").new_value == "image fetched after its exposure"
+
+
+def test_a_study_admin_fetching_a_readers_showing_is_audited(fixed_study, staff_user):
+    """Staff fetching images outside their own showing are audited like readers (issue 29): an admin fetching a
+    reader's showing, and fetching it after it was answered."""
+    client = fixed_study(False)
+    body = client.get("/api/studies/paper/next/").json()
+    admin = APIClient()
+    admin.force_login(staff_user)
+    assert admin.get(body["image_url"]).status_code == 200
+    entry = AuditEntry.objects.get(action="image_fetch")
+    assert entry.actor == staff_user and "outside the reader's showing" in entry.new_value
