@@ -194,7 +194,7 @@ def test_a_study_stored_with_both_refuses_going_back_on_every_route(study_factor
     create_cases_fast(study, "effusion", "real", 3)
     create_cases_fast(study, "effusion", "pix2pix", 3)
     services.settings_update(study, staff_user, {"exposure_mode": "adaptive", "exposure_ms": 1000})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     type(study).objects.filter(pk=study.pk).update(allow_vote_changes=True)  # as stored before the rule
     client = APIClient()
     client.force_login(reader_factory(study).user)

@@ -8,7 +8,7 @@ import time
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.studies.models import Membership
 from tests.factories import create_cases_fast
 
@@ -23,7 +23,7 @@ def test_sequences_csv_streams_and_the_check_answers_quickly_at_300_readers(stud
     users = get_user_model().objects.bulk_create([get_user_model()(username=f"r{i}") for i in range(READERS)])
     Membership.objects.bulk_create([Membership(study=study, user=user, number=index + 1, order_seed=1000 + index)
                                     for index, user in enumerate(users)])
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     for membership in Membership.objects.filter(study=study):
         services.freeze_sequence(membership)
     client = APIClient()

@@ -27,7 +27,7 @@ def test_the_checklist_and_the_next_action_follow_the_set_up(study_factory, case
                                                              staff_user, admin_page):
     study = study_factory("paper")
     items, action, buttons = home(admin_page)
-    assert items == {"batch": False, "readers": False, "protocol": False, "power": False}
+    assert items == {"batch": False, "readers": False, "protocol": False, "power": False, "claim": False}
     assert action == "Upload a batch zip" and buttons == ["open"]
 
     case_factory(study, source="real")

@@ -16,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from readerstudy.reading import services
+from readerstudy.reading import lifecycle, services
 from readerstudy.studies.models import Case
 from tests.factories import make_png
 from tests.security.test_scripted_reader import bootstrap_auc_interval
@@ -66,7 +66,7 @@ def test_next_image_and_vote_cost_the_same_for_every_source(mode, study_factory,
             case_factory(study, finding="effusion", source=source, png=make_png(seed=2 * index + (source == "real")))
     if mode != "off":
         services.settings_update(study, staff_user, {"exposure_mode": mode, "exposure_ms": 1000})
-    services.study_transition(study, staff_user, "open")
+    lifecycle.study_transition(study, staff_user, "open")
     client = APIClient()
     client.force_login(reader_factory(study).user)
     is_real = dict(Case.objects.filter(study=study).values_list("public_id", "source__is_real"))
