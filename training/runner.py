@@ -87,13 +87,6 @@ def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
     return device_for(name, dist_info, torch.cuda.is_available())
 
 
-def configure_backends(device: torch.device) -> None:
-    """On CUDA let cuDNN pick the fastest convolution algorithms: every step has the same shapes (fixed image size
-    and batch), so the one-off search pays for itself from the second step."""
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-
-
 def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (CUDA runs asynchronously; a clock read without this times the launch)."""
     if device.type == "cuda":
@@ -220,11 +213,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
 
 def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo, device: torch.device,
            rank_batch: int) -> RunResult:
-    configure_backends(device)
-    configure_math(device)
+    math = configure_math(device)
     precision = resolve_precision(config.precision, device, kind=config.kind)
     if dist_info.is_main:
-        log.info("precision: %s", precision.describe())
+        log.info("precision: %s; math: %s", precision.describe(), math.to_dict())
     out = Path(config.out)
     checkpoint_path = out / "checkpoints" / "last.pt"
     seed_everything(config.seed + dist_info.rank)
