@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import time
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -51,6 +50,7 @@ from training.pix2pix_trainer import Pix2PixTrainer
 from training.precision import Precision, configure_math, resolve_precision
 from training.reproducibility import restore_rng_state, rng_state, seed_everything
 from training.stargan_trainer import StarGANTrainer
+from training.timing import StepTimer
 
 log = logging.getLogger(__name__)
 
@@ -77,20 +77,14 @@ class RunResult:
     checkpoint: Path
     skipped: dict
     step_seconds: list[float] = field(default_factory=list)
-    """Wall time of each loop iteration of this process (waiting for the batch, step, logging; not samples or
-    checkpoints), the device synchronised before each reading so a GPU's queued work is counted where it ran."""
+    """Time of each loop iteration of this process (waiting for the batch, step, logging; not samples or
+    checkpoints): CUDA events on a GPU, read only when the loop logs (no wait per step); the wall clock elsewhere."""
     is_main: bool = True
     """False on every torchrun process but rank 0 (which alone writes and reports)."""
 
 
 def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
     return device_for(name, dist_info, torch.cuda.is_available())
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (CUDA runs asynchronously; a clock read without this times the launch)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def prepare_data(config: TrainConfig) -> RunData:
@@ -260,29 +254,37 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
                disable=not (progress and dist_info.is_main), dynamic_ncols=True)
     batches = StepBatches(data.train, rank_batch, config.seed, augment, dist_info.rank, dist_info.world)
     loader = step_loader(batches, start, config.iters, config.loader_workers, pin_memory=device.type == "cuda")
-    step_seconds: list[float] = []
-    started = time.perf_counter()
+    timer = StepTimer(device)
+    timer.start()
     for step, batch in zip(bar, loader, strict=True):
         y, m, domain = (t.to(device, non_blocking=True) for t in batch)
-        losses = trainer.step(y, m, domain, step)
+        losses = trainer.step(y, m, domain, step)  # losses stay on the device until a log step reads them
         done = step + 1
-        if done % config.log_every == 0 or done == config.iters:
-            row = {"step": done, **{k: float(v) for k, v in average_losses(losses, dist_info).items()}}
+        logged = done % config.log_every == 0 or done == config.iters
+        if logged:
+            averaged = average_losses(losses, dist_info)
+            names = sorted(averaged)
+            values = torch.stack([averaged[k].float() for k in names]).tolist() if names else []  # one read
+            row = {"step": done, **dict(zip(names, values, strict=True))}
             history.append(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
-        synchronize(device)
-        step_seconds.append(time.perf_counter() - started)
-        if dist_info.is_main and (done % config.sample_every == 0 or done == config.iters):
+        timer.lap()
+        if logged:
+            timer.flush()
+        sampled = dist_info.is_main and (done % config.sample_every == 0 or done == config.iters)
+        if sampled:
             grid = trainer.sample_grid(*preview)
             Image.fromarray(grid).save(out / "samples" / f"step_{done:07d}.png")
-        if done % config.checkpoint_every == 0 or done == config.iters:
+        checkpointed = done % config.checkpoint_every == 0 or done == config.iters
+        if checkpointed:
             rng_per_rank = gather_objects(rng_state(device), dist_info)  # every process takes part
             if dist_info.is_main:
                 save(done, rng_per_rank)
-        started = time.perf_counter()
+        if sampled or checkpointed:
+            timer.start()  # samples and checkpoints are not part of a step's time
     if start >= config.iters and dist_info.is_main:
         log.info("checkpoint is already at step %d >= --iters %d; nothing to do", start, config.iters)
     if data.skipped:
         log.warning("skipped bad input during this run: %s", dict(data.skipped))
-    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), step_seconds,
+    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), timer.flush(),
                      dist_info.is_main)
