@@ -52,6 +52,8 @@ class Precision:
     channels_last: bool
     fused_optimizer: bool
     reason: str
+    threads: int = 0
+    """CPU threads the run computes with (``torch.set_num_threads``); 0: PyTorch's default, left alone."""
 
     @property
     def dtype(self) -> torch.dtype:
@@ -100,7 +102,8 @@ class Precision:
         layout = "channels-last" if self.channels_last else "contiguous"
         optimiser = "fused Adam" if self.fused_optimizer else "foreach Adam"
         scaling = ", GradScaler" if self.grad_scaling else ""
-        return (f"{self.name} on {self.device_type} ({layout}, {optimiser}{scaling}; "
+        threads = f", {self.threads} thread(s)" if self.threads else ""
+        return (f"{self.name} on {self.device_type} ({layout}, {optimiser}{scaling}{threads}; "
                 f"asked {self.requested}: {self.reason})")
 
 
@@ -111,14 +114,15 @@ def eager_fp32(device: torch.device) -> Precision:
 
 
 def fast_path(name: str, device: torch.device, requested: str | None = None, reason: str = "",
-              channels_last: bool = True) -> Precision:
+              channels_last: bool = True, threads: int = 0) -> Precision:
     """The fast path computing in ``name`` on ``device``, whether or not the hardware runs it natively (tests use
     this to run bf16 and fp16 on any CPU; runs go through :func:`resolve_precision`)."""
     if name not in DTYPES:
         raise PrecisionError(f"unknown precision {name!r}; expected one of {tuple(DTYPES)}")
     return Precision(name, requested or name, device.type,
                      channels_last=channels_last and device.type in ("cpu", "cuda"),
-                     fused_optimizer=device.type in ("cpu", "cuda"), reason=reason or "chosen by the caller")
+                     fused_optimizer=device.type in ("cpu", "cuda"), reason=reason or "chosen by the caller",
+                     threads=threads)
 
 
 def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
@@ -194,6 +198,12 @@ def resolve_precision(requested: str, device: torch.device, *, kind: str | None 
     if requested == "fp16":
         raise PrecisionError("--precision fp16 is for CUDA (with loss scaling); on the CPU use bf16 or fp32")
     return fast_path(requested, device, requested, why, channels_last=not contiguous)
+
+
+def apply_threads(precision: Precision) -> None:
+    """Use the precision's CPU thread count (nothing when it leaves PyTorch's default)."""
+    if precision.threads and precision.device_type == "cpu":
+        torch.set_num_threads(precision.threads)
 
 
 def set_tf32(enabled: bool) -> None:

@@ -29,7 +29,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from training.autotune import autotune_cpu
+from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint
 from training.config import TrainConfig
 from training.data.augment import AugmentSettings
 from training.data.datasets import SampleSet, load_samples, make_batch
@@ -47,7 +48,7 @@ from training.distributed import (
     init_process_group,
 )
 from training.pix2pix_trainer import Pix2PixTrainer
-from training.precision import Precision, configure_math, resolve_precision
+from training.precision import Precision, apply_threads, configure_math, resolve_precision
 from training.reproducibility import restore_rng_state, rng_state, seed_everything
 from training.stargan_trainer import StarGANTrainer
 from training.timing import StepTimer
@@ -119,6 +120,20 @@ def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo, pre
     if config.kind == "stargan":
         return StarGANTrainer(config, device, dist_info, precision)
     return Pix2PixTrainer(config, device, dist_info, precision)
+
+
+def _resolved_precision(config: TrainConfig, device: torch.device, dist_info: DistInfo, resume: bool) -> Precision:
+    """What ``--precision`` becomes here. ``auto`` on the CPU is settled by a timed probe (training.autotune); a
+    resumed ``auto`` run keeps the choice its checkpoint recorded on the same kind of device (the same arithmetic
+    as the steps before it)."""
+    default = resolve_precision(config.precision, device, kind=config.kind)
+    if resume and config.precision == "auto":
+        saved = read_checkpoint_meta(Path(config.out) / "checkpoints" / "last.pt").get("precision") or {}
+        if saved.get("device_type") == device.type and saved.get("requested") == "auto":
+            return Precision(**saved)
+    if dist_info.enabled:
+        return default
+    return autotune_cpu(config, device, default, lambda candidate: _trainer(config, device, dist_info, candidate))
 
 
 def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
@@ -208,7 +223,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
 def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo, device: torch.device,
            rank_batch: int) -> RunResult:
     math = configure_math(device)
-    precision = resolve_precision(config.precision, device, kind=config.kind)
+    precision = _resolved_precision(config, device, dist_info, resume)
+    apply_threads(precision)
     if dist_info.is_main:
         log.info("precision: %s; math: %s", precision.describe(), math.to_dict())
     out = Path(config.out)

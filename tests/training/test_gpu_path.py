@@ -46,6 +46,23 @@ def test_under_torchrun_each_process_takes_the_gpu_of_its_local_rank():
         device_for("cuda", DistInfo(), cuda_available=False)
 
 
+def test_two_processes_share_one_gpu_only_when_asked_and_gloo_is_chosen_by_environment(monkeypatch):
+    from training.distributed import process_group_backend
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    second = DistInfo(rank=1, world=2, local_rank=1)
+    with pytest.raises(ValueError, match="only 1 GPU"):
+        device_for("cuda", second, cuda_available=True)
+    monkeypatch.setenv("TRAINING_SHARE_GPU", "1")
+    assert device_for("cuda", second, cuda_available=True) == torch.device("cuda", 0)
+    assert process_group_backend(torch.device("cuda", 0)) == "nccl" and process_group_backend(CPU) == "gloo"
+    monkeypatch.setenv("TRAINING_DIST_BACKEND", "gloo")
+    assert process_group_backend(torch.device("cuda", 0)) == "gloo"
+    monkeypatch.setenv("TRAINING_DIST_BACKEND", "mpi")
+    with pytest.raises(ValueError, match="expected nccl or gloo"):
+        process_group_backend(torch.device("cuda", 0))
+
+
 @pytest.fixture
 def restored_math_flags():
     """TF32 and cuDNN flags are process-wide: put them back as they were."""
