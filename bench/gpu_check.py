@@ -234,6 +234,7 @@ def check_reference(device: torch.device, scale: Scale) -> list[Row]:
             runs[name] = {k: float(v) for k, v in losses[-1].items()}
     finally:
         set_tf32(tf32_before)
+    del runs["weights"]
     worst = max(abs(runs["device"][k] - runs["reference"][k]) / max(abs(runs["reference"][k]), 1e-6)
                 for k in runs["reference"])
     against = "CPU fp32" if device.type == "cuda" else "eager fp32 (CPU-only run: fast path vs eager)"
@@ -581,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         target = args.json or (work / "gpu_check.json" if args.workdir else Path("gpu_check.json"))
         target.write_text(json.dumps({"machine": describe_machine(device), "platform": platform.platform(),
                                       "tiny": scale.tiny, "total_seconds": total,
-                                      "rows": [asdict(r) for r in rows]}, indent=2) + "\n")
+                                      "rows": [asdict(r) for r in rows]}, indent=2, default=str) + "\n")
         print(f"\nrows written to {target}")
     return 1 if any(row.status == "FAIL" for row in rows) else 0
 

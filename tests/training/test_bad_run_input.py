@@ -90,3 +90,17 @@ def test_small_auto_runs_skip_the_probe_and_record_what_they_used(phantom_dir, t
     resolved = json.loads((tmp_path / "config.json").read_text())["precision_resolved"]
     default = resolve_precision("auto", CPU, kind="pix2pix")
     assert resolved["name"] == default.name and resolved["threads"] == 0
+
+
+def test_the_gpu_check_runs_on_the_cpu_and_writes_its_table_as_json(phantom_dir, tmp_path, capsys):
+    """Its CPU reference row: the fast path's steps against eager fp32 from the same weights (on a GPU run, the
+    device against the CPU), and a row per check in the JSON file."""
+    import shutil
+
+    shutil.copytree(phantom_dir, tmp_path / "data")
+    status = _gpu_check().main(["--device", "cpu", "--tiny", "--only", "2", "--workdir", str(tmp_path),
+                                "--json", str(tmp_path / "rows.json")])
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    assert status == 0 and [(r["check"], r["status"]) for r in rows] == [("2 reference", "PASS")]
+    assert rows[0]["data"]["worst_relative"] < 0.02
+    assert "| 2 reference |" in capsys.readouterr().out
