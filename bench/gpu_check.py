@@ -189,7 +189,7 @@ def check_steps(device: torch.device, scale: Scale) -> list[Row]:
             _sync(device)
             rate = batch * scale.step_iters / (time.perf_counter() - timed)
             finite = bool(torch.stack([v.float() for v in losses.values()]).isfinite().all())
-            figures = f"{rate:.1f} images/s"
+            figures = f"{rate:.3g} images/s"
             passed = finite
             if precision.grad_scaling:
                 scale_value = trainer.scaler.get_scale()
