@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import socket
 import statistics
 import subprocess
@@ -558,6 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as scratch:
         work = args.workdir or Path(scratch)
         data, runs = work / "data", work / "runs"
+        shutil.rmtree(runs, ignore_errors=True)  # a kept --workdir reuses its data; every invocation trains afresh
         if not (data / "BBox_List_2017.csv").is_file():
             disease, healthy, size = scale.phantom
             make_phantom(data, disease=disease, healthy=healthy, size=size, seed=0)
