@@ -23,6 +23,7 @@ class LoadedGenerator:
     model: nn.Module
     meta: dict  # config, step, seed, split, image_size, sha256 (training.inference.load_generator)
     healthy_pool: frozenset[str] = frozenset()  # the healthy images Pix2Pix-N / StarGAN trained on, if recorded
+    guard: FiniteGuard | None = None
 
     @property
     def train_images(self) -> frozenset[str]:
@@ -73,8 +74,9 @@ def load_generators(checkpoints: Mapping[str, Path], device: str,
             raise GenerationError(f"checkpoint for {kind} is not usable: {error}") from None
         if found_kind != kind:
             raise GenerationError(f"checkpoint given for {kind} is a {found_kind} model: {path}")
-        model.register_forward_hook(_nan_guard(kind, path))
-        loaded[kind] = LoadedGenerator(kind, path, model, meta, _healthy_pool(path))
+        guard = FiniteGuard(kind, path)
+        model.register_forward_hook(guard)
+        loaded[kind] = LoadedGenerator(kind, path, model, meta, _healthy_pool(path), guard)
     sizes = {kind: generator.meta["image_size"] for kind, generator in loaded.items()}
     if len(set(sizes.values())) != 1:
         raise GenerationError(f"the generators work at different image sizes: {sizes}; train them at one size")
@@ -104,11 +106,26 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def _nan_guard(kind: str, path: Path):
-    def check(module: nn.Module, inputs, output) -> None:
-        tensors = output if isinstance(output, tuple | list) else (output,)
-        for tensor in tensors:
-            if isinstance(tensor, torch.Tensor) and not torch.isfinite(tensor).all():
-                raise GenerationError(f"the {kind} generator produced NaN or infinite values ({path}); "
-                                      "the checkpoint is broken or diverged, nothing was written")
-    return check
+class FiniteGuard:
+    """Forward hook that notices a NaN or an infinity in a generator's output without making the host wait for the
+    device: the check's one-element answer is copied to the host without blocking, queued before the caller's own
+    copy of the output (which waits for the device anyway); :meth:`raise_if_tripped` reads it after that copy."""
+
+    def __init__(self, kind: str, path: Path) -> None:
+        self.kind, self.path = kind, path
+        self._bad: list[torch.Tensor] = []
+
+    def __call__(self, module: nn.Module, inputs, output) -> None:
+        outputs = output if isinstance(output, tuple | list) else (output,)
+        tensors = [t for t in outputs if isinstance(t, torch.Tensor)]
+        if tensors:
+            bad = torch.stack([~torch.isfinite(t).all() for t in tensors]).any()
+            self._bad.append(bad.to("cpu", non_blocking=True))
+
+    def raise_if_tripped(self) -> None:
+        """Raise :class:`GenerationError` if any output since the last call was not finite (call it after the
+        outputs reached the host, before anything is written)."""
+        bad, self._bad = self._bad, []
+        if any(bool(flag) for flag in bad):
+            raise GenerationError(f"the {self.kind} generator produced NaN or infinite values ({self.path}); "
+                                  "the checkpoint is broken or diverged, nothing was written")

@@ -227,10 +227,14 @@ def _generate(generators: Mapping[str, LoadedGenerator], loaded: list[_Loaded], 
     images = [entry.image for entry in loaded]
     if source == REAL:
         return images
-    model = generators[KIND_OF_SOURCE[source]].model
+    generator = generators[KIND_OF_SOURCE[source]]
     if source == STARGAN:
-        return stargan_translate_batch(model, images, [entry.item.plan.finding for entry in loaded], device)
-    return pix2pix_generate_batch(model, images, [entry.box for entry in loaded], device)
+        made = stargan_translate_batch(generator.model, images, [entry.item.plan.finding for entry in loaded], device)
+    else:
+        made = pix2pix_generate_batch(generator.model, images, [entry.box for entry in loaded], device)
+    if generator.guard is not None:  # the outputs are on the host now: the guard's flags are too
+        generator.guard.raise_if_tripped()
+    return made
 
 
 def _audit(entry: _Loaded, generated: np.ndarray, size: int, crop_margin: float) -> dict:

@@ -8,11 +8,14 @@ Loading uses ``weights_only=True``: only tensors and plain containers, no pickle
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import torch
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 KINDS = ("pix2pix", "pix2pix-n", "stargan", "detector")
@@ -76,3 +79,65 @@ def read_checkpoint_meta(path: Path, expected_kind: str | Iterable[str] | None =
     is memory-mapped, and the tensors it holds stay on disk unless touched (a paper-width training checkpoint with
     both networks and both optimisers is hundreds of MB)."""
     return load_checkpoint(path, expected_kind, mmap=True)
+
+
+def cpu_copy(value):
+    """``value`` with every tensor copied to the CPU (a copy even of CPU tensors: the live ones keep training)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: cpu_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(cpu_copy(item) for item in value)
+    return value
+
+
+class BackgroundCheckpointWriter:
+    """Writes checkpoints without holding up the training loop: :meth:`submit` copies the payload's tensors to the
+    CPU (the only part the loop waits for) and a thread writes it with :func:`save_checkpoint` (atomic, fsynced).
+    One write at a time, in order: a submit waits for the previous write. :meth:`close` waits for the last one; a
+    failed write is raised by the next submit or by close. Use it as a context manager so the last write is
+    finished (or its error raised) before the run returns."""
+
+    def __init__(self) -> None:
+        self._thread = None
+        self._error: BaseException | None = None
+        self.written: list[Path] = []
+
+    def _write(self, path: Path, payload: dict) -> None:
+        try:
+            self.written.append(save_checkpoint(path, payload))
+        except BaseException as error:  # noqa: BLE001 - handed to the training thread at the next join
+            self._error = error
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def submit(self, path: Path, payload: dict) -> None:
+        import threading
+
+        self.join()
+        snapshot = cpu_copy(payload)
+        self._thread = threading.Thread(target=self._write, args=(Path(path), snapshot), name="checkpoint-writer",
+                                        daemon=False)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.join()
+
+    def __enter__(self) -> BackgroundCheckpointWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if exc_info[0] is None:
+            self.close()
+        else:  # the run failed already: finish the write, keep the run's own error
+            try:
+                self.join()
+            except Exception:  # noqa: BLE001
+                log.exception("a checkpoint write failed while the run was failing")

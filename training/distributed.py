@@ -54,6 +54,24 @@ def wants_cuda(device_name: str) -> bool:
     return device_name.startswith("cuda") or (device_name == "auto" and torch.cuda.is_available())
 
 
+BACKEND_ENV = "TRAINING_DIST_BACKEND"
+"""``nccl`` (the default on CUDA) or ``gloo``: gloo also all-reduces CUDA tensors, and, unlike NCCL, lets two processes
+share one GPU (``bench/gpu_check.py`` runs DDP with two processes on a one-GPU machine that way)."""
+SHARE_GPU_ENV = "TRAINING_SHARE_GPU"
+"""``1``: processes beyond the number of visible GPUs share them (LOCAL_RANK modulo the GPU count); a check, not a
+way to train faster."""
+
+
+def process_group_backend(device: torch.device) -> str:
+    """NCCL on CUDA unless ``TRAINING_DIST_BACKEND`` says gloo; gloo on the CPU."""
+    if device.type != "cuda":
+        return "gloo"
+    chosen = os.environ.get(BACKEND_ENV, "nccl")
+    if chosen not in ("nccl", "gloo"):
+        raise ValueError(f"{BACKEND_ENV}={chosen!r}: expected nccl or gloo")
+    return chosen
+
+
 def device_for(device_name: str, info: DistInfo, cuda_available: bool) -> torch.device:
     """The device this process trains on: under torchrun, GPU ``LOCAL_RANK`` (an explicit ``cuda:N`` is refused,
     each process needs its own card); alone, ``cuda`` is GPU 0 and ``cuda:N`` GPU N. ``auto`` without CUDA is the
@@ -73,6 +91,12 @@ def device_for(device_name: str, info: DistInfo, cuda_available: bool) -> torch.
         if index is not None:
             raise ValueError(f"--device {device_name}: under torchrun each process uses GPU LOCAL_RANK; "
                              "pass --device cuda and choose cards with CUDA_VISIBLE_DEVICES")
+        count = torch.cuda.device_count()
+        if count and info.local_rank >= count:
+            if os.environ.get(SHARE_GPU_ENV) != "1":
+                raise ValueError(f"process of LOCAL_RANK {info.local_rank} but only {count} GPU(s) visible: start at "
+                                 f"most {count} processes per node (or set {SHARE_GPU_ENV}=1 to share, as a check)")
+            return torch.device("cuda", info.local_rank % count)
         return torch.device("cuda", info.local_rank)
     return torch.device("cuda", index or 0)
 
@@ -81,11 +105,17 @@ def init_process_group(info: DistInfo, device: torch.device) -> None:
     """Bind this process to its GPU first (``set_device``), then join the group: NCCL on CUDA, gloo on the CPU."""
     if not info.enabled or dist.is_initialized():
         return
+    backend = process_group_backend(device)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-        dist.init_process_group(backend="nccl", device_id=device)
+        if backend == "nccl":
+            dist.init_process_group(backend="nccl", device_id=device)
+        else:
+            dist.init_process_group(backend="gloo")
     else:
         dist.init_process_group(backend="gloo")
+    if info.is_main:
+        log.info("process group: %s, %d processes, %s", backend, info.world, device)
 
 
 def check_batch_divides(batch_size: int, info: DistInfo) -> int:

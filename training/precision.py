@@ -52,6 +52,8 @@ class Precision:
     channels_last: bool
     fused_optimizer: bool
     reason: str
+    threads: int = 0
+    """CPU threads the run computes with (``torch.set_num_threads``); 0: PyTorch's default, left alone."""
 
     @property
     def dtype(self) -> torch.dtype:
@@ -100,7 +102,8 @@ class Precision:
         layout = "channels-last" if self.channels_last else "contiguous"
         optimiser = "fused Adam" if self.fused_optimizer else "foreach Adam"
         scaling = ", GradScaler" if self.grad_scaling else ""
-        return (f"{self.name} on {self.device_type} ({layout}, {optimiser}{scaling}; "
+        threads = f", {self.threads} thread(s)" if self.threads else ""
+        return (f"{self.name} on {self.device_type} ({layout}, {optimiser}{scaling}{threads}; "
                 f"asked {self.requested}: {self.reason})")
 
 
@@ -111,14 +114,15 @@ def eager_fp32(device: torch.device) -> Precision:
 
 
 def fast_path(name: str, device: torch.device, requested: str | None = None, reason: str = "",
-              channels_last: bool = True) -> Precision:
+              channels_last: bool = True, threads: int = 0) -> Precision:
     """The fast path computing in ``name`` on ``device``, whether or not the hardware runs it natively (tests use
     this to run bf16 and fp16 on any CPU; runs go through :func:`resolve_precision`)."""
     if name not in DTYPES:
         raise PrecisionError(f"unknown precision {name!r}; expected one of {tuple(DTYPES)}")
     return Precision(name, requested or name, device.type,
                      channels_last=channels_last and device.type in ("cpu", "cuda"),
-                     fused_optimizer=device.type in ("cpu", "cuda"), reason=reason or "chosen by the caller")
+                     fused_optimizer=device.type in ("cpu", "cuda"), reason=reason or "chosen by the caller",
+                     threads=threads)
 
 
 def cpu_bf16_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
@@ -196,8 +200,50 @@ def resolve_precision(requested: str, device: torch.device, *, kind: str | None 
     return fast_path(requested, device, requested, why, channels_last=not contiguous)
 
 
-def configure_math(device: torch.device) -> None:
-    """TF32 tensor cores for the fp32 matmuls and convolutions left on CUDA (autocast's fp32 islands, fp32 runs)."""
+def apply_threads(precision: Precision) -> None:
+    """Use the precision's CPU thread count (nothing when it leaves PyTorch's default)."""
+    if precision.threads and precision.device_type == "cpu":
+        torch.set_num_threads(precision.threads)
+
+
+def set_tf32(enabled: bool) -> None:
+    """Let (or stop) CUDA's fp32 matmuls and cuDNN's fp32 convolutions use TF32 tensor cores: the one setter.
+
+    It goes through the per-backend legacy flags (``torch.backends.cuda.matmul.allow_tf32``,
+    ``torch.backends.cudnn.allow_tf32``): set that way, both APIs read it back, the old one
+    (``torch.get_float32_matmul_precision()``, ``allow_tf32``, which torch.compile's inductor reads when it picks
+    kernels) and the new one (``fp32_precision``). Setting the new API's ``fp32_precision`` instead makes every read
+    of the old one raise RuntimeError ("mix of the legacy and new APIs"): anything in PyTorch or here that reads it
+    would break. The CPU's oneDNN flags are left alone (TF32 is a CUDA format).
+    """
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+
+
+@dataclass(frozen=True)
+class MathSettings:
+    """How fp32 computes on CUDA, read back from PyTorch (what a run logs and gpu_check reports)."""
+
+    tf32_matmul: bool
+    tf32_conv: bool
+    cudnn_benchmark: bool
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def math_settings() -> MathSettings:
+    """The one reader: through the new API, which answers whichever API set the flags."""
+    return MathSettings(tf32_matmul=torch.backends.cuda.matmul.fp32_precision == "tf32",
+                        tf32_conv=torch.backends.cudnn.conv.fp32_precision == "tf32",
+                        cudnn_benchmark=bool(torch.backends.cudnn.benchmark))
+
+
+def configure_math(device: torch.device) -> MathSettings:
+    """On CUDA: TF32 tensor cores for the fp32 matmuls and convolutions left (autocast's fp32 islands, fp32 runs) and
+    cuDNN's algorithm search (every step has the same shapes, so the one-off search pays from the second step).
+    Nothing changes on other devices. Returns the settings now in force."""
     if device.type == "cuda":
-        torch.backends.cuda.matmul.fp32_precision = "tf32"
-        torch.backends.cudnn.conv.fp32_precision = "tf32"
+        set_tf32(True)
+        torch.backends.cudnn.benchmark = True
+    return math_settings()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import time
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,7 +29,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from training.autotune import autotune_cpu
+from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint
 from training.config import TrainConfig
 from training.data.augment import AugmentSettings
 from training.data.datasets import SampleSet, load_samples, make_batch
@@ -54,9 +54,10 @@ from training.distributed import (
     init_process_group,
 )
 from training.pix2pix_trainer import Pix2PixTrainer
-from training.precision import Precision, configure_math, resolve_precision
+from training.precision import Precision, apply_threads, configure_math, resolve_precision
 from training.reproducibility import restore_rng_state, rng_state, seed_everything
 from training.stargan_trainer import StarGANTrainer
+from training.timing import StepTimer
 
 log = logging.getLogger(__name__)
 
@@ -87,27 +88,14 @@ class RunResult:
     checkpoint: Path
     skipped: dict
     step_seconds: list[float] = field(default_factory=list)
-    """Wall time of each loop iteration of this process (waiting for the batch, step, logging; not samples or
-    checkpoints), the device synchronised before each reading so a GPU's queued work is counted where it ran."""
+    """Time of each loop iteration of this process (waiting for the batch, step, logging; not samples or
+    checkpoints): CUDA events on a GPU, read only when the loop logs (no wait per step); the wall clock elsewhere."""
     is_main: bool = True
     """False on every torchrun process but rank 0 (which alone writes and reports)."""
 
 
 def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
     return device_for(name, dist_info, torch.cuda.is_available())
-
-
-def configure_backends(device: torch.device) -> None:
-    """On CUDA let cuDNN pick the fastest convolution algorithms: every step has the same shapes (fixed image size
-    and batch), so the one-off search pays for itself from the second step."""
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work (CUDA runs asynchronously; a clock read without this times the launch)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def prepare_data(config: TrainConfig) -> RunData:
@@ -162,6 +150,20 @@ def _trainer(config: TrainConfig, device: torch.device, dist_info: DistInfo, pre
     if config.kind == "stargan":
         return StarGANTrainer(config, device, dist_info, precision)
     return Pix2PixTrainer(config, device, dist_info, precision)
+
+
+def _resolved_precision(config: TrainConfig, device: torch.device, dist_info: DistInfo, resume: bool) -> Precision:
+    """What ``--precision`` becomes here. ``auto`` on the CPU is settled by a timed probe (training.autotune); a
+    resumed ``auto`` run keeps the choice its checkpoint recorded on the same kind of device (the same arithmetic
+    as the steps before it)."""
+    default = resolve_precision(config.precision, device, kind=config.kind)
+    if resume and config.precision == "auto":
+        saved = read_checkpoint_meta(Path(config.out) / "checkpoints" / "last.pt").get("precision") or {}
+        if saved.get("device_type") == device.type and saved.get("requested") == "auto":
+            return Precision(**saved)
+    if dist_info.enabled:
+        return default
+    return autotune_cpu(config, device, default, lambda candidate: _trainer(config, device, dist_info, candidate))
 
 
 def check_resumable(saved: dict, config: TrainConfig, path: Path) -> None:
@@ -252,11 +254,11 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
 
 def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo, device: torch.device,
            rank_batch: int) -> RunResult:
-    configure_backends(device)
-    configure_math(device)
-    precision = resolve_precision(config.precision, device, kind=config.kind)
+    math = configure_math(device)
+    precision = _resolved_precision(config, device, dist_info, resume)
+    apply_threads(precision)
     if dist_info.is_main:
-        log.info("precision: %s", precision.describe())
+        log.info("precision: %s; math: %s", precision.describe(), math.to_dict())
     out = Path(config.out)
     checkpoint_path = out / "checkpoints" / "last.pt"
     seed_everything(config.seed + dist_info.rank)
@@ -303,29 +305,37 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
                disable=not (progress and dist_info.is_main), dynamic_ncols=True)
     batches = StepBatches(data.train, rank_batch, config.seed, augment, dist_info.rank, dist_info.world)
     loader = step_loader(batches, start, config.iters, config.loader_workers, pin_memory=device.type == "cuda")
-    step_seconds: list[float] = []
-    started = time.perf_counter()
+    timer = StepTimer(device)
+    timer.start()
     for step, batch in zip(bar, loader, strict=True):
         y, m, domain = (t.to(device, non_blocking=True) for t in batch)
-        losses = trainer.step(y, m, domain, step)
+        losses = trainer.step(y, m, domain, step)  # losses stay on the device until a log step reads them
         done = step + 1
-        if done % config.log_every == 0 or done == config.iters:
-            row = {"step": done, **{k: float(v) for k, v in average_losses(losses, dist_info).items()}}
+        logged = done % config.log_every == 0 or done == config.iters
+        if logged:
+            averaged = average_losses(losses, dist_info)
+            names = sorted(averaged)
+            values = torch.stack([averaged[k].float() for k in names]).tolist() if names else []  # one read
+            row = {"step": done, **dict(zip(names, values, strict=True))}
             history.append(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
-        synchronize(device)
-        step_seconds.append(time.perf_counter() - started)
-        if dist_info.is_main and (done % config.sample_every == 0 or done == config.iters):
+        timer.lap()
+        if logged:
+            timer.flush()
+        sampled = dist_info.is_main and (done % config.sample_every == 0 or done == config.iters)
+        if sampled:
             grid = trainer.sample_grid(*preview)
             Image.fromarray(grid).save(out / "samples" / f"step_{done:07d}.png")
-        if done % config.checkpoint_every == 0 or done == config.iters:
+        checkpointed = done % config.checkpoint_every == 0 or done == config.iters
+        if checkpointed:
             rng_per_rank = gather_objects(rng_state(device), dist_info)  # every process takes part
             if dist_info.is_main:
                 save(done, rng_per_rank)
-        started = time.perf_counter()
+        if sampled or checkpointed:
+            timer.start()  # samples and checkpoints are not part of a step's time
     if start >= config.iters and dist_info.is_main:
         log.info("checkpoint is already at step %d >= --iters %d; nothing to do", start, config.iters)
     if data.skipped:
         log.warning("skipped bad input during this run: %s", dict(data.skipped))
-    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), step_seconds,
+    return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), timer.flush(),
                      dist_info.is_main)

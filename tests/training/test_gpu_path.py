@@ -16,7 +16,7 @@ from training.checkpoints import load_checkpoint, read_checkpoint_meta, save_che
 from training.config import make_config
 from training.distributed import DistInfo, device_for
 from training.pix2pix_trainer import Pix2PixTrainer
-from training.runner import configure_backends
+from training.precision import configure_math, math_settings, set_tf32
 from training.stargan_trainer import StarGANTrainer
 
 CPU = torch.device("cpu")
@@ -46,16 +46,51 @@ def test_under_torchrun_each_process_takes_the_gpu_of_its_local_rank():
         device_for("cuda", DistInfo(), cuda_available=False)
 
 
-def test_cudnn_benchmark_is_on_for_cuda_runs_only():
-    before = torch.backends.cudnn.benchmark
-    try:
-        torch.backends.cudnn.benchmark = False
-        configure_backends(CPU)
-        assert torch.backends.cudnn.benchmark is False
-        configure_backends(torch.device("cuda", 0))
-        assert torch.backends.cudnn.benchmark is True
-    finally:
-        torch.backends.cudnn.benchmark = before
+def test_two_processes_share_one_gpu_only_when_asked_and_gloo_is_chosen_by_environment(monkeypatch):
+    from training.distributed import process_group_backend
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    second = DistInfo(rank=1, world=2, local_rank=1)
+    with pytest.raises(ValueError, match="only 1 GPU"):
+        device_for("cuda", second, cuda_available=True)
+    monkeypatch.setenv("TRAINING_SHARE_GPU", "1")
+    assert device_for("cuda", second, cuda_available=True) == torch.device("cuda", 0)
+    assert process_group_backend(torch.device("cuda", 0)) == "nccl" and process_group_backend(CPU) == "gloo"
+    monkeypatch.setenv("TRAINING_DIST_BACKEND", "gloo")
+    assert process_group_backend(torch.device("cuda", 0)) == "gloo"
+    monkeypatch.setenv("TRAINING_DIST_BACKEND", "mpi")
+    with pytest.raises(ValueError, match="expected nccl or gloo"):
+        process_group_backend(torch.device("cuda", 0))
+
+
+@pytest.fixture
+def restored_math_flags():
+    """TF32 and cuDNN flags are process-wide: put them back as they were."""
+    matmul, conv, benchmark = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
+                               torch.backends.cudnn.benchmark)
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = matmul, conv
+    torch.backends.cudnn.benchmark = benchmark
+
+
+def test_cudnn_benchmark_and_tf32_are_on_for_cuda_runs_only(restored_math_flags):
+    set_tf32(False)
+    torch.backends.cudnn.benchmark = False
+    assert configure_math(CPU) == math_settings()
+    assert math_settings().to_dict() == {"tf32_matmul": False, "tf32_conv": False, "cudnn_benchmark": False}
+    settings = configure_math(torch.device("cuda", 0))  # sets flags only: no CUDA call
+    assert settings.to_dict() == {"tf32_matmul": True, "tf32_conv": True, "cudnn_benchmark": True}
+
+
+def test_after_tf32_is_set_both_the_old_and_the_new_api_read_it(restored_math_flags):
+    """Setting TF32 through the new ``fp32_precision`` API made every read of the old one raise RuntimeError ("mix
+    of the legacy and new APIs"), and torch.compile's inductor reads the old one (``kernel/bmm.py``)."""
+    configure_math(torch.device("cuda", 0))
+    assert torch.get_float32_matmul_precision() == "high"
+    assert torch.backends.cuda.matmul.allow_tf32 is True and torch.backends.cudnn.allow_tf32 is True
+    assert torch.backends.cuda.matmul.fp32_precision == "tf32" and torch.backends.cudnn.conv.fp32_precision == "tf32"
+    set_tf32(False)
+    assert torch.get_float32_matmul_precision() == "highest" and not math_settings().tf32_matmul
 
 
 def _stargan(n_critic: int = 5) -> StarGANTrainer:

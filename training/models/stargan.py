@@ -53,8 +53,8 @@ class StarGenerator(nn.Module):
 
     def forward(self, image: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
         """``domain``: (N,) long indices or (N, num_domains) one-hot."""
-        if domain.dim() == 1:
-            domain = nn.functional.one_hot(domain, self.num_domains).to(image.dtype)
+        if domain.dim() == 1:  # one-hot by comparison: F.one_hot reads min and max to the host on the CPU
+            domain = domain[:, None] == torch.arange(self.num_domains, device=domain.device)
         planes = domain.to(image.dtype)[:, :, None, None].expand(-1, -1, image.shape[2], image.shape[3])
         return self.net(torch.cat([image, planes], dim=1))
 
