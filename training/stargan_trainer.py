@@ -98,8 +98,8 @@ class StarGANTrainer:
     def classification_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """BCE on attribute vectors (summed over attributes, mean over the batch) or CE on one domain (box-only)."""
         if self.multi_label:
-            if labels.dim() == 1:
-                labels = F.one_hot(labels, NUM_DOMAINS)
+            if labels.dim() == 1:  # one-hot by comparison: F.one_hot reads min and max to the host on the CPU
+                labels = labels[:, None] == torch.arange(NUM_DOMAINS, device=labels.device)
             return F.binary_cross_entropy_with_logits(logits, labels.float(), reduction="sum") / logits.shape[0]
         return F.cross_entropy(logits, labels)
 
