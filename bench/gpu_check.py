@@ -504,7 +504,10 @@ def check_paper_detector(device: torch.device, scale: Scale, workdir: Path) -> l
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     tail = done.stdout.strip().splitlines()[-1:] or [done.stderr[-200:]]
-    return [Row("10 paper-detector", " ".join(command[2:]), "PASS" if done.returncode == 0 else "FAIL",
+    # The bench exits 1 when it ran but CL@0.1 is not yet above random boxes: the tiny run (4 steps) only shows that
+    # the paper's configuration runs end to end; the full run must learn.
+    ran = done.returncode == 0 or (scale.tiny and done.returncode == 1 and "CL@0.1" in tail[0])
+    return [Row("10 paper-detector", " ".join(command[2:]), "PASS" if ran else "FAIL",
                 f"exit {done.returncode}: {tail[0][:300]}", time.perf_counter() - started,
                 _peak(device, children=True))]
 
