@@ -12,7 +12,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image, PngImagePlugin
 
-from readerstudy.batches.archive import ArchiveLimits, ArchiveRejected, open_archive, read_member, unsafe_name_reason
+from readerstudy.batches.archive import (
+    ZIP_MAGIC,
+    ArchiveLimits,
+    ArchiveRejected,
+    open_archive,
+    read_member,
+    unsafe_name_reason,
+)
 from readerstudy.batches.manifest import BOX_COLUMNS, parse_manifest
 from readerstudy.batches.normalise import (
     TARGET_SIZE,
@@ -199,8 +206,13 @@ def test_a_box_inside_the_image_lands_inside_the_224_square(width, height, margi
 member_name = st.text(alphabet=st.sampled_from(list("ab./\\:C_\x00\x1f..")), min_size=1, max_size=12)
 
 
+# Member bytes that begin like a zip are refused by ``read_member`` by design (a nested archive), whatever the name:
+# a rule of their own with its own test, so this property draws none (Hypothesis once drew exactly b"PK\x03\x04").
+member_bytes = st.binary(max_size=200).filter(lambda data: not data.startswith(ZIP_MAGIC))
+
+
 @FAST
-@given(st.lists(st.tuples(member_name, st.binary(max_size=200)), min_size=1, max_size=6))
+@given(st.lists(st.tuples(member_name, member_bytes), min_size=1, max_size=6))
 def test_no_unsafe_member_name_is_ever_listed(members):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
