@@ -28,7 +28,14 @@ def _empty_cache():
     (study id and vote counts) could otherwise find another test's entry."""
     from django.core.cache import cache
 
+    from readerstudy.reading import state
+
     cache.clear()
+    # The reading path's per-process tables are keyed by ids and a fingerprint of stored rows; on SQLite a rolled-back
+    # test hands the next one the same ids (the sequence table rolls back too), and tests that fix a reader's seed
+    # would then read another test's slots. (In a running server ids are never reused: AUTOINCREMENT, sequences.)
+    state._slots.cache_clear()
+    state._case_tracks.cache_clear()
 
 
 @pytest.fixture(autouse=True, scope="session")
