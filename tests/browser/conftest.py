@@ -10,6 +10,24 @@ import pytest
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 # Without the background-networking flags Chromium keeps dialling out, which this machine's closed network refuses.
+
+
+
+def log_in(page, live_server, viewport) -> None:
+    """The staff account ``admin`` (the factories' password) logs in at ``viewport`` and lands on the home page."""
+    page.set_viewport_size(viewport)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "admin-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+
+def overflow(page) -> int:
+    """How many CSS pixels the page is wider than the window (0 when nothing runs out of its box)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 

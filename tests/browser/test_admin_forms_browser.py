@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from readerstudy.studies.models import Invitation
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, log_in, overflow
 from tests.factories import create_cases_fast
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,18 +27,6 @@ def study(study_factory, reader_factory, staff_user):
     reader_factory(study, username="reader-one")
     return study
 
-
-def log_in(page, live_server, viewport) -> None:
-    page.set_viewport_size(viewport)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
-
-
-def overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 @pytest.mark.parametrize("size", SIZES)

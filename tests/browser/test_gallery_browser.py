@@ -10,7 +10,7 @@ from readerstudy.demo.images import chest_png
 from readerstudy.reading.models import Vote
 from readerstudy.studies.models import Case, Finding, Source
 from readerstudy.studies.services import case_create_from_png
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, log_in, overflow
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,19 +42,6 @@ def study(study_factory, staff_user):
     boxed.save()
     return study
 
-
-def log_in(page, live_server, viewport) -> None:
-    page.set_viewport_size(viewport)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "admin-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
-
-
-def overflow(page) -> int:
-    """How many CSS pixels the page is wider than the window (0 when nothing runs out of its box)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def wait_until(page, expression: str, timeout_ms: int = 20_000) -> None:
