@@ -20,7 +20,12 @@ The verdict: **passes** when the test rejects, **fails** when the interval lies 
 **inconclusive: the interval crosses the margin**, with the power the study had against a true difference of 0.
 
 Validated by simulation at the margin (``bench/bench_equivalence.py``; a small version in the tests): the share of
-null studies (true difference exactly at the margin) that pass is the type I error and must not exceed alpha.
+null studies (true difference exactly at the margin) that pass is the type I error and must not exceed alpha. Both
+endpoints: for the AUC the simulator's population AUC is solved numerically (``equivalence_simulation``) and the
+estimate is the one generator's reader-averaged AUC with its own RRRC standard error (OR's single-modality estimate:
+that modality's reader spread and Cov2), tested with df J - 1 too. At AUC 0.5 + margin (0.60) 0.029-0.037 of 2,000
+null studies passed (5 x 120 and 10 x 300, non-inferiority and equivalence): within alpha, so the AUC test needed
+no change; the called-real rate's 0.004-0.034 at the same sizes.
 """
 from __future__ import annotations
 

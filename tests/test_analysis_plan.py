@@ -79,14 +79,20 @@ def test_the_page_registers_the_plan_and_proposes_readers_by_cases(client, staff
     assert AnalysisPlan.objects.get().margin == 0.15
 
 
-def test_the_proposal_for_an_auc_plan_names_the_van_dyke_pilot(client, staff_user, db):
+def test_the_proposal_for_an_auc_plan_names_its_simulated_pilot_at_auc_one_half(client, staff_user, db):
     create_study("rated", ask_confidence=True)
     response = put(client, staff_user, "rated", {**GOOD, "endpoint": "auc"})
     assert response.status_code == 200
     proposal = response.json()["proposal"]
-    assert "Van Dyke" in proposal["pilot"]
+    assert "population AUC against the real images is 0.5" in proposal["pilot"]
+    assert "AUC at most 0.60" in proposal["note"]
     cases = [row["cases"] for row in proposal["rows"] if row["cases"] is not None]
-    assert cases == sorted(cases, reverse=True)  # more readers, fewer cases
+    assert cases and cases == sorted(cases, reverse=True)  # more readers, fewer cases
+    # equivalence needs both one-sided tests to pass: more cases for the same readers
+    response = put(client, staff_user, "rated", {**GOOD, "endpoint": "auc", "test": "equivalence"})
+    both = {row["readers"]: row["cases"] for row in response.json()["proposal"]["rows"]}
+    one = {row["readers"]: row["cases"] for row in proposal["rows"]}
+    assert all(both[readers] is None or both[readers] > one[readers] for readers in one if one[readers])
 
 
 def test_the_results_answer_the_plan_per_generator(db, staff_user):

@@ -3,15 +3,11 @@ results test against it (``analysis.equivalence``) and the set-up's proposal of 
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import lru_cache
 
-import numpy as np
 from django.db import transaction
 
 from analysis.equivalence import Margin, PlanError, verdicts
-from analysis.mrmc.power import PilotComponents, cases_needed
-from analysis.mrmc.simulate import SimulationConfig, simulate_study
-from analysis.mrmc.study import study_mrmc
+from analysis.equivalence_power import PILOTS, READER_COUNTS, TARGET_POWER, proposal_rows, simulated_pilot
 from readerstudy.errors import ApplicationError, Conflict
 from readerstudy.studies.models import Study
 from readerstudy.studies.services import audit
@@ -19,17 +15,6 @@ from readerstudy.studies.services import audit
 from .models import AnalysisPlan
 
 FIELDS = ("endpoint", "test", "margin", "alpha")
-TARGET_POWER = 0.8
-READER_COUNTS = (3, 5, 8, 10, 15, 20)
-# The Van Dyke et al. (1993) pilot's OR components (5 readers, 114 cases; tests/data/vandyke-reference.md), the
-# literature default for an AUC endpoint in RJafroc's and Hillis's sample-size examples.
-VANDYKE_AUC = PilotComponents(var_tr=0.00020040, var_error=0.00080229, cov1=0.00034661, cov2=0.00034407,
-                              cov3=0.00023903, n_cases=114)
-PILOTS = {
-    "auc": "Van Dyke et al. (1993) pilot (5 readers, 114 cases): the literature default for an AUC",
-    "called_real": "the project's reader simulator at its defaults (analysis/mrmc/simulate.py: a generator as often "
-                   "called real as the real images, 20 readers, 200 cases)",
-}
 
 
 def plan_for(study: Study) -> AnalysisPlan | None:
@@ -116,32 +101,24 @@ def equivalence_report(study: Study, plan: AnalysisPlan | None, mrmc: dict) -> d
     return found
 
 
-@lru_cache(maxsize=1)
-def _simulated_called_real_pilot() -> PilotComponents:
-    """OR components of the called-real difference (Real vs one generator at the same rate) from one large
-    simulated study at the simulator's defaults: computed, not typed in, and fixed by the seed."""
-    config = SimulationConfig(n_readers=20, n_real=100, n_fake=100, separations=(0.6,))
-    study = simulate_study(config, 26)
-    result = study_mrmc(study.reader, study.case, study.source, study.called_real, np.full(len(study.reader), np.nan),
-                        readers=study.readers, sources=config.sources, source_is_real=config.source_is_real)
-    return PilotComponents.from_components(result.called_real.components, config.n_real + config.n_fake)
-
-
-def proposal(endpoint: str, margin: float, alpha: float) -> dict:
-    """Readers x cases for the plan: for each number of readers, the cases that give 80% power to pass a generator
-    whose true difference is 0, from the named pilot's components (RRRC, one-sided alpha: the two-sided test at
-    2 alpha). Approximate: the verdict's df (J - 1) is more cautious than the power module's Hillis df."""
+def proposal(endpoint: str, margin: float, alpha: float, test: str = "non_inferiority") -> dict:
+    """Readers x cases for the plan: for each number of readers, the cases (real + one generator's fakes) that give
+    80% power to pass a generator truly as real as the real images, for the very test the verdict runs (RRRC, df
+    J - 1, one-sided alpha; both one-sided tests for equivalence), from the named pilot's components
+    (``analysis.equivalence_power``; checked against simulated studies in ``bench/bench_equivalence.py``)."""
     try:
-        Margin(endpoint=endpoint, margin=margin, alpha=alpha).check()
+        plan = Margin(endpoint=endpoint, test=test, margin=margin, alpha=alpha).check()
     except PlanError as error:
         return {"rows": [], "pilot": "", "note": str(error)}
-    pilot = VANDYKE_AUC if endpoint == "auc" else _simulated_called_real_pilot()
-    rows = []
-    for readers in READER_COUNTS:
-        found = cases_needed(pilot, readers=readers, effect_size=margin, target=TARGET_POWER, alpha=2 * alpha,
-                             max_cases=20_000)
-        rows.append({"readers": readers, "cases": None if found is None else found.cases})
+    pilot = simulated_pilot(endpoint)
+    rows = [{"readers": row["readers"], "cases": row["cases"]} for row in proposal_rows(pilot, plan, READER_COUNTS)]
     return {"rows": rows, "pilot": PILOTS[endpoint], "components": asdict(pilot),
             "note": (f"Cases needed for {TARGET_POWER:.0%} power to pass a generator truly as real as the real images "
-                     f"(margin {margin:g}, one-sided alpha {alpha:g}, RRRC), from {PILOTS[endpoint]}; 'not reachable' "
-                     "means more readers are needed, whatever the cases. Approximate: a pilot of your own is better.")}
+                     f"({plan.criterion}, one-sided alpha {alpha:g}, RRRC), from {PILOTS[endpoint]}; 'not reachable' "
+                     "means more readers are needed, whatever the cases: readers differ, and only more of them "
+                     "average that out. A pilot of your own is better.")}
+
+
+def proposal_for(plan: AnalysisPlan | None) -> dict | None:
+    """``proposal`` for a stored plan (None without one)."""
+    return None if plan is None else proposal(plan.endpoint, plan.margin, plan.alpha, plan.test)

@@ -156,7 +156,7 @@ class StudyAnalysisPlanApi(APIView):
         plan = analysis_plan.plan_for(study)
         data = analysis_plan.plan_data(plan)
         return Response({"plan": data, "frozen": study.status != Study.Status.DRAFT,
-                         "proposal": analysis_plan.proposal(plan.endpoint, plan.margin, plan.alpha) if plan else None})
+                         "proposal": analysis_plan.proposal_for(plan)})
 
     @extend_schema(summary="Register or change the analysis plan (draft studies only)", request=InputSerializer,
                    responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(description="A value out of range."),
@@ -167,7 +167,7 @@ class StudyAnalysisPlanApi(APIView):
         params.is_valid(raise_exception=True)
         plan = analysis_plan.plan_set(study, request.user, **params.validated_data)
         return Response({"plan": analysis_plan.plan_data(plan), "frozen": False,
-                         "proposal": analysis_plan.proposal(plan.endpoint, plan.margin, plan.alpha)})
+                         "proposal": analysis_plan.proposal_for(plan)})
 
 
 class StudyCrossedExportApi(APIView):

@@ -129,5 +129,5 @@ def analysis_plan_page(request, slug: str):
     return render(request, "results/analysis_plan.html", {
         "study": study, "form": form, "plan": analysis_plan.plan_data(plan),
         "frozen": study.status != Study.Status.DRAFT,
-        "proposal": analysis_plan.proposal(shown["endpoint"], shown["margin"], shown["alpha"]),
+        "proposal": analysis_plan.proposal(shown["endpoint"], shown["margin"], shown["alpha"], shown["test"]),
     }, status=status)

@@ -8,7 +8,8 @@ import pytest
 from scipy import stats
 
 from analysis.equivalence import Margin, PlanError, power_at_zero, verdict, verdicts
-from analysis.equivalence_simulation import config_at_difference, type_i_and_power
+from analysis.equivalence_simulation import config_at_difference, population_auc, separation_for_auc, type_i_and_power
+from analysis.mrmc import fom
 from analysis.mrmc.simulate import SimulationConfig, simulate_study, true_called_real_rates
 from analysis.mrmc.study import study_mrmc
 
@@ -105,5 +106,50 @@ def test_type_i_error_at_the_margin_does_not_exceed_alpha_in_simulated_studies()
     two simulation standard errors of alpha 0.05 (the 2,000-study figure is in bench/bench_equivalence.py)."""
     studies = 400
     found = type_i_and_power(SimulationConfig(n_readers=5, n_real=40, n_fake=40), PLAN, studies, seed=7)
+    assert found["type_i_error"] <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / studies)
+    assert found["power_at_zero"] > found["type_i_error"]
+
+
+AUC_PLAN = Margin(endpoint="auc", test="non_inferiority", margin=0.10, alpha=0.05)
+
+
+@pytest.mark.parametrize("target", [0.4, 0.5, 0.6])
+def test_the_auc_solver_puts_the_population_auc_on_its_target(target):
+    config = config_at_difference(SimulationConfig(), target - 0.5, "auc")
+    separation = config.separations[0]
+    assert config.separations == (separation, separation)  # two identical generators: the AUC analysis needs two
+    assert population_auc(config, separation) == pytest.approx(target, abs=1e-9)
+    assert separation == pytest.approx(separation_for_auc(SimulationConfig(), target))
+    # the quadrature has converged: a quarter of the nodes gives the same AUC
+    assert population_auc(config, separation, nodes=12) == pytest.approx(target, abs=1e-9)
+
+
+def test_the_ratings_are_discrete_so_no_separation_is_not_auc_one_half():
+    """The 1-10 fake-score's bins sit at each reader's own criterion, so equal latent means do not give AUC 0.5
+    exactly: the solver, not a zero separation, sets the truth."""
+    assert population_auc(SimulationConfig(), 0.0) == pytest.approx(0.5006, abs=1e-4)
+
+
+def test_the_population_auc_is_what_simulated_readers_score_on_average():
+    """40 studies of 30 readers x (1,000 real + 1,000 fakes) at a population AUC of 0.6: the mean per-reader
+    empirical AUC lies within 4 of its standard errors (about 0.003) of the truth."""
+    config = config_at_difference(SimulationConfig(n_readers=30, n_real=1000, n_fake=1000), 0.10, "auc")
+    config = SimulationConfig(**{**config.__dict__, "separations": config.separations[:1]})
+    cases = config.n_real + config.n_fake
+    means = []
+    for seed in range(40):
+        study = simulate_study(config, [26, seed])
+        scores = study.fake_score.reshape(config.n_readers, 1, cases)
+        means.append(np.mean(fom.auc(scores, study.source[:cases] > 0)))
+    se = np.std(means, ddof=1) / math.sqrt(len(means))
+    assert se < 0.005
+    assert abs(np.mean(means) - 0.6) < 4 * se
+
+
+def test_auc_type_i_error_at_the_margin_does_not_exceed_alpha_in_simulated_studies():
+    """400 null studies at AUC 0.6 (5 readers x 80 cases of real + G1, and G2's 40 fakes the verdict does not
+    use): the share that passes stays within two simulation standard errors of alpha 0.05 (bench: 2,000 each)."""
+    studies = 400
+    found = type_i_and_power(SimulationConfig(n_readers=5, n_real=40, n_fake=40), AUC_PLAN, studies, seed=7)
     assert found["type_i_error"] <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / studies)
     assert found["power_at_zero"] > found["type_i_error"]

@@ -27,7 +27,7 @@ def test_the_admin_registers_the_plan_through_the_page(page, live_server, study_
     assert "Analysis plan registered" in page.inner_text(".messages")
     plan = AnalysisPlan.objects.get(study__slug="planned")
     assert (plan.endpoint, plan.margin) == ("auc", 0.08)
-    assert "Van Dyke" in page.inner_text("#proposal-note")
+    assert "population AUC against the real images is 0.5" in page.inner_text("#proposal-note")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"analysis-plan-{device}.png"), full_page=True)
