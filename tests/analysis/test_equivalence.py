@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -134,7 +135,7 @@ def test_the_population_auc_is_what_simulated_readers_score_on_average():
     """40 studies of 30 readers x (1,000 real + 1,000 fakes) at a population AUC of 0.6: the mean per-reader
     empirical AUC lies within 4 of its standard errors (about 0.003) of the truth."""
     config = config_at_difference(SimulationConfig(n_readers=30, n_real=1000, n_fake=1000), 0.10, "auc")
-    config = SimulationConfig(**{**config.__dict__, "separations": config.separations[:1]})
+    config = replace(config, separations=config.separations[:1])
     cases = config.n_real + config.n_fake
     means = []
     for seed in range(40):
