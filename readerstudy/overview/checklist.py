@@ -12,7 +12,8 @@ from readerstudy.batches.models import Batch
 from readerstudy.reading import lifecycle
 from readerstudy.reading.services import ProtocolError, protocol_for, validate_protocol
 from readerstudy.results.models import AnalysisPlan
-from readerstudy.studies.models import Case, Invitation, Membership, Study
+from readerstudy.studies.models import Case, Membership, Study
+from readerstudy.studies.selectors import usable_invitations
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def checklist(study: Study) -> list[Item]:
         batch_detail = (f"{n_cases} case{'s' if n_cases != 1 else ''} from {len(batches)} batch"
                         f"{'es' if len(batches) != 1 else ''}; {audited} with a generation audit.")
     n_readers = Membership.objects.filter(study=study).count()
-    n_links = Invitation.objects.filter(study=study, used_by__isnull=True).count()
+    n_links = usable_invitations(study).count()
     planned = f" of {study.planned_readers} planned" if study.planned_readers else ""
     try:
         validate_protocol(study, protocol_for(study))
