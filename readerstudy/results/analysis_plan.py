@@ -127,21 +127,30 @@ def _simulated_called_real_pilot() -> PilotComponents:
     return PilotComponents.from_components(result.called_real.components, config.n_real + config.n_fake)
 
 
+def _pilot(endpoint: str) -> PilotComponents:
+    return VANDYKE_AUC if endpoint == "auc" else _simulated_called_real_pilot()
+
+
+def cases_for_power(endpoint: str, margin: float, alpha: float, readers: int) -> int | None:
+    """The fewest cases giving 80% power to pass a generator whose true difference is 0 with ``readers`` readers
+    (RRRC, one-sided ``alpha``: the two-sided test at 2 alpha), or None where no number of cases reaches it. The one
+    rule behind the proposal's rows and the planned-size check (``planned_size``). At least 2 readers."""
+    found = cases_needed(_pilot(endpoint), readers=readers, effect_size=margin, target=TARGET_POWER, alpha=2 * alpha,
+                         max_cases=20_000)
+    return None if found is None else found.cases
+
+
 def proposal(endpoint: str, margin: float, alpha: float) -> dict:
     """Readers x cases for the plan: for each number of readers, the cases that give 80% power to pass a generator
-    whose true difference is 0, from the named pilot's components (RRRC, one-sided alpha: the two-sided test at
-    2 alpha). Approximate: the verdict's df (J - 1) is more cautious than the power module's Hillis df."""
+    whose true difference is 0, from the named pilot's components (``cases_for_power``). Approximate: the verdict's
+    df (J - 1) is more cautious than the power module's Hillis df."""
     try:
         Margin(endpoint=endpoint, margin=margin, alpha=alpha).check()
     except PlanError as error:
         return {"rows": [], "pilot": "", "note": str(error)}
-    pilot = VANDYKE_AUC if endpoint == "auc" else _simulated_called_real_pilot()
-    rows = []
-    for readers in READER_COUNTS:
-        found = cases_needed(pilot, readers=readers, effect_size=margin, target=TARGET_POWER, alpha=2 * alpha,
-                             max_cases=20_000)
-        rows.append({"readers": readers, "cases": None if found is None else found.cases})
-    return {"rows": rows, "pilot": PILOTS[endpoint], "components": asdict(pilot),
+    rows = [{"readers": readers, "cases": cases_for_power(endpoint, margin, alpha, readers)}
+            for readers in READER_COUNTS]
+    return {"rows": rows, "pilot": PILOTS[endpoint], "components": asdict(_pilot(endpoint)),
             "note": (f"Cases needed for {TARGET_POWER:.0%} power to pass a generator truly as real as the real images "
                      f"(margin {margin:g}, one-sided alpha {alpha:g}, RRRC), from {PILOTS[endpoint]}; 'not reachable' "
                      "means more readers are needed, whatever the cases. Approximate: a pilot of your own is better.")}

@@ -175,6 +175,8 @@ ROWS = [
     # The pre-registered analysis plan (results): staff only.
     Row("api/studies/<slug:slug>/analysis-plan/", "get", f"/api/studies/{S}/analysis-plan/", STAFF_ONLY_API),
     Row("studies/<slug:slug>/results/plan/", "get", f"/studies/{S}/results/plan/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/results/plan/adopt/", "post", f"/studies/{S}/results/plan/adopt/",
+        (LOGIN, 404, 404, 302, 404)),
     # The case gallery and the preview as a reader (readerstudy/gallery): staff only.
     Row("studies/<slug:slug>/cases/", "get", f"/studies/{S}/cases/", STAFF_ONLY_PAGE),
     Row("studies/<slug:slug>/cases/<str:public_id>/", "get", f"/studies/{S}/cases/{{case}}/", STAFF_ONLY_PAGE),
