@@ -50,7 +50,7 @@ def test_adopting_a_row_sets_the_planned_size_audited_and_the_page_and_api_agree
     page = admin_page.get("/studies/paper/results/plan/").content.decode()
     assert f"Adopt 8 × {needed(8)}" in page and 'id="adopt-3"' not in page  # 3 readers: not reachable, no button
     response = admin_page.post(ADOPT, {"readers": 8}, follow=True)
-    assert response.redirect_chain[-1][0] == "/studies/paper/results/plan/#proposal"
+    assert response.redirect_chain[-1][0] == "/studies/paper/results/plan/"
     assert f"Planned size: 8 readers x {needed(8)} cases" in response.content.decode()
     registered.refresh_from_db()
     assert (registered.planned_readers, registered.planned_cases) == (8, needed(8))

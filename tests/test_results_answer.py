@@ -58,7 +58,7 @@ def test_without_a_plan_the_page_says_so_once_with_the_link_to_the_plan(db, clie
     assert html.count("No analysis plan") == 1
     summary = html[html.index('id="summary"'):html.index("</p>", html.index('id="summary"'))]
     assert "No analysis plan was registered before opening" in summary
-    assert '<a id="no-plan" href="/studies/unplanned/results/plan/">Analysis plan</a>' in summary
+    assert '<a id="no-plan" href="/studies/unplanned/results/plan/">See the analysis plan</a>' in summary
 
 
 def test_without_votes_or_a_plan_the_answer_still_says_it_once(db, client, staff_user):

@@ -277,7 +277,7 @@ def invitation_withdraw(request, slug: str, invitation_id: int):
         page_refusal(request, refusal)
     else:
         messages.success(request, f"The invitation link {_link_name(invitation)} was withdrawn: it no longer works.")
-    return redirect(reverse("protocol-readers", kwargs={"slug": slug}) + "#invitations")
+    return redirect("protocol-readers", slug=slug)
 
 
 def _link_name(invitation) -> str:

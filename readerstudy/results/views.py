@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from readerstudy.errors import ApplicationError, page_refusal
@@ -155,4 +154,4 @@ def planned_size_adopt(request, slug: str):
         else:
             messages.success(request, f"Planned size: {study.planned_readers} readers x {study.planned_cases} cases, "
                                       "the registered plan's proposal. The study home's checklist shows it.")
-    return redirect(reverse("analysis-plan", kwargs={"slug": slug}) + "#proposal")
+    return redirect("analysis-plan", slug=slug)
