@@ -3,14 +3,16 @@
 ``ApplicationError`` is what a service raises when a request cannot be satisfied (the HackSoft guide's
 ``ApplicationError``): it carries its message, the HTTP status it answers with, the field it is about and any extra
 members of the answer. The one DRF exception handler (``readerstudy.studies.api_errors``) turns it into the API's
-one error shape, ``{"detail": ..., "errors": {field: [detail]}, ...extra}``; views and APIs only serialize.
+one error shape, ``{"detail": ..., "errors": {field: [detail]}, ...extra}``; views and APIs only serialize. A page
+that acts by POST and redirects says it with ``page_refusal``.
 
 The project-wide 404 answer is here too: a path under /api/ that matches no route gets the API's JSON error shape,
 pages keep Django's HTML page (an API client must never have to parse an HTML error).
 """
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.contrib import messages
+from django.http import Http404, JsonResponse
 from django.views import defaults
 
 
@@ -43,6 +45,14 @@ class ApplicationError(Exception):
 def json_refusal(error: ApplicationError) -> JsonResponse:
     """The same answer outside DRF (middleware, the preview's plain JSON views)."""
     return JsonResponse(error.as_data(), status=error.status_code)
+
+
+def page_refusal(request, error: ApplicationError) -> None:
+    """The same refusal on a page that redirects after a POST: a 404 stays a 404 (a page never hints that another
+    study's object exists), anything else is said once, as the page's error message, for the redirect to show."""
+    if error.status_code == 404:
+        raise Http404(error.message) from error
+    messages.error(request, error.message)
 
 
 class NotFound(ApplicationError):

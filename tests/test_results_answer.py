@@ -11,6 +11,7 @@ from readerstudy.results.analysis_plan import plan_set
 from readerstudy.results.services import build_statistics
 from readerstudy.results.summary import DEGENERATE_FULL, DEGENERATE_ZERO, format_p, interval_warning
 from readerstudy.studies.models import Study
+from tests.factories import create_study
 from tests.test_results_mrmc import build_study, page
 
 
@@ -49,6 +50,25 @@ def test_without_a_plan_the_answer_says_no_generator_can_be_said_to_pass(db, sta
     answer = build_statistics(study)["answer"]
     assert "No analysis plan was registered before opening, so no generator can be said to pass" in answer[0]
     assert "generator minus real" in answer[0]
+
+
+def test_without_a_plan_the_page_says_so_once_with_the_link_to_the_plan(db, client, staff_user):
+    build_study(readers=3, slug="unplanned")
+    html = page(client, staff_user, "unplanned")
+    assert html.count("No analysis plan") == 1
+    summary = html[html.index('id="summary"'):html.index("</p>", html.index('id="summary"'))]
+    assert "No analysis plan was registered before opening" in summary
+    assert '<a id="no-plan" href="/studies/unplanned/results/plan/">See the analysis plan</a>' in summary
+
+
+def test_without_votes_or_a_plan_the_answer_still_says_it_once(db, client, staff_user):
+    """No votes yet: the answer says there is none, and that no plan is registered (a draft: that it still can be)."""
+    study = create_study("empty", status="draft")
+    draft = build_statistics(study)["answer"]
+    assert len(draft) == 1 and draft[0].endswith("No analysis plan is registered yet: register one before opening, "
+                                                 "or no generator can be said to pass for real.")
+    html = page(client, staff_user, "empty")
+    assert html.count("No analysis plan") == 1 and ">Register the analysis plan</a>" in html
 
 
 def test_the_page_leads_with_the_answer_one_sign_and_one_p_format(planned, client, staff_user):

@@ -11,8 +11,10 @@ from django.urls import reverse
 from readerstudy.batches.models import Batch
 from readerstudy.reading import lifecycle
 from readerstudy.reading.services import ProtocolError, protocol_for, validate_protocol
-from readerstudy.results.models import AnalysisPlan
-from readerstudy.studies.models import Case, Invitation, Membership, Study
+from readerstudy.results.analysis_plan import plan_for
+from readerstudy.results.planned_size import PlannedSizeCheck, planned_size_check
+from readerstudy.studies.models import Case, Membership, Study
+from readerstudy.studies.selectors import usable_invitations
 
 
 @dataclass(frozen=True)
@@ -36,15 +38,16 @@ def checklist(study: Study) -> list[Item]:
         batch_detail = (f"{n_cases} case{'s' if n_cases != 1 else ''} from {len(batches)} batch"
                         f"{'es' if len(batches) != 1 else ''}; {audited} with a generation audit.")
     n_readers = Membership.objects.filter(study=study).count()
-    n_links = Invitation.objects.filter(study=study, used_by__isnull=True).count()
+    n_links = usable_invitations(study).count()
     planned = f" of {study.planned_readers} planned" if study.planned_readers else ""
     try:
         validate_protocol(study, protocol_for(study))
         protocol_problem = ""
     except ProtocolError as exc:
         protocol_problem = exc.message
-    plan_done = bool(study.planned_readers and study.planned_cases)
-    claim_registered = AnalysisPlan.objects.filter(study=study).exists()
+    analysis_plan = plan_for(study)
+    claim_registered = analysis_plan is not None
+    power = _power_item(study, planned_size_check(study, analysis_plan))
     return [
         Item("batch", "Batch imported and audited", bool(batches) and audited == len(batches), batch_detail,
              reverse("batch_list", kwargs=slug),
@@ -57,17 +60,30 @@ def checklist(study: Study) -> list[Item]:
              protocol_problem or ("The protocol can be met; preview it as a reader before opening." if n_cases
                                   else "Import cases first: the protocol is checked against them."),
              reverse("protocol", kwargs=slug), "Review the protocol and preview as a reader"),
-        Item("power", "Power planned", plan_done,
-             f"Planned: {study.planned_readers} readers x {study.planned_cases} cases." if plan_done
-             else "Not planned yet: record the readers and cases a power analysis asks for (manage.py mrmc_power, "
-                  "or the planning section of a pilot's results).",
-             reverse("study_home", kwargs=slug) + "#plan", "Record the planned readers and cases"),
+        power,
         Item("claim", "Analysis plan registered", claim_registered,
              "The endpoint, margin and primary comparisons are registered; opening freezes them." if claim_registered
              else "Not registered: without a plan fixed before opening, the results cannot say that a generator "
                   "passes for real.",
              reverse("analysis-plan", kwargs=slug), "Register the analysis plan (endpoint, margin, alpha)"),
     ]
+
+
+def _power_item(study: Study, size: PlannedSizeCheck | None) -> Item:
+    """Power planned: a planned size, and where an analysis plan is registered, one that its proposal says is enough
+    (``planned_size.planned_size_check``: the sentence the plan page shows too)."""
+    slug = {"slug": study.slug}
+    planned = bool(study.planned_readers and study.planned_cases)
+    if size is None:
+        return Item("power", "Power planned", planned,
+                    f"Planned: {study.planned_readers} readers x {study.planned_cases} cases." if planned
+                    else "Not planned yet: record the readers and cases a power analysis asks for (manage.py "
+                         "mrmc_power, the planning section of a pilot's results, or the registered analysis plan's "
+                         "proposal).",
+                    reverse("study_home", kwargs=slug) + "#plan", "Record the planned readers and cases")
+    return Item("power", "Power planned", planned and not size.short, size.sentence,
+                reverse("analysis-plan", kwargs=slug) + "#proposal",
+                "Adopt a planned size from the analysis plan's proposal")
 
 
 def next_action(study: Study, items: list[Item]) -> tuple[str, str]:

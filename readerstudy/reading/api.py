@@ -26,7 +26,7 @@ from readerstudy.studies import services as study_services
 from readerstudy.studies.auth import MAX_PASSWORD_LENGTH
 from readerstudy.studies.models import Answer, Finding, Membership, Source, Study
 from readerstudy.studies.permissions import may_administer
-from readerstudy.studies.selectors import open_invitations, study_for_staff
+from readerstudy.studies.selectors import study_for_staff, usable_invitations
 from readerstudy.studies.services import StudyStateError
 from readerstudy.text import neutralise
 
@@ -554,10 +554,11 @@ class StudyMonitoringApi(APIView):
                            "min_answers": monitoring.THRESHOLDS.min_answers,
                            "described": monitoring.THRESHOLDS.described()},
             "reminder_url": read_url,
-            "invitations": [
-                {"url": request.build_absolute_uri(reverse("invitation", kwargs={"token": invitation.token})),
-                 "note": invitation.note, "created_at": invitation.created_at}
-                for invitation in open_invitations(study) if invitation.used_by_id is None],
+            "invitations": [  # each with the id that withdraws it (DELETE .../invitations/<id>/)
+                {"id": invitation.pk,
+                 "url": request.build_absolute_uri(reverse("invitation", kwargs={"token": invitation.token})),
+                 "note": invitation.note, "created_at": invitation.created_at, "expires_at": invitation.expires_at}
+                for invitation in usable_invitations(study)],
             "readers": [
                 {key: row[key] for key in ("pseudonym", "username", "answered", "total", "practice_answered",
                                            "last_activity_at", "median_ms", "fastest_ms", "timed_answers",

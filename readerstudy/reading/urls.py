@@ -20,6 +20,8 @@ urlpatterns = [
     path("studies/<slug:slug>/sequences/", views.sequences_page, name="protocol-sequences"),
     path("studies/<slug:slug>/readers/", views.readers_page, name="protocol-readers"),
     path("studies/<slug:slug>/readers/<str:pseudonym>/reset/", views.reader_reset, name="protocol-reader-reset"),
+    path("studies/<slug:slug>/readers/invitations/<int:invitation_id>/withdraw/", views.invitation_withdraw,
+         name="protocol-invitation-withdraw"),
     path("studies/<slug:slug>/preview/", views.preview_page, name="preview"),
     path("studies/<slug:slug>/preview/next/", views.preview_next, name="preview-next"),
     path("studies/<slug:slug>/preview/sequence/<int:position>/", views.preview_position, name="preview-position"),

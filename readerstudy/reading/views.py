@@ -14,20 +14,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import AuthenticationFailed
 
-from readerstudy.errors import ApplicationError, NotFound, json_refusal
+from readerstudy.errors import ApplicationError, NotFound, json_refusal, page_refusal
 from readerstudy.studies.auth import MAX_PASSWORD_LENGTH
 from readerstudy.studies.blinding import BlindedImageCache
 from readerstudy.studies.models import Answer, Case, Finding, Membership, Source, Study, StudyAdministrator
 from readerstudy.studies.operator import operator_access
 from readerstudy.studies.permissions import may_administer
-from readerstudy.studies.selectors import account_named, audit_trail, open_invitations, staff_studies, study_for_staff
+from readerstudy.studies.selectors import account_named, audit_trail, listed_invitations, staff_studies, study_for_staff
 from readerstudy.studies.services import (
     GrantRefused,
     LastAdmin,
     invitation_create,
+    invitation_revoke,
+    invitation_to_withdraw,
     reader_add,
     study_admin_grant_named,
     study_admin_revoke,
@@ -232,7 +235,7 @@ def readers_page(request, slug: str):
         "study": study, "form": form, "readers": monitoring.reader_monitoring(study),
         "thresholds": monitoring.THRESHOLDS.described(),
         "reminder_url": request.build_absolute_uri(reverse("read", kwargs={"slug": study.slug})),
-        "invitations": open_invitations(study),
+        "invitations": listed_invitations(study), "now": timezone.now(),
         "admins": StudyAdministrator.objects.filter(study=study).select_related("user", "granted_by"),
     })
 
@@ -257,6 +260,28 @@ def _admin_change(request, study: Study, action: str, username: str) -> None:
         messages.error(request, str(exc))
         return
     messages.success(request, f"{username} {'is no longer' if removed else 'was not'} an admin of this study.")
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request, slug: str, invitation_id: int):
+    """Withdraw an invitation link from the readers page, through the API's service (``invitation_revoke``). It
+    cannot be undone, so it is asked first: without ``confirm=yes`` this answers the question, naming the link."""
+    study = study_for_staff(request.user, slug)
+    try:
+        if request.POST.get("confirm") != "yes":
+            invitation = invitation_to_withdraw(study, invitation_id)
+            return render(request, "reading/confirm_withdraw.html", {"study": study, "invitation": invitation})
+        invitation = invitation_revoke(study, request.user, invitation_id)
+    except ApplicationError as refusal:
+        page_refusal(request, refusal)
+    else:
+        messages.success(request, f"The invitation link {_link_name(invitation)} was withdrawn: it no longer works.")
+    return redirect("protocol-readers", slug=slug)
+
+
+def _link_name(invitation) -> str:
+    return f"for {invitation.note}" if invitation.note else f"created {invitation.created_at:%Y-%m-%d %H:%M} UTC"
 
 
 @login_required

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from analysis.equivalence import Margin, PlanError, verdicts
 from analysis.equivalence_power import PILOTS, READER_COUNTS, TARGET_POWER, proposal_rows, simulated_pilot
+from analysis.equivalence_power import cases_needed as cases_for_plan
 from readerstudy.errors import ApplicationError, Conflict
 from readerstudy.studies.models import Study
 from readerstudy.studies.services import audit
@@ -99,6 +100,16 @@ def equivalence_report(study: Study, plan: AnalysisPlan | None, mrmc: dict) -> d
     found["deviation"] = (f"The plan was changed after the study opened ({plan.registered_at:%Y-%m-%d %H:%M} UTC, "
                           "after opening): this analysis is a deviation from the pre-registered plan.") if late else ""
     return found
+
+
+def cases_for_power(endpoint: str, margin: float, alpha: float, readers: int,
+                    test: str = "non_inferiority") -> int | None:
+    """The fewest cases (real + one generator's fakes) giving 80% power to pass a generator truly as real as the real
+    images with ``readers`` readers, for the very test the verdict runs (``analysis.equivalence_power``), or None
+    where no number of cases reaches it. The one rule behind the proposal's rows and the planned-size check
+    (``planned_size``)."""
+    plan = Margin(endpoint=endpoint, test=test, margin=margin, alpha=alpha).check()
+    return cases_for_plan(simulated_pilot(endpoint), plan, readers)
 
 
 def proposal(endpoint: str, margin: float, alpha: float, test: str = "non_inferiority") -> dict:

@@ -19,3 +19,9 @@ class AnalysisPlanForm(forms.Form):
     def __init__(self, *args, generators: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["primary"].choices = [(name, name) for name in generators]
+
+
+class AdoptSizeForm(forms.Form):
+    """A proposal row's button: the readers only (the cases are the plan's, computed by the service)."""
+
+    readers = forms.IntegerField(min_value=1, max_value=100_000)

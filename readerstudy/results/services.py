@@ -61,7 +61,8 @@ def build_statistics(study: Study, layout: selectors.StudyLayout | None = None,
              if entry is not None]
     equivalence = json_ready(equivalence_report(study, plan_for(study), mrmc))
     report["memorisation"] = json_ready(memorisation(votes, labels))
-    return {"study": study.slug, "answer": answer_sentences(report, comparisons, equivalence),
+    answer = answer_sentences(report, comparisons, equivalence, draft=study.status == Study.Status.DRAFT)
+    return {"study": study.slug, "answer": answer,
             "summary": summary_sentences(report, comparisons), "comparisons": comparisons,
             "mrmc": mrmc, "power": json_ready(power), "equivalence": equivalence, **report,
             "excluded_cases": selectors.excluded_cases(study) if excluded_cases is None else excluded_cases}

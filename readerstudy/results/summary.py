@@ -167,15 +167,23 @@ def _verdict_phrases(verdicts: list[dict], margin: float) -> list[str]:
     return phrases
 
 
-def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None) -> list[str]:
+NO_PLAN = "No analysis plan was registered before opening, so no generator can be said to pass for real"
+NO_PLAN_YET = ("No analysis plan is registered yet: register one before opening, or no generator can be said to pass "
+               "for real")
+
+
+def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None, *, draft: bool = False) -> list[str]:
     """What the study found for its main question (does each generator pass for real?), in at most three sentences:
     the pre-registered verdicts (or, without a plan, that none can be given and the differences instead), what the
-    comparisons generalise to, and the AUC where readers gave confidence. Differences are generator minus real."""
+    comparisons generalise to, and the AUC where readers gave confidence. Differences are generator minus real.
+    Without a plan the answer says so once, whatever else it can say (``NO_PLAN``, or ``NO_PLAN_YET`` for a draft,
+    whose plan can still be registered); the page puts the plan's link beside it and nothing else repeats it."""
+    no_plan = NO_PLAN_YET if draft else NO_PLAN
     n_votes, n_readers = report["n_votes"], len(report["readers"])
     if not n_votes:
         planned = (f" The pre-registered test is {equivalence['plan']['test'].replace('_', '-')} on the "
                    f"{'AUC' if equivalence['plan']['endpoint'] == 'auc' else 'called-real rate'} (a generator passes "
-                   f"if {equivalence['criterion']})." if equivalence else "")
+                   f"if {equivalence['criterion']})." if equivalence else f" {no_plan}.")
         return ["No votes yet, so there is no answer: each generator's verdict appears here once readers have voted."
                 + planned]
     sentences = []
@@ -189,11 +197,11 @@ def answer_sentences(report: dict, comparisons: dict, equivalence: dict | None) 
         sentences.append(f"The pre-registered test cannot be run yet: {equivalence['note']}")
     elif comparisons["vs_real"]:
         parts = [f"{row['first']} {_points(row)}" for row in comparisons["vs_real"]]
-        sentences.append("No analysis plan was registered before opening, so no generator can be said to pass for "
-                         "real; called real against the real images (generator minus real): " + "; ".join(parts)
-                         + ".")
+        sentences.append(f"{no_plan}; called real against the real images (generator minus real): "
+                         + "; ".join(parts) + ".")
     else:
-        sentences.append(comparisons["called_real_note"] or "No comparison with the real images yet.")
+        sentences.append(f"{no_plan}. "
+                         + (comparisons["called_real_note"] or "No comparison with the real images yet."))
     scope = ("for these readers only (fixed readers, random cases)" if comparisons["kind"] == "FRRC" else
              "generalising to other readers reading other cases")
     if comparisons["auc"] and comparisons.get("auc_kind") != comparisons["kind"]:

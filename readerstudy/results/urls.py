@@ -33,5 +33,6 @@ urlpatterns = [
     path("api/studies/<slug:slug>/report.md", api.StudyReportMarkdownApi.as_view(), name="api-report-md"),
     path("api/studies/<slug:slug>/analysis-plan/", api.StudyAnalysisPlanApi.as_view(), name="api-analysis-plan"),
     path("studies/<slug:slug>/results/plan/", views.analysis_plan_page, name="analysis-plan"),
+    path("studies/<slug:slug>/results/plan/adopt/", views.planned_size_adopt, name="analysis-plan-adopt"),
     path("api/studies/<slug:slug>/my-score/", api.StudyMyScoreApi.as_view(), name="api-my-score"),
 ]

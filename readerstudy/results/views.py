@@ -6,14 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from readerstudy.errors import ApplicationError
+from readerstudy.errors import ApplicationError, page_refusal
 from readerstudy.reading.selectors import membership_for
 from readerstudy.studies.models import Study
 from readerstudy.studies.selectors import study_for_staff
 
-from . import analysis_plan, charts, marks, marks_charts, services
-from .forms import AnalysisPlanForm
+from . import analysis_plan, charts, marks, marks_charts, planned_size, services
+from .forms import AdoptSizeForm, AnalysisPlanForm
 from .marks_export import jafroc_download
 
 
@@ -130,4 +131,27 @@ def analysis_plan_page(request, slug: str):
         "study": study, "form": form, "plan": analysis_plan.plan_data(plan),
         "frozen": study.status != Study.Status.DRAFT,
         "proposal": analysis_plan.proposal(shown["endpoint"], shown["margin"], shown["alpha"], shown["test"]),
+        # rows can be adopted only where the proposal shown is the registered plan's (not a refused form's values)
+        "adoptable": plan is not None and shown is current,
+        "planned_size": planned_size.planned_size_check(study, plan),
     }, status=status)
+
+
+@login_required
+@require_POST
+def planned_size_adopt(request, slug: str):
+    """Adopt a row of the registered plan's proposal as the study's planned size (``planned_size.planned_size_adopt``:
+    the readers come from the button, the cases from the plan)."""
+    study = study_for_staff(request.user, slug)
+    form = AdoptSizeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a row of the proposal to adopt.")
+    else:
+        try:
+            planned_size.planned_size_adopt(study, request.user, readers=form.cleaned_data["readers"])
+        except ApplicationError as refusal:
+            page_refusal(request, refusal)
+        else:
+            messages.success(request, f"Planned size: {study.planned_readers} readers x {study.planned_cases} cases, "
+                                      "the registered plan's proposal. The study home's checklist shows it.")
+    return redirect("analysis-plan", slug=slug)

@@ -293,6 +293,16 @@ class AuditEntry(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.field}"
 
 
+class InvitationQuerySet(models.QuerySet):
+    def not_withdrawn(self) -> InvitationQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+    def usable(self, now) -> InvitationQuerySet:
+        """Links that still let someone join: unused, not withdrawn, not expired (``unusable_because`` in SQL)."""
+        return self.not_withdrawn().filter(used_by__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
 class Invitation(models.Model):
     """A link that lets whoever holds it create an account (or use theirs) and join the study, once."""
 
@@ -307,6 +317,8 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True,
                                       help_text="After this an unused link no longer works (INVITATION_TTL_DAYS).")
     revoked_at = models.DateTimeField(null=True, blank=True, help_text="An admin withdrew the link.")
+
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         db_table = "protocol_invitation"

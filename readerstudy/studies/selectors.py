@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 
 from .models import AuditEntry, Case, Invitation, Membership, Study, StudyAdministrator
 from .operator import operator_access
@@ -70,5 +71,13 @@ def audit_trail(study: Study, limit: int = 500) -> list[AuditEntry]:
     return list(AuditEntry.objects.filter(study=study).select_related("actor")[:limit])
 
 
-def open_invitations(study: Study) -> list[Invitation]:
-    return list(Invitation.objects.filter(study=study).select_related("used_by").order_by("-created_at"))
+def listed_invitations(study: Study) -> list[Invitation]:
+    """The study's links that were not withdrawn, newest first: the open ones, the expired and the used (with their
+    reader). A withdrawn link is gone from every list."""
+    return list(Invitation.objects.filter(study=study).not_withdrawn().select_related("used_by")
+                .order_by("-created_at"))
+
+
+def usable_invitations(study: Study):
+    """The study's links that still let someone join (unused, not withdrawn, not expired), newest first."""
+    return Invitation.objects.filter(study=study).usable(timezone.now()).order_by("-created_at")

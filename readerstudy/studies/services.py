@@ -218,15 +218,28 @@ def invitation_create(study: Study, actor, note: str = "") -> Invitation:
     return invitation
 
 
+def invitation_to_withdraw(study: Study, invitation_id: int, *, lock: bool = False) -> Invitation:
+    """The study's link ``invitation_id`` if it can still be withdrawn: the one rule for the API's DELETE, the readers
+    page's Withdraw and the question that page asks first. ``NotFound`` for an unknown link or another study's; a
+    conflict for one already used (its reader stays) or expired (it no longer works: nothing to withdraw). A link
+    withdrawn already is returned as it is, so withdrawing twice is harmless."""
+    invitations = Invitation.objects.select_for_update() if lock else Invitation.objects.all()
+    invitation = invitations.filter(study=study, pk=invitation_id).first()  # used_by: nullable, no outer join to lock
+    if invitation is None:
+        raise NotFound("No such invitation in this study.", "invitation")
+    if invitation.used_by_id is not None:
+        raise Conflict(f"This invitation was used already, by {invitation.used_by.get_username()}: it no longer "
+                       "works, and withdrawing it would not remove the reader.", "invitation")
+    if invitation.revoked_at is None and invitation.expires_at is not None and invitation.expires_at <= timezone.now():
+        raise Conflict(f"This invitation link expired on {invitation.expires_at:%Y-%m-%d %H:%M} UTC: it no longer "
+                       "works, so there is nothing to withdraw.", "invitation")
+    return invitation
+
+
 def invitation_revoke(study: Study, actor, invitation_id: int) -> Invitation:
-    """Withdraw an unused link of the study (audited); ``NotFound`` for another study's or an unknown one, a conflict
-    for one already used."""
+    """Withdraw a link of the study that still works (audited); refused as ``invitation_to_withdraw`` says."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().filter(study=study, pk=invitation_id).first()
-        if invitation is None:
-            raise NotFound("No such invitation in this study.", "invitation")
-        if invitation.used_by_id is not None:
-            raise Conflict("This invitation was used already; remove the reader instead.", "invitation")
+        invitation = invitation_to_withdraw(study, invitation_id, lock=True)
         if invitation.revoked_at is None:
             invitation.revoked_at = timezone.now()
             invitation.save(update_fields=["revoked_at"])

@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from readerstudy.batches.models import Batch
 from readerstudy.jobs.models import GenerationJob
-from readerstudy.studies.models import Membership
+from readerstudy.studies.models import Invitation, Membership
 from tests.factories import LOGIN, access_outcome, client_for
 
 ACTORS = ("anonymous", "reader", "outsider", "staff", "other_admin")
@@ -150,6 +150,9 @@ ROWS = [
     Row("studies/<slug:slug>/readers/", "get", f"/studies/{S}/readers/", STAFF_ONLY_PAGE),
     Row("studies/<slug:slug>/readers/<str:pseudonym>/reset/", "post", f"/studies/{S}/readers/R1/reset/",
         (LOGIN, 404, 404, 302, 404)),
+    # Withdrawing a link from the readers page: staff get the question first (200), everyone else 404.
+    Row("studies/<slug:slug>/readers/invitations/<int:invitation_id>/withdraw/", "post",
+        f"/studies/{S}/readers/invitations/{{invitation}}/withdraw/", (LOGIN, 404, 404, 200, 404)),
     Row("invite/<str:token>/", "get", "/invite/no-such-invitation/", (404, 404, 404, 404, 404)),
     Row("api/studies/<slug:slug>/protocol/", "get", f"/api/studies/{S}/protocol/", STAFF_ONLY_API),
     Row("api/studies/<slug:slug>/status/", "post", f"/api/studies/{S}/status/", STAFF_ONLY_API, {"status": "paused"}),
@@ -172,6 +175,8 @@ ROWS = [
     # The pre-registered analysis plan (results): staff only.
     Row("api/studies/<slug:slug>/analysis-plan/", "get", f"/api/studies/{S}/analysis-plan/", STAFF_ONLY_API),
     Row("studies/<slug:slug>/results/plan/", "get", f"/studies/{S}/results/plan/", STAFF_ONLY_PAGE),
+    Row("studies/<slug:slug>/results/plan/adopt/", "post", f"/studies/{S}/results/plan/adopt/",
+        (LOGIN, 404, 404, 302, 404)),
     # The case gallery and the preview as a reader (readerstudy/gallery): staff only.
     Row("studies/<slug:slug>/cases/", "get", f"/studies/{S}/cases/", STAFF_ONLY_PAGE),
     Row("studies/<slug:slug>/cases/<str:public_id>/", "get", f"/studies/{S}/cases/{{case}}/", STAFF_ONLY_PAGE),
@@ -228,7 +233,7 @@ def world(study_factory, reader_factory, case_factory, staff_user):
     shown = client_for({"users": users}, "reader").get(f"/api/studies/{S}/next/").json()["image_url"]
     fill = {"token": shown.removeprefix("/i/").removesuffix(".png"), "batch": batch.pk,
             "draft_batch": draft_batch.pk, "job": job.pk, "case": cases[0].public_id,
-            "draft_case": draft_case.public_id}
+            "draft_case": draft_case.public_id, "invitation": Invitation.objects.create(study=study).pk}
     other_fill = {"token": other_cases[0].image_token, "batch": other_batch.pk, "job": other_job.pk,
                   "case": other_cases[0].public_id}
     return {"study": study, "cases": cases, "users": users, "fill": fill, "other_fill": other_fill}
@@ -289,12 +294,13 @@ def test_the_admin_of_another_study_administers_their_own(world, row):
     assert response.status_code == 200, path
 
 
-OBJECT_ROWS = [row for row in ROWS if any(part in row.path for part in ("{batch}", "{job}", "{case}"))]
+OBJECT_ROWS = [row for row in ROWS if any(part in row.path for part in ("{batch}", "{job}", "{case}", "{invitation}"))]
 
 
 @pytest.mark.parametrize("row", OBJECT_ROWS, ids=[row.path for row in OBJECT_ROWS])
 def test_an_object_of_this_study_through_the_other_studys_url_is_404(world, row):
-    """The admin of another study names their own study in the URL and this study's batch, job or case: still 404."""
+    """The admin of another study names their own study in the URL and this study's batch, job, case or invitation
+    link: still 404."""
     path = row.path.replace(f"/{S}/", "/other/").format(**world["fill"])
     assert request(client_for(world, "other_admin"), row, world, path).status_code == 404, path
 
