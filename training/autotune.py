@@ -3,10 +3,13 @@
 What is fastest on a CPU depends on the CPU and on what else runs on it, and was measured to go both ways: bf16 on an
 AVX-512-BF16 CPU paid 1.3-1.9x over fp32 at batch 1 in one run and 0.92-0.96x in another; on a 2-core machine shared
 with other work, one thread ran a paper-width Pix2Pix step about twice as fast as two (OpenMP's threads wait for each
-other when the scheduler takes one away). So the candidates (fp32 channels-last + fused Adam, with one thread and with
-PyTorch's default; bf16 too where the CPU computes it natively) each run real training steps of the run's own model,
-batch and image size on random tensors, interleaved so a load swing hits all of them, and the fastest is taken; the
-figures are logged and kept in the run's ``config.json`` (``precision_resolved``).
+other when the scheduler takes one away); and the memory layout went both ways for Pix2Pix (channels-last faster on
+one AVX-512-BF16 CPU; on another, at batch 1 and one thread, contiguous took 1.26 s a step against 1.44 s in fp32 and
+0.76 s against 0.87 s in bf16, as channels-last weights cost a layout copy of every gradient and a clone in fused
+Adam). So the candidates (fp32 + fused Adam in both layouts, with one thread and with PyTorch's default; bf16 too where
+the CPU computes it natively) each run real training steps of the run's own model, batch and image size on random
+tensors, interleaved so a load swing hits all of them, and the fastest is taken; the figures are logged and kept in
+the run's ``config.json`` (``precision_resolved``).
 
 Small images skip the probe (``PROBE_MIN_IMAGE_SIZE``): their steps take milliseconds, the choice would be noise, and
 tests and the demo keep PyTorch's default threads.
@@ -26,21 +29,24 @@ from training.precision import Precision, cpu_native_bf16, fast_path
 log = logging.getLogger(__name__)
 
 PROBE_MIN_IMAGE_SIZE = 128
-PROBE_ROUNDS = 2
+PROBE_ROUNDS = 3
 
 
 def cpu_candidates(default: Precision) -> list[Precision]:
-    """The ways to run on this CPU: ``default`` (what ``resolve_precision`` chose) with PyTorch's threads and with one
-    thread, plus fp32 when the default is bf16 (and the reverse where the CPU computes bf16 natively)."""
+    """The ways to run on this CPU: ``default`` (what ``resolve_precision`` chose) and the other memory layout
+    (channels-last or contiguous: which is faster depends on the CPU and the model, and was measured both ways for
+    Pix2Pix), each with PyTorch's threads and with one thread, plus the same in fp32 when the default is bf16 (and
+    in bf16 where the CPU computes it natively and the default is fp32)."""
     names = [default.name]
     native, _ = cpu_native_bf16()
     if native:
         names.append("fp32" if default.name == "bf16" else "bf16")
     default_threads = torch.get_num_threads()
     thread_choices = [default_threads] + ([1] if default_threads > 1 else [])
-    return [fast_path(name, torch.device("cpu"), default.requested, default.reason,
-                      channels_last=default.channels_last, threads=threads)
-            for name in names for threads in thread_choices]
+    return [fast_path(name, torch.device("cpu"), default.requested, default.reason, channels_last=layout,
+                      threads=threads)
+            for name in names for layout in (default.channels_last, not default.channels_last)
+            for threads in thread_choices]
 
 
 def _random_batch(config: TrainConfig, device: torch.device):
@@ -55,22 +61,25 @@ def _random_batch(config: TrainConfig, device: torch.device):
 def probe(config: TrainConfig, device: torch.device, candidates: list[Precision], make_trainer,
           rounds: int = PROBE_ROUNDS) -> tuple[Precision, list[dict]]:
     """The candidate whose step is fastest (best of ``rounds`` interleaved timed steps after a warm-up each), and
-    every candidate's figures. ``make_trainer(precision)`` builds the run's trainer in that precision. Global RNG
-    state is used by the probe's steps: call it before the run seeds itself."""
+    every candidate's figures. ``make_trainer(precision)`` builds the run's trainer in that precision; candidates that
+    differ only in their thread count share one trainer (threads change no arithmetic), so the probe holds one model
+    per precision and layout. Global RNG state is used by the probe's steps: call it before the run seeds itself."""
     previous_threads = torch.get_num_threads()
     batch = _random_batch(config, device)
-    trainers = []
+    trainers: dict[Precision, object] = {}
     try:
         for candidate in candidates:
             torch.set_num_threads(candidate.threads or previous_threads)
-            trainer = make_trainer(candidate)
-            trainer.train_mode(True)
-            trainer.step(*batch, step=0)  # warm-up: allocations, oneDNN's kernel choice
-            trainers.append(trainer)
+            key = replace(candidate, threads=0)
+            if key not in trainers:
+                trainers[key] = make_trainer(candidate)
+                trainers[key].train_mode(True)
+            trainers[key].step(*batch, step=0)  # warm-up: allocations, oneDNN's kernel choice for these threads
         seconds: list[list[float]] = [[] for _ in candidates]
         for round_ in range(rounds):
-            for index, (candidate, trainer) in enumerate(zip(candidates, trainers, strict=True)):
+            for index, candidate in enumerate(candidates):
                 torch.set_num_threads(candidate.threads or previous_threads)
+                trainer = trainers[replace(candidate, threads=0)]
                 started = time.perf_counter()
                 trainer.step(*batch, step=1 + round_)
                 seconds[index].append(time.perf_counter() - started)
@@ -79,9 +88,14 @@ def probe(config: TrainConfig, device: torch.device, candidates: list[Precision]
     figures = [{"precision": c.name, "channels_last": c.channels_last, "threads": c.threads or previous_threads,
                 "step_seconds": min(s)} for c, s in zip(candidates, seconds, strict=True)]
     best = min(range(len(candidates)), key=lambda i: figures[i]["step_seconds"])
-    summary = ", ".join(f"{f['precision']} {f['threads']} thread(s) {f['step_seconds']:.3f} s" for f in figures)
+    summary = ", ".join(f"{f['precision']} {_layout(f)} {f['threads']} thread(s) {f['step_seconds']:.3f} s"
+                        for f in figures)
     chosen = replace(candidates[best], reason=f"{candidates[best].reason}; timed probe, fastest of: {summary}")
     return chosen, figures
+
+
+def _layout(figure: dict) -> str:
+    return "channels-last" if figure["channels_last"] else "contiguous"
 
 
 def autotune_cpu(config: TrainConfig, device: torch.device, default: Precision, make_trainer) -> Precision:
@@ -92,7 +106,9 @@ def autotune_cpu(config: TrainConfig, device: torch.device, default: Precision, 
     if len(candidates) == 1:
         return default
     chosen, figures = probe(config, device, candidates, make_trainer)
-    log.info("--precision auto: timed probe on this CPU: %s; chose %s with %d thread(s)",
-             ", ".join(f"{f['precision']}/{f['threads']}t {f['step_seconds']:.3f} s/step" for f in figures),
-             chosen.name, chosen.threads or torch.get_num_threads())
+    log.info("--precision auto: timed probe on this CPU: %s; chose %s %s with %d thread(s)",
+             ", ".join(f"{f['precision']}/{_layout(f)}/{f['threads']}t {f['step_seconds']:.3f} s/step"
+                       for f in figures),
+             chosen.name, "channels-last" if chosen.channels_last else "contiguous",
+             chosen.threads or torch.get_num_threads())
     return chosen

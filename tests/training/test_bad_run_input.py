@@ -82,6 +82,26 @@ def test_the_probe_takes_the_faster_candidate_and_reports_every_one(phantom_dir)
     assert figures[0]["step_seconds"] > figures[1]["step_seconds"]
 
 
+def test_the_probe_tries_both_layouts_and_builds_one_model_per_precision_and_layout(phantom_dir):
+    """Thread counts change no arithmetic, so the candidates that differ only in threads share one trainer (at paper
+    size each model holds about a gigabyte with its optimiser)."""
+    config = make_config("pix2pix", str(phantom_dir), "unused", profile="quick", image_size=32, ngf=8, ndf=8)
+    default = resolve_precision("auto", CPU, kind="pix2pix")
+    candidates = autotune.cpu_candidates(default)
+    assert {c.channels_last for c in candidates} == {True, False}
+    built = []
+
+    def make_trainer(candidate):
+        built.append(candidate)
+        return Pix2PixTrainer(config, CPU, precision=candidate)
+
+    chosen, figures = autotune.probe(config, CPU, candidates, make_trainer, rounds=1)
+    assert len(figures) == len(candidates)
+    ways = {(c.name, c.channels_last, c.threads) for c in candidates}
+    assert (chosen.name, chosen.channels_last, chosen.threads) in ways
+    assert len(built) == len({(c.name, c.channels_last) for c in candidates})
+
+
 def test_small_auto_runs_skip_the_probe_and_record_what_they_used(phantom_dir, tmp_path):
     config = make_config("pix2pix", str(phantom_dir), str(tmp_path), profile="quick", image_size=32, ngf=8, ndf=8,
                          iters=1, device="cpu", loader_workers=0)
