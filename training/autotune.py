@@ -24,7 +24,9 @@ from dataclasses import replace
 import torch
 
 from training.config import TrainConfig
+from training.distributed import DistInfo
 from training.precision import Precision, cpu_native_bf16, fast_path
+from training.thread_governor import ThreadGovernor
 
 log = logging.getLogger(__name__)
 
@@ -112,3 +114,14 @@ def autotune_cpu(config: TrainConfig, device: torch.device, default: Precision, 
              chosen.name, "channels-last" if chosen.channels_last else "contiguous",
              chosen.threads or torch.get_num_threads())
     return chosen
+
+
+def thread_governor(config: TrainConfig, device: torch.device, precision: Precision, dist_info: DistInfo,
+                    default_threads: int) -> ThreadGovernor | None:
+    """For the runs the probe settles (``auto`` on the CPU at a size worth probing, one process), a governor that
+    keeps them on the faster of PyTorch's default thread count and one thread as the load changes
+    (``training.thread_governor``); None for every other run."""
+    if (config.precision != "auto" or device.type != "cpu" or config.image_size < PROBE_MIN_IMAGE_SIZE
+            or dist_info.enabled or default_threads < 2):
+        return None
+    return ThreadGovernor(choices=(default_threads, 1), current=precision.threads or default_threads)

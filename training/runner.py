@@ -29,7 +29,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from training.autotune import autotune_cpu
+from training.autotune import autotune_cpu, thread_governor
 from training.checkpoints import FORMAT_VERSION, CheckpointError, load_checkpoint, read_checkpoint_meta, save_checkpoint
 from training.config import TrainConfig
 from training.data.augment import AugmentSettings
@@ -92,6 +92,8 @@ class RunResult:
     checkpoints): CUDA events on a GPU, read only when the loop logs (no wait per step); the wall clock elsewhere."""
     is_main: bool = True
     """False on every torchrun process but rank 0 (which alone writes and reports)."""
+    thread_moves: list[dict] = field(default_factory=list)
+    """``auto`` CPU runs: each change of thread count the load called for (``training.thread_governor``)."""
 
 
 def resolve_device(name: str, dist_info: DistInfo = DistInfo()) -> torch.device:
@@ -255,8 +257,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
 def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInfo, device: torch.device,
            rank_batch: int) -> RunResult:
     math = configure_math(device)
+    default_threads = torch.get_num_threads()
     precision = _resolved_precision(config, device, dist_info, resume)
     apply_threads(precision)
+    governor = thread_governor(config, device, precision, dist_info, default_threads)
     if dist_info.is_main:
         log.info("precision: %s; math: %s", precision.describe(), math.to_dict())
     out = Path(config.out)
@@ -320,6 +324,8 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
             history.append(row)
             bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step"}, refresh=False)
         timer.lap()
+        if governor is not None:
+            governor.observe(done, timer.seconds[-1])
         if logged:
             timer.flush()
         sampled = dist_info.is_main and (done % config.sample_every == 0 or done == config.iters)
@@ -338,4 +344,4 @@ def _train(config: TrainConfig, resume: bool, progress: bool, dist_info: DistInf
     if data.skipped:
         log.warning("skipped bad input during this run: %s", dict(data.skipped))
     return RunResult(out, max(start, config.iters), history, checkpoint_path, dict(data.skipped), timer.flush(),
-                     dist_info.is_main)
+                     dist_info.is_main, [] if governor is None else governor.moves)
