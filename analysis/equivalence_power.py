@@ -62,7 +62,8 @@ def simulated_pilot(endpoint: str) -> PilotComponents:
     """The named pilot (``PILOTS``) of ``endpoint``, fixed by its seed: one simulated study of ``PILOT_READERS``
     readers x (``PILOT_CASES`` real images + as many fakes) with the generator truly as real as the real images
     (the called-real rate the real images', or a population AUC of 0.5: the components depend on where the rates
-    lie). Called-real: the difference's components. AUC: G1's own (the analysis needs two generators)."""
+    lie). Called-real: the difference's components. AUC: G1's own (of ``config_at_difference``'s two identical
+    generators)."""
     if endpoint not in PILOTS:
         raise ValueError(f"No pilot for the endpoint {endpoint!r}.")
     base = SimulationConfig(n_readers=PILOT_READERS, n_real=PILOT_CASES, n_fake=PILOT_CASES)

@@ -12,8 +12,11 @@ difference of 0).
   u (both normal) is a two-dimensional Gauss-Hermite quadrature (``population_auc``; 48 nodes a side agree with 96 to
   1e-12, and the simulator's own studies agree within their Monte Carlo error, ``tests/analysis``). The separation
   that puts the population AUC at a target is found by bisection (``separation_for_auc``; to 1e-12 in AUC).
-  The AUC analysis compares generators, so it needs two: the simulated studies carry two identical generators and
-  the verdict read is G1's (its AUC, standard error and components use the real images and G1's fakes only).
+  The simulated studies carry two identical generators and the verdict read is G1's: the AUC analysis needed two
+  when this was validated (a one-generator study now gets its AUC rows too), and the figures quoted here, in
+  ``equivalence`` and in ``bench/bench_equivalence.py`` come from that design. G1's AUC, standard error and
+  components use the real images and G1's fakes only, but for the jackknife's factor (K - 1) / K, K counting G2's
+  fakes too: a one-generator study's Var and Cov2 are (K1 - 1) / K1 over that (a fraction of a percent).
 """
 from __future__ import annotations
 
@@ -92,7 +95,7 @@ def config_at_difference(config: SimulationConfig, difference: float,
                          endpoint: str = "called_real") -> SimulationConfig:
     """``config`` with the generator at a true ``difference``: for the called-real rate its population rate is the
     real images' plus ``difference`` (one generator); for the AUC its population AUC is 0.5 + ``difference`` (two
-    identical generators, the AUC analysis needing two; see the module)."""
+    identical generators, the design the quoted figures come from; see the module)."""
     if endpoint == "auc":
         target = 0.5 + difference
         separation = separation_for_auc(config, target)

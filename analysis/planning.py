@@ -17,8 +17,9 @@ MAX_CASES = 100_000
 def plan(result: OrResult | None, n_cases: int, figure: str, analysis: str = "RRRC") -> dict | None:
     """Power and sample size for ``figure`` ("called_real" or "auc") from ``result``'s components on ``n_cases``
     cases, for ``analysis``: RRRC by default, since a planned study should speak for readers beyond its own (a
-    pilot with two readers still estimates Var(T*R), if roughly). None without an analysis of two readers or more."""
-    if result is None or n_cases < 2 or len(result.readers) < 2:
+    pilot with two readers still estimates Var(T*R), if roughly). None without an analysis of two readers or more,
+    or of one modality (one generator's AUC: no Var(T*R), Cov1 or Cov3 to plan a comparison of two with)."""
+    if result is None or n_cases < 2 or len(result.readers) < 2 or len(result.modalities) < 2:
         return None
     pilot = PilotComponents.from_components(result.components, n_cases)
     effect = EFFECTS[figure]

@@ -15,6 +15,10 @@ variance of one figure, Cov1 the mean covariance of one reader's figures in two 
 modality, Cov3 of two readers in two modalities. Pairwise differences use the global error term (as the reference
 software does) unless ``pairwise="separate"``, which reruns the analysis on each pair alone (safer when modalities
 differ in variance, e.g. the real images' called-real rate against a generator's).
+
+Each modality's reader-averaged figure gets its own standard error, df and interval from that modality's MS(R), Var
+and Cov2 alone (as RJafroc's per-treatment intervals): the rows a one-modality analysis still has (one generator's AUC
+against 0.5), where there is no test between modalities.
 """
 from __future__ import annotations
 
@@ -207,7 +211,8 @@ def _means(fom: np.ndarray) -> tuple[float, float, float, list[float]]:
 
 def _covariance_averages(covariance: CovarianceSummary) -> tuple[float, float, float, float, list[float],
                                                                  list[float]]:
-    """Var, Cov1, Cov2, Cov3 (means over the matching pairs of figures) and each modality's Var and Cov2."""
+    """Var, Cov1, Cov2, Cov3 (means over the matching pairs of figures) and each modality's Var and Cov2; Cov1 and
+    Cov3 nan with one modality."""
     readers, modalities = covariance.same_reader.shape[:2]
     same = covariance.same_reader.sum(axis=0)  # (M, M): sum over readers of cov(r in m, r in n)
     others = covariance.total - same  # sum over pairs of different readers
@@ -215,8 +220,10 @@ def _covariance_averages(covariance: CovarianceSummary) -> tuple[float, float, f
     var_each = np.diag(same) / readers
     cov2_each = np.diag(others) / (readers * (readers - 1)) if readers > 1 else np.zeros(modalities)
     var = float(var_each.mean())
-    cov1 = float(same[~diagonal].sum() / (readers * modalities * (modalities - 1)))
     cov2 = float(cov2_each.mean()) if readers > 1 else 0.0
+    if modalities < 2:  # Cov1 and Cov3 pair two modalities: one has none
+        return var, float("nan"), cov2, float("nan"), [float(v) for v in var_each], [float(v) for v in cov2_each]
+    cov1 = float(same[~diagonal].sum() / (readers * modalities * (modalities - 1)))
     pairs = readers * (readers - 1) * modalities * (modalities - 1)
     cov3 = float(others[~diagonal].sum() / pairs) if pairs else 0.0
     return var, cov1, cov2, cov3, [float(v) for v in var_each], [float(v) for v in cov2_each]
@@ -231,9 +238,15 @@ def variance_components(fom: np.ndarray, covariance: np.ndarray | CovarianceSumm
     E MS(T*R) = Var(T*R) + Var - Cov1 - Cov2 + Cov3,
     E MS(R) = I Var(R) + Var(T*R) + Var + (I - 1) Cov1 - Cov2 - (I - 1) Cov3,
     with Cov2 - Cov3 clamped at 0 in Var(T*R), as RJafroc (and the error terms below) do: the reported components
-    then match RJafroc's, and F, ddf and p, which use MS(T*R) and the clamped covariances directly, do not change."""
+    then match RJafroc's, and F, ddf and p, which use MS(T*R) and the clamped covariances directly, do not change.
+
+    With one modality there is no MS(T), MS(T*R), Cov1 or Cov3 (nan, df 0), and Var(R) and Var(T*R) cannot be told
+    apart: ``var_r`` is then their sum, MS(R) - Var + Cov2 (E MS(R) = Var(R) + Var(T*R) + Var - Cov2 in one
+    modality), ``var_tr`` nan."""
     fom = np.asarray(fom, dtype=float)
     readers, modalities = fom.shape
+    if modalities == 1:
+        return _one_modality_components(fom, _summary(covariance))
     ms_t, ms_r, ms_tr, ms_r_each = _means(fom)
     var, cov1, cov2, cov3, var_each, cov2_each = _covariance_averages(_summary(covariance))
     var_tr = ms_tr - var + cov1 + max(cov2 - cov3, 0.0)
@@ -242,6 +255,18 @@ def variance_components(fom: np.ndarray, covariance: np.ndarray | CovarianceSumm
         ms_t=ms_t, ms_r=ms_r, ms_tr=ms_tr, df_t=modalities - 1, df_r=readers - 1,
         df_tr=(modalities - 1) * (readers - 1), var_r=float(var_r), var_tr=float(var_tr), cov1=cov1, cov2=cov2,
         cov3=cov3, var_error=var, ms_r_per_modality=ms_r_each, cov2_per_modality=cov2_each,
+        var_error_per_modality=var_each,
+    )
+
+
+def _one_modality_components(fom: np.ndarray, covariance: CovarianceSummary) -> VarianceComponents:
+    readers = fom.shape[0]
+    ms_r = float(np.sum((fom[:, 0] - fom[:, 0].mean()) ** 2) / (readers - 1)) if readers > 1 else float("nan")
+    var, _, cov2, _, var_each, cov2_each = _covariance_averages(covariance)
+    nan = float("nan")
+    return VarianceComponents(
+        ms_t=nan, ms_r=ms_r, ms_tr=nan, df_t=0, df_r=readers - 1, df_tr=0, var_r=ms_r - var + cov2, var_tr=nan,
+        cov1=nan, cov2=cov2, cov3=nan, var_error=var, ms_r_per_modality=[ms_r], cov2_per_modality=cov2_each,
         var_error_per_modality=var_each,
     )
 
@@ -295,6 +320,8 @@ def _estimate(label: str, value: float, se: float, df: float | None, alpha: floa
                             ci_low=low, ci_high=high)
 
 
+ONE_MODALITY = ("no comparison: there is only one modality (in a reader study, one generator), so there is nothing "
+                "to compare it with; its reader-averaged figure has its own standard error and interval")
 NO_TEST = ("no test: the error term is 0 (every reader's figures agree exactly across the modalities, e.g. identical "
            "modalities), so F would be infinite or undefined")
 
@@ -322,6 +349,43 @@ def _global_terms(c: VarianceComponents, readers: int) -> dict[str, float]:
     }
 
 
+def _modality_estimates(c: VarianceComponents, means: np.ndarray, n_readers: int, labels: list[str],
+                        alpha: float) -> dict[str, list[ModalityEstimate]]:
+    """Each modality's reader-averaged figure with its standard error, df and interval, per analysis, from that
+    modality's own MS(R), Var and Cov2 only (as RJafroc's per-treatment intervals): RRRC se^2 = [MS(R) + J max(Cov2,
+    0)] / J with Hillis's df, FRRC [Var + (J - 1) max(Cov2, 0)] / J (normal), RRFC MS(R) / J with df J - 1. Nothing
+    of another modality enters, so a modality's rows are the same with or without the others (given the same
+    covariance of its own figures)."""
+    out: dict[str, list[ModalityEstimate]] = {"RRRC": [], "FRRC": [], "RRFC": []}
+    for m, label in enumerate(labels):
+        ms_r_m, cov2_m, var_m = c.ms_r_per_modality[m], c.cov2_per_modality[m], c.var_error_per_modality[m]
+        term = ms_r_m + n_readers * max(cov2_m, 0.0)
+        df_m = _hillis_df(term, ms_r_m, n_readers - 1)
+        out["RRRC"].append(_estimate(label, means[m], np.sqrt(term / n_readers), df_m, alpha))
+        frrc_term = var_m + (n_readers - 1) * max(cov2_m, 0.0)
+        out["FRRC"].append(_estimate(label, means[m], np.sqrt(frrc_term / n_readers), None, alpha))
+        out["RRFC"].append(_estimate(label, means[m], np.sqrt(ms_r_m / n_readers), n_readers - 1, alpha))
+    return out
+
+
+def _one_modality(fom: np.ndarray, covariance: CovarianceSummary, readers: list[str], modalities: list[str],
+                  alpha: float, pairwise: str) -> OrResult:
+    """One modality: its figure's rows in each analysis, and no test or difference (``ONE_MODALITY`` says why)."""
+    c = variance_components(fom, covariance)
+    estimates = _modality_estimates(c, fom.mean(axis=0), fom.shape[0], modalities, alpha)
+    nan = float("nan")
+
+    def analysis(kind: str, name: str, df_den: float | None) -> Analysis:
+        return Analysis(kind=kind, generalises_to=GENERALISES_TO[kind],
+                        test=GlobalTest(name, nan, 0, df_den, nan, nan, no_test=ONE_MODALITY), differences=[],
+                        modalities=estimates[kind])
+
+    single = fom.shape[0] < 2
+    return OrResult(readers=list(readers), modalities=list(modalities), fom=fom, alpha=alpha, components=c,
+                    rrrc=None if single else analysis("RRRC", "F", nan), frrc=analysis("FRRC", "X2", None),
+                    rrfc=None if single else analysis("RRFC", "F", nan), pairwise=pairwise)
+
+
 def _pair_terms(fom: np.ndarray, covariance: CovarianceSummary, i: int, j: int, pairwise: str,
                 global_c: VarianceComponents) -> tuple[VarianceComponents, dict[str, float]]:
     if pairwise == "separate" and fom.shape[1] > 2:
@@ -339,13 +403,15 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
     ``CovarianceSummary`` (all the analysis uses; ``fom.jackknife_summary`` computes it without the full matrix).
 
     With one reader only FRRC is possible (``rrrc`` and ``rrfc`` are None). Every pair (i < j) of modalities gets
-    a difference ``modality i - modality j``. ``pairwise`` is "global" (the error term of all modalities, as the
+    a difference ``modality i - modality j``. With one modality there is nothing to compare: each analysis holds
+    that modality's row (its figure against a fixed value, e.g. an AUC against 0.5) and a test with ``no_test``
+    saying why there is none. ``pairwise`` is "global" (the error term of all modalities, as the
     reference software) or "separate" (each pair analysed on its own). ``per_reader`` False leaves out FRRC's
     per-reader differences (R x pairs rows nobody reads where only the reader-averaged figures are wanted)."""
     fom = np.asarray(fom, dtype=float)
     n_readers, n_modalities = fom.shape
-    if n_modalities < 2:
-        raise ValueError("The OR analysis compares modalities: it needs at least two.")
+    if n_modalities < 1:
+        raise ValueError("The OR analysis needs at least one modality.")
     if not isinstance(covariance, CovarianceSummary):
         covariance = np.asarray(covariance, dtype=float)
         if covariance.shape != (n_readers, n_modalities, n_readers, n_modalities):
@@ -359,6 +425,8 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
         raise ValueError("pairwise is 'global' or 'separate'.")
     readers = readers or [str(r) for r in range(n_readers)]
     modalities = modalities or [str(m) for m in range(n_modalities)]
+    if n_modalities == 1:
+        return _one_modality(fom, covariance, readers, modalities, alpha, pairwise)
     c = variance_components(fom, covariance)
     terms = _global_terms(c, n_readers)
     means = fom.mean(axis=0)
@@ -379,17 +447,7 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
                                             alpha))
         rrfc_differences.append(_difference(modalities, i, j, value, np.sqrt(2 * pterms["RRFC"] / n_readers),
                                             pc.df_tr, alpha))
-    rrrc_estimates = []
-    frrc_estimates = []
-    rrfc_estimates = []
-    for m in range(n_modalities):
-        ms_r_m, cov2_m, var_m = c.ms_r_per_modality[m], c.cov2_per_modality[m], c.var_error_per_modality[m]
-        term = ms_r_m + n_readers * max(cov2_m, 0.0)
-        df_m = _hillis_df(term, ms_r_m, n_readers - 1)
-        rrrc_estimates.append(_estimate(modalities[m], means[m], np.sqrt(term / n_readers), df_m, alpha))
-        frrc_term = var_m + (n_readers - 1) * max(cov2_m, 0.0)
-        frrc_estimates.append(_estimate(modalities[m], means[m], np.sqrt(frrc_term / n_readers), None, alpha))
-        rrfc_estimates.append(_estimate(modalities[m], means[m], np.sqrt(ms_r_m / n_readers), n_readers - 1, alpha))
+    estimates = _modality_estimates(c, means, n_readers, modalities, alpha)
 
     reader_differences = []
     for i, j in pairs if per_reader else []:
@@ -403,14 +461,14 @@ def or_analysis(fom: np.ndarray, covariance: np.ndarray | CovarianceSummary, *, 
     rrrc = None if single else Analysis(
         kind="RRRC", generalises_to=GENERALISES_TO["RRRC"],
         test=_global_test("F", c.ms_t, c.df_t, terms["RRRC"], rrrc_df),
-        differences=rrrc_differences, modalities=rrrc_estimates)
+        differences=rrrc_differences, modalities=estimates["RRRC"])
     frrc = Analysis(
         kind="FRRC", generalises_to=GENERALISES_TO["FRRC"],
         test=_global_test("X2", c.ms_t, c.df_t, terms["FRRC"], None),
-        differences=frrc_differences, modalities=frrc_estimates, reader_differences=reader_differences)
+        differences=frrc_differences, modalities=estimates["FRRC"], reader_differences=reader_differences)
     rrfc = None if single else Analysis(
         kind="RRFC", generalises_to=GENERALISES_TO["RRFC"],
         test=_global_test("F", c.ms_t, c.df_t, terms["RRFC"], float(c.df_tr)),
-        differences=rrfc_differences, modalities=rrfc_estimates)
+        differences=rrfc_differences, modalities=estimates["RRFC"])
     return OrResult(readers=list(readers), modalities=list(modalities), fom=fom, alpha=alpha, components=c,
                     rrrc=rrrc, frrc=frrc, rrfc=rrfc, pairwise=pairwise)

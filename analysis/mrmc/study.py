@@ -6,7 +6,9 @@ Two figures of merit, each analysed by Obuchowski-Rockette (``or_analysis``) wit
 * **AUC** per reader x generator: how well the reader tells that generator's images from the real ones, from the
   answer plus confidence (the 1-10 fake-score). A generator's cases are the real images (shared by every generator)
   and its own fakes, so two generators' AUCs covary through the real images only; the jackknife over all cases
-  picks that up by itself.
+  picks that up by itself. With one generator there is nothing to compare (no F test), but its AUC still has its
+  own OR standard error and interval (``or_analysis``'s per-modality rows), which the AUC endpoint of an analysis
+  plan tests against 0.5.
 * **Called-real rate** per reader x source (Real included): the share of the source's images the reader called
   real. Sources share no case; comparing a generator with Real asks whether its fakes pass as often as real images do.
 
@@ -145,7 +147,8 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
     ``reader`` indexes ``readers`` (pseudonyms), ``source`` indexes ``sources`` (Real first, ``source_is_real``),
     ``case`` is any integer case id, ``called_real`` is bool, ``fake_score`` is the 1-10 fake-score (nan where the
     vote has no confidence). Returns both figures' OR analyses (RRRC, FRRC, RRFC; every pair of generators for the
-    AUC, every pair of sources for the called-real rate) and each generator's called-real rate against Real's."""
+    AUC, every pair of sources for the called-real rate) and each generator's called-real rate against Real's. With
+    one generator the AUC analysis holds its per-generator rows and no comparison."""
     design = split_design(reader, case, source, called_real, fake_score)
     labels = [readers[r] for r in design.readers]
     notes: list[str] = []
@@ -183,8 +186,8 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
     if np.isnan(design.fake_score).all():
         auc_note = ("No vote carries a confidence rating (the study did not ask for one), so there is no ROC AUC: "
                     "the answers alone give one point on the ROC curve, not a curve; see the called-real rates.")
-    elif len(generators) < 2 or not real_sources:
-        auc_note = "Comparing AUCs needs real images and at least two generators."
+    elif not generators or not real_sources:
+        auc_note = "The AUC needs real images and at least one generator."
     else:
         scores, truth, _ = auc_score_array(design, source_is_real)
         areas, loo = fom.auc_and_jackknife(scores, truth)
@@ -196,8 +199,8 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
             generators = [g for g, ok in zip(generators, rated, strict=True) if ok]
             scores, areas, loo = scores[:, rated], areas[:, rated], loo[:, rated]
         keep_auc = _usable_readers(areas)
-        if len(generators) < 2:
-            auc_note = "Comparing AUCs needs rated votes on at least two generators' images."
+        if not generators:
+            auc_note = "The AUC needs rated votes on some generator's images."
         elif not keep_auc.any():
             auc_note = "No reader has rated real images and images of every generator yet."
         else:
@@ -211,6 +214,9 @@ def study_mrmc(reader, case, source, called_real, fake_score, *, readers: list[s
                                      per_reader=per_reader)
             auc_note = ("AUC of telling each generator's images from the real ones, from answer plus confidence "
                         "(1-10 fake-score); 0.5 is chance, 1 every fake spotted.")
+            if len(generators) == 1:
+                auc_note += (f" One generator ({sources[generators[0]]}): there is no other generator to compare its "
+                             "AUC with (no F test); its AUC stands against 0.5 with its own standard error.")
 
     analysed = {figure: len(result.readers) for figure, result in (("called_real", called_real_result),
                                                                     ("auc", auc_result)) if result is not None}

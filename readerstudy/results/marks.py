@@ -160,7 +160,8 @@ def _localisation(marks: StudyMarks) -> dict:
     direct = {generator: float(np.nanmean(wafroc(data, np.array(marks.case_source, dtype=object) == generator)))
               for generator in marks.generators}
     if result.auc is None:
-        return {"note": result.auc_note.replace("AUCs", "localisation figures"), "figures": [], "pairs": [],
+        note = result.auc_note.replace("AUCs", "localisation figures").replace("The AUC", "The localisation figure")
+        return {"note": note, "figures": [], "pairs": [],
                 "direct": json_ready(direct)}
     analysis = result.auc.analysis(result.lead) or result.auc.frrc
     return json_ready({

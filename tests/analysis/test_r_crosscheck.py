@@ -4,6 +4,8 @@
   ``manage.py mrmc``'s (OR-Hillis, Wilcoxon AUC, jackknife covariance);
 * R iMRMC 2.1.2's ``doIMRMC`` loads the study's own iMRMC export unmodified (truth rows with reader ``truth``) and
   its per-reader AUCs equal the project's;
+* RJafroc on the Van Dyke data restricted to one modality (one treatment): its per-treatment intervals equal the
+  project's one-modality rows (one generator's AUC, tested against 0.5 by an AUC analysis plan);
 * RJafroc on the study's crossed export (two generators that faked the same origin images): F, ddf, p and the
   interval equal ``manage.py mrmc``'s on the same file.
 
@@ -22,7 +24,8 @@ import pytest
 from django.core.management import call_command
 
 from analysis.mrmc import fom
-from analysis.mrmc.imrmc import parse_imrmc
+from analysis.mrmc.imrmc import parse_imrmc, read_imrmc
+from analysis.mrmc.or_analysis import or_analysis
 from readerstudy.results.mrmc_export import crossed_exports, imrmc_export
 from readerstudy.studies.models import Case
 from tests.factories import cast_votes_fast, create_cases_fast
@@ -106,6 +109,54 @@ def assert_same_analysis(from_r: dict, project: dict) -> None:
 @needs_rjafroc
 def test_rjafroc_on_the_van_dyke_data_gives_the_figures_of_manage_py_mrmc(tmp_path):
     assert_same_analysis(run_r(tmp_path, RJAFROC, DATA / "vandyke.imrmc"), ours(DATA / "vandyke.imrmc"))
+
+
+RJAFROC_ONE_TREATMENT = r"""
+suppressPackageStartupMessages({library(RJafroc); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+ds <- DfReadDataFile(args[1], format = "iMRMC")
+# St stops on one treatment ("object 'ret' not found"): FOM2ORVarComp gets jkFomValues[, j, ], whose treatment
+# dimension R drops when there is one. Restore it; nothing else changes.
+original <- RJafroc:::FOM2ORVarComp
+assignInNamespace("FOM2ORVarComp", function(resampleFOM, varInflFactor, flag) {
+  if (is.null(dim(resampleFOM))) resampleFOM <- matrix(resampleFOM, nrow = 1)
+  original(resampleFOM, varInflFactor, flag)
+}, ns = "RJafroc")
+both <- St(ds, FOM = "Wilcoxon", method = "OR", analysisOption = "RRRC")
+out <- list()
+for (t in seq_along(ds$descriptions$modalityID)) {
+  s <- St(DfExtractDataset(ds, trts = c(t)), FOM = "Wilcoxon", method = "OR", analysisOption = "FRRC")
+  out[[t]] <- list(modality = ds$descriptions$modalityID[[t]], frrc = as.list(s$FRRC$ciAvgRdrEachTrt[1, ]),
+                   alone = as.list(s$ANOVA$IndividualTrt[1, ]), inBoth = as.list(both$ANOVA$IndividualTrt[t, ]),
+                   rrrcInBoth = as.list(both$RRRC$ciAvgRdrEachTrt[t, ]))
+}
+cat(toJSON(out, digits = NA, auto_unbox = TRUE, na = "null"))
+"""
+
+
+@needs_rjafroc
+def test_rjafroc_on_one_treatment_gives_the_projects_one_modality_rows(tmp_path):
+    """The Van Dyke data restricted to one modality. RJafroc's FRRC per-treatment interval on the one-treatment
+    dataset equals the project's one-modality row; its RRRC run stops on one treatment (its loop over treatment
+    differences runs 1:0), so the RRRC row is RJafroc's per-treatment row of the two-treatment run, built only from
+    that treatment's MS(R) and Cov2, which the one-treatment run gives the same (and equal the project's)."""
+    data = read_imrmc(DATA / "vandyke.imrmc")
+    for entry in run_r(tmp_path, RJAFROC_ONE_TREATMENT, DATA / "vandyke.imrmc"):
+        m = data.modalities.index(str(entry["modality"]))
+        areas, loo = fom.auc_and_jackknife(data.scores[:, [m]], data.truth)
+        result = or_analysis(areas, fom.jackknife_covariance(loo), modalities=[data.modalities[m]])
+        c = result.components
+        for part in ("alone", "inBoth"):
+            assert entry[part]["msREachTrt"] == pytest.approx(c.ms_r, rel=1e-9)
+            assert entry[part]["varEachTrt"] == pytest.approx(c.var_error, rel=1e-9)
+            assert entry[part]["cov2EachTrt"] == pytest.approx(c.cov2, rel=1e-9)
+        for kind, row in (("FRRC", entry["frrc"]), ("RRRC", entry["rrrcInBoth"])):
+            [ours] = result.analysis(kind).modalities
+            assert row["Estimate"] == pytest.approx(ours.estimate, abs=1e-12)
+            assert row["StdErr"] == pytest.approx(ours.se, rel=1e-9)
+            assert row["CILower"] == pytest.approx(ours.ci_low, abs=1e-9)
+            assert row["CIUpper"] == pytest.approx(ours.ci_high, abs=1e-9)
+        assert entry["rrrcInBoth"]["DF"] == pytest.approx(result.rrrc.modalities[0].df, rel=1e-9)
 
 
 def matched_study(study_factory, reader_factory, *, readers: int = 4, seed: int = 9):
