@@ -1,6 +1,6 @@
 """Training speed side by side with the paper's own Pix2Pix training script, in one run, on this machine.
 
-    .venv/bin/python bench/bench_paper_code.py [--batches 1,8] [--images 8] [--rounds 1] [--paper-code DIR]
+    .venv/bin/python bench/bench_paper_code.py [--batches 1,8] [--images 40] [--rounds 1] [--paper-code DIR]
 
 The paper's script (``/work/shared/paper-code``, the BSD fork of pytorch-CycleGAN-and-pix2pix the paper trained with;
 run here, never copied from) trains one epoch over ``--images`` random 256x512 "AB" pairs (input left, target right;
@@ -14,7 +14,8 @@ epoch are reported beside (``outside_timed_s``). Modes, interleaved in each roun
 
 * ``paper``: the paper's script, PyTorch's default threads;
 * ``fp32``: ``--precision fp32`` (fp32, channels-last, fused Adam; PyTorch's default threads);
-* ``auto``: ``--precision auto`` (a timed probe picks precision and thread count on this machine: training.autotune).
+* ``auto``: ``--precision auto`` (a timed probe picks precision, layout and thread count on this machine:
+  training.autotune; the thread governor may move the thread count as the load changes: its moves are printed).
 
 Each figure is images/s; the ratios to the paper's figure of the same round are what counts (the machine may be
 shared). ``uptime``'s load average is printed beside every figure. Target (issue 30): auto >= 2x paper at batch 1.
@@ -78,7 +79,8 @@ started = time.perf_counter()
 result = train(config, progress=False)
 total = time.perf_counter() - started
 resolved = json.load(open({out!r} + "/config.json"))["precision_resolved"]
-print(json.dumps({{"loop_s": sum(result.step_seconds[{iters}:]), "total_s": total, "resolved": resolved}}))
+print(json.dumps({{"loop_s": sum(result.step_seconds[{iters}:]), "total_s": total, "resolved": resolved,
+                  "thread_moves": result.thread_moves}}))
 """
 
 
@@ -92,6 +94,7 @@ def run_ours(data: Path, out: Path, batch: int, images: int, precision: str) -> 
     resolved = figures["resolved"]
     return {"images_s": iters * batch / figures["loop_s"], "seconds": round(figures["loop_s"], 1),
             "outside_timed_s": round(figures["total_s"] - figures["loop_s"], 1),
+            "thread_moves": figures["thread_moves"],
             "path": f"{resolved['name']}, {'channels-last' if resolved['channels_last'] else 'contiguous'}, "
                     f"{resolved.get('threads') or 'default'} thread(s)"}
 
@@ -99,7 +102,8 @@ def run_ours(data: Path, out: Path, batch: int, images: int, precision: str) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", default="1,8")
-    parser.add_argument("--images", type=int, default=8, help="images per measurement (per epoch of the paper's)")
+    parser.add_argument("--images", type=int, default=40,
+                        help="images per measurement (per epoch of the paper's, whose time is whole seconds)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--paper-code", type=Path, default=PAPER_CODE)
     args = parser.parse_args(argv)
