@@ -124,3 +124,14 @@ def test_the_gpu_check_runs_on_the_cpu_and_writes_its_table_as_json(phantom_dir,
     assert status == 0 and [(r["check"], r["status"]) for r in rows] == [("2 reference", "PASS")]
     assert rows[0]["data"]["worst_relative"] < 0.02
     assert "| 2 reference |" in capsys.readouterr().out
+
+
+def test_the_gpu_checks_generation_row_passes_on_the_phantom_it_draws(tmp_path):
+    """Check 6 builds the verification set from the Pix2Pix that check 4 trained and two it trains itself, on
+    gpu_check's own phantom, which must hold what the matched Real column is drawn from (it did not for a while,
+    unseen, since the tests ran check 2 alone)."""
+    status = _gpu_check().main(["--device", "cpu", "--tiny", "--only", "4,6", "--workdir", str(tmp_path),
+                                "--json", str(tmp_path / "rows.json")])
+    rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
+    generation = [r for r in rows if r["check"] == "6 generation"]
+    assert status == 0 and len(generation) == 2 and all(r["status"] == "PASS" for r in generation)
