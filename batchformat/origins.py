@@ -36,13 +36,19 @@ def origin_target(member: str) -> str | None:
     return member[len(prefix):]
 
 
+def origin_size_problem(size: tuple[int, int]) -> str:
+    """Why an origin of ``size`` (width, height) breaks the rule, or "": a reader may check it from the header alone,
+    before decoding a pixel."""
+    if tuple(size) != (FINAL_SIZE, FINAL_SIZE):
+        return (f"an origin must be {FINAL_SIZE}x{FINAL_SIZE} (cropped and resized as its image was), "
+                f"not {size[0]}x{size[1]}")
+    return ""
+
+
 def origin_image_problem(*, image_format: str | None, mode: str, size: tuple[int, int]) -> str:
     """Why a decoded origin breaks the rule (module docstring), or "" when it keeps it."""
     if image_format != ORIGIN_FORMAT:
         return f"an origin must be a PNG file, not {image_format or 'an unknown format'}"
     if mode != ORIGIN_MODE:
         return f"an origin must be 8-bit gray (PNG mode L), not mode {mode}"
-    if tuple(size) != (FINAL_SIZE, FINAL_SIZE):
-        return (f"an origin must be {FINAL_SIZE}x{FINAL_SIZE} (cropped and resized as its image was), "
-                f"not {size[0]}x{size[1]}")
-    return ""
+    return origin_size_problem(size)
