@@ -34,7 +34,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--studies", type=int, default=200)
     parser.add_argument("--readers", type=int, default=5)
-    parser.add_argument("--fakes", type=int, default=40, help="fakes per study (box-kept, or StarGAN with --figure change)")
+    parser.add_argument("--fakes", type=int, default=40,
+                        help="fakes per study (box-kept, or StarGAN with --figure change)")
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--ratios", default=None, help="true ratios (default 0.4,0.7,1.0; change: 1.0,1.5,2.0)")
     parser.add_argument("--figure", choices=["box", "change"], default="box",
@@ -44,8 +45,9 @@ def main() -> int:
         base = ChangeMarkingConfig(readers=args.readers, fakes=args.fakes)
 
         def estimate(config, seed):
-            data, masks = simulate_change_marks(config, seed)
-            return change_attraction(data, [True] * len(masks), masks, resamples=args.resamples, seed=seed).ratio
+            simulated = simulate_change_marks(config, seed)
+            return change_attraction(simulated.data, [True] * config.fakes, simulated.masks,
+                                     resamples=args.resamples, seed=seed).ratio
     else:
         base = MarkingConfig(readers=args.readers, box_kept_fakes=args.fakes, all_generated_fakes=0, real_images=0)
 

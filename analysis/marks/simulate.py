@@ -126,11 +126,22 @@ def _point_on(rng: np.random.Generator, mask: np.ndarray) -> tuple[float, float]
     return float(column + rng.random()), float(row + rng.random())
 
 
-def simulate_change_marks(config: ChangeMarkingConfig, seed: int) -> tuple[MarkData, list[np.ndarray]]:
-    """One simulated study of StarGAN-like fakes with known origins: its reads and marks, and each case's
-    most-changed mask (from the change map of its fake and origin)."""
+@dataclass(frozen=True)
+class SimulatedChanges:
+    """A simulated study of StarGAN-like fakes: the reads and marks, each fake and its origin (224x224 uint8), and
+    each fake's most-changed mask (from their change map)."""
+
+    data: MarkData
+    fakes: list[np.ndarray]
+    origins: list[np.ndarray]
+    masks: list[np.ndarray]
+
+
+def simulate_change_marks(config: ChangeMarkingConfig, seed: int) -> SimulatedChanges:
+    """One simulated study of StarGAN-like fakes with known origins (module docstring)."""
     rng = np.random.default_rng(seed)
-    masks = [most_changed(change_map(*_fake_and_origin(rng, config))) for _ in range(config.fakes)]
+    pairs = [_fake_and_origin(rng, config) for _ in range(config.fakes)]
+    masks = [most_changed(change_map(fake, origin)) for fake, origin in pairs]
     cases = [CaseTruth(PixelKind.ALL_GENERATED, None) for _ in masks]
     reader_effect = rng.normal(-config.reader_sd**2 / 2, config.reader_sd, config.readers)
     case_effect = rng.normal(-config.case_sd**2 / 2, config.case_sd, len(cases))
@@ -149,4 +160,5 @@ def simulate_change_marks(config: ChangeMarkingConfig, seed: int) -> tuple[MarkD
                 ys.append(y)
     data = MarkData.build(n_readers=config.readers, cases=cases, read_reader=read_reader, read_case=read_case,
                           mark_read=mark_read, mark_x=xs, mark_y=ys)
-    return data, masks
+    return SimulatedChanges(data=data, fakes=[fake for fake, _ in pairs], origins=[origin for _, origin in pairs],
+                            masks=masks)

@@ -54,8 +54,9 @@ def test_simulated_readers_drawn_to_what_stargan_changed_are_recovered_with_near
     config = ChangeMarkingConfig(readers=5, fakes=30, true_ratio=true_ratio)
     estimates, covered = [], []
     for seed in range(30):
-        data, masks = simulate_change_marks(config, seed)
-        ratio = change_attraction(data, np.ones(len(masks), dtype=bool), masks, resamples=400, seed=seed).ratio
+        simulated = simulate_change_marks(config, seed)
+        ratio = change_attraction(simulated.data, np.ones(config.fakes, dtype=bool), simulated.masks, resamples=400,
+                                  seed=seed).ratio
         estimates.append(ratio.estimate)
         covered.append(ratio.low <= true_ratio <= ratio.high)
     assert abs(np.mean(estimates) - true_ratio) < 0.08 * true_ratio
