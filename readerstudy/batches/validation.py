@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ def _cross_check(rows: list[ManifestRow], named: set[str], members: dict, errors
     return present
 
 
-def _split_origins(members: dict, named: set[str]) -> dict[str, tuple[str, object]]:
+def _split_origins(members: dict, named: set[str]) -> dict[str, tuple[str, zipfile.ZipInfo]]:
     """Take the ``origins/`` members out of ``members``: {the file name each belongs to: (member name, info)}. A
     member the manifest names itself stays an image, so an older batch that keeps images in such a folder reads as
     it always did."""
@@ -127,7 +128,7 @@ def _split_origins(members: dict, named: set[str]) -> dict[str, tuple[str, objec
     return origins
 
 
-def _check_origin(listing, info, config: ImportSettings) -> bytes:
+def _check_origin(listing, info: zipfile.ZipInfo, config: ImportSettings) -> bytes:
     """The origin's PNG re-encoded bare, after the image checks (declared size, header before decoding, bounded
     decode) and the origins rule (PNG, 8-bit gray, 224x224); ImageRejected saying why."""
     if info.file_size > MAX_ORIGIN_BYTES:
@@ -145,7 +146,7 @@ def _check_origin(listing, info, config: ImportSettings) -> bytes:
     return encode_png(image)
 
 
-def _stage_origins(listing, origins: dict[str, tuple[str, object]], rows: list[ManifestRow], named: set[str],
+def _stage_origins(listing, origins: dict[str, tuple[str, zipfile.ZipInfo]], rows: list[ManifestRow], named: set[str],
                    real_sources: Container[str], config: ImportSettings, staging_dir: Path,
                    errors: list[RowError]) -> dict[str, Path]:
     """Check each origin against its row and the rule (``batchformat.origins``) and stage it; an error names the
