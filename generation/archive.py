@@ -1,4 +1,5 @@
-"""Writing the batch zip in the import format: images, ``manifest.csv`` and ``provenance.json``.
+"""Writing the batch zip in the import format: images, ``manifest.csv``, ``provenance.json`` and, for generated
+images, their origins (``origins/<filename>``, :mod:`batchformat.origins`).
 
 The zip is written to a temporary file beside the target and renamed over it only when complete, so a failure at any
 point leaves no partial zip behind and never touches an existing file that was not meant to be replaced.
@@ -13,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 from batchformat.manifest import COLUMNS, MANIFEST_NAME
+from batchformat.origins import origin_member
 
 
 class BatchZipWriter:
@@ -27,6 +29,7 @@ class BatchZipWriter:
         self._zip: zipfile.ZipFile | None = None
         self._rows: list[dict] = []
         self._names: set[str] = set()
+        self._origins: set[str] = set()
 
     def __enter__(self) -> BatchZipWriter:
         self.out.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +53,16 @@ class BatchZipWriter:
         self._names.add(filename)
         self._zip.writestr(_entry(filename), png)
         self._rows.append({**{column: "" for column in COLUMNS}, **row, "filename": filename})
+
+    def add_origin(self, filename: str, png: bytes) -> None:
+        """Add the origin of the image already added as ``filename``: the image the generator started from, through
+        the same final pipeline (one origin per image)."""
+        if filename not in self._names:
+            raise ValueError(f"an origin for {filename}, which is not an image of the batch")
+        if filename in self._origins:
+            raise ValueError(f"a second origin for {filename}")
+        self._origins.add(filename)
+        self._zip.writestr(_entry(origin_member(filename)), png)
 
     def commit(self, provenance: dict) -> Path:
         """Write the manifest and provenance, close the zip and rename it onto ``out``."""

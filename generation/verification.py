@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from batchformat.manifest import origin_seen_cell
+from batchformat.origins import ORIGINS_FOLDER
 
 from . import FORMAT_VERSION, INFERENCE_MODES
 from .archive import BatchZipWriter
@@ -146,10 +147,11 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
         box = None if item.plan.box is None else scale_box(item.plan.box, frame, size)
         return _Loaded(item, image, box)
 
-    def finish(loaded: list[_Loaded], outputs: list[np.ndarray]) -> list[tuple[dict, str, bytes, dict]]:
+    def finish(loaded: list[_Loaded], outputs: list[np.ndarray]) -> list[tuple[dict, str, bytes, dict, bytes | None]]:
         """Audit and final pipeline of one batch (in a worker thread: zlib and Pillow release the GIL)."""
         return [(_audit(entry, generated, size, config.crop_margin), entry.item.filename,
-                 final_png(generated, config.crop_margin), _manifest_row(entry, config.crop_margin, size))
+                 final_png(generated, config.crop_margin), _manifest_row(entry, config.crop_margin, size),
+                 _origin_png(entry, config.crop_margin))
                 for entry, generated in zip(loaded, outputs, strict=True)]
 
     records: list[dict] = []
@@ -162,8 +164,10 @@ def build_verification_set(config: VerificationSetConfig, progress: Progress | N
         finishing = []
 
         def write(done) -> None:
-            for record, filename, png, row in done.result():
+            for record, filename, png, row, origin in done.result():
                 writer.add_image(filename, png, row)
+                if origin is not None:
+                    writer.add_origin(filename, origin)
                 records.append(record)
             if progress:
                 progress(len(records), len(items))
@@ -296,6 +300,15 @@ def _kept_fraction(box: tuple[float, float, float, float], size: int, crop_margi
     return round(inside_w * inside_h / (w * h), 4)
 
 
+def _origin_png(entry: _Loaded, crop_margin: float) -> bytes | None:
+    """A StarGAN image's origin (the whole image is the generator's translation of it) through the very pipeline the
+    generated image took, so the two compare pixel by pixel; None for other sources (a real image is its own origin,
+    a Pix2Pix image keeps its origin's box and the rest is drawn from that box alone)."""
+    if entry.item.plan.source != STARGAN:
+        return None
+    return final_png(entry.image, crop_margin)
+
+
 def _manifest_row(entry: _Loaded, crop_margin: float, size: int) -> dict:
     plan = entry.item.plan
     row = {"finding": plan.finding, "source": plan.source, "origin_image": plan.origin_image,
@@ -339,6 +352,9 @@ def _provenance(config: VerificationSetConfig, generators: Mapping[str, LoadedGe
                                                   if r["max_abs_diff_in_box_224"] is not None), default=None),
                   "min_box_kept_fraction_224": min((r["box_kept_fraction_224"] for r in checked_224), default=None)},
         "quality": summarise_quality(records),
+        "origins": {"folder": f"{ORIGINS_FOLDER}/", "sources": [STARGAN],
+                    "images": sum(1 for r in records if r["source"] == STARGAN),
+                    "why": "each StarGAN image's origin through the same final pipeline: how much each pixel changed"},
         "versions": _versions(),
         "config": {key: str(value) if isinstance(value, Path) else value
                    for key, value in asdict(config).items() if key != "checkpoints"},

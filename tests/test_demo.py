@@ -53,6 +53,19 @@ def test_second_run_reuses_every_stage(db, tmp_path, small_threads):
     assert second.study.pk == first.study.pk and Batch.objects.count() == 1
 
 
+
+def test_the_demos_stargan_cases_carry_their_origins_for_the_change_map(db, tmp_path, small_threads):
+    from readerstudy.results.marks import case_change_map, study_marks
+
+    study = run_demo(DemoConfig(workdir=tmp_path, **SMALL), LOGINS, say=lambda _: None).study
+    origins = list(study.cases.filter(source__slug="stargan").values_list("origin_file", flat=True))
+    assert len(origins) == 12 and all(origins)
+    assert not any(study.cases.exclude(source__slug="stargan").values_list("origin_file", flat=True))
+    marks = study_marks(study)
+    stargan = [k for k, source in enumerate(marks.case_source) if source == "StarGAN"]
+    assert all(case_change_map(marks, k) is not None for k in stargan)
+
+
 def test_changed_chain_replaces_the_study_with_its_votes(db, tmp_path, small_threads):
     first = run_demo(DemoConfig(workdir=tmp_path, **SMALL), LOGINS, say=lambda _: None)
     membership = Membership.objects.filter(study=first.study).first()

@@ -166,21 +166,45 @@ class BoxAvoidance:
     ratio: RatioEstimate
 
 
+@dataclass(frozen=True)
+class RegionShare:
+    """Marks on a group's images against one region of each image: how many marks and images, the share of the marks
+    on the region, the region's share of the image averaged over the marks (where uniformly random marks would land),
+    and their ratio with its interval."""
+
+    marks: int
+    images: int
+    share_on: float | None
+    area_share: float | None
+    ratio: RatioEstimate
+
+
+def region_share(data: MarkData, case_in_group: np.ndarray, mark_on_region: np.ndarray, area_fraction: np.ndarray, *,
+                 alpha: float = 0.05, resamples: int = RESAMPLES, seed: int = SEED) -> RegionShare:
+    """The share of the group's marks on a region against the region's share of the image, over the cases of the
+    group whose region has an area. ``mark_on_region``: (n_marks,) bool; ``area_fraction``: (K,) each case's region
+    as a share of its image. The one rule behind box avoidance and the change attraction (``changes.py``)."""
+    fraction = np.asarray(area_fraction, dtype=float)
+    member = np.asarray(case_in_group, dtype=bool) & (fraction > 0)
+    counted = member[data.mark_case]
+    on = data.cells(np.where(counted, mark_on_region, 0.0))
+    expected = data.cells(np.where(counted, fraction[data.mark_case], 0.0))
+    marks = int(counted.sum())
+    ratio = ratio_interval(on, expected, alpha=alpha, resamples=resamples, seed=seed)
+    if not marks:
+        return RegionShare(0, 0, None, None, ratio)
+    return RegionShare(marks=marks, images=len(np.unique(data.mark_case[counted])), share_on=float(on.sum() / marks),
+                       area_share=float(expected.sum() / marks), ratio=ratio)
+
+
 def box_avoidance(data: MarkData, case_in_group: np.ndarray, *, alpha: float = 0.05, resamples: int = RESAMPLES,
                   seed: int = SEED) -> BoxAvoidance:
     """Box avoidance over the group's box-kept cases (``case_in_group``: (K,) bool)."""
     fraction = np.array([case.box_fraction for case in data.cases])
-    member = np.asarray(case_in_group, dtype=bool) & (fraction > 0)
-    counted = member[data.mark_case]
-    inside = data.cells(np.where(counted, data.marks_in_box(), 0.0))
-    expected = data.cells(np.where(counted, fraction[data.mark_case], 0.0))
-    marks = int(counted.sum())
-    ratio = ratio_interval(inside, expected, alpha=alpha, resamples=resamples, seed=seed)
-    if not marks:
-        return BoxAvoidance(0, 0, None, None, ratio)
-    return BoxAvoidance(marks=marks, images=len(np.unique(data.mark_case[counted])),
-                        share_inside=float(inside.sum() / marks), box_share=float(expected.sum() / marks),
-                        ratio=ratio)
+    result = region_share(data, case_in_group, data.marks_in_box(), fraction, alpha=alpha, resamples=resamples,
+                          seed=seed)
+    return BoxAvoidance(marks=result.marks, images=result.images, share_inside=result.share_on,
+                        box_share=result.area_share, ratio=result.ratio)
 
 
 def marks_per_read(data: MarkData, case_in_group: np.ndarray, *, alpha: float = 0.05, resamples: int = RESAMPLES,
@@ -222,5 +246,5 @@ def wafroc(data: MarkData, fake_in_group: np.ndarray | None = None) -> np.ndarra
     return figures
 
 
-__all__ = ["UNMARKED", "BoxAvoidance", "MarkData", "PixelKind", "RatioEstimate", "box_avoidance",
-           "localisation_scores", "marks_per_read", "ratio_interval", "wafroc"]
+__all__ = ["UNMARKED", "BoxAvoidance", "MarkData", "PixelKind", "RatioEstimate", "RegionShare", "box_avoidance",
+           "localisation_scores", "marks_per_read", "ratio_interval", "region_share", "wafroc"]

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from readerstudy.errors import ApplicationError
 from readerstudy.progress import ThrottledProgress
-from readerstudy.studies.models import Case, Study, case_image_path
+from readerstudy.studies.models import Case, Study, case_image_path, case_origin_path
 from readerstudy.text import scrubbed
 
 from .archive import ArchiveLimits, ArchiveRejected
@@ -187,23 +187,29 @@ class _ProgressWriter(ThrottledProgress):
         super().__init__(lambda done, total: Batch.objects.filter(pk=batch.pk).update(rows_done=done, rows_total=total))
 
 
-def _write_to_storage(batch: Batch, staged) -> list[str]:
-    """Copy the staged PNGs into storage under random names, recording the names on the batch before writing."""
+def _write_to_storage(batch: Batch, staged) -> tuple[list[str], list[str]]:
+    """Copy the staged PNGs (and origins) into storage under random names, recording the names on the batch before
+    writing. (image names, origin names: "" for an image without an origin)."""
     planned = [case_image_path(None, "image.png") for _ in staged]
-    batch.staged_files = list(planned)
+    planned_origins = [case_origin_path(None, "origin.png") if image.origin_path else "" for image in staged]
+    batch.staged_files = planned + [name for name in planned_origins if name]
     batch.save(update_fields=["staged_files"])
-    written = []
-    for name, image in zip(planned, staged, strict=True):
-        with open(image.staged_path, "rb") as handle:
+
+    def store(name: str, path: Path) -> str:
+        with open(path, "rb") as handle:
             stored = default_storage.save(name, File(handle, name=name))
-        written.append(stored)
         if stored != name:  # storage picked another name: record it so cleanup finds it
             batch.staged_files.append(stored)
             batch.save(update_fields=["staged_files"])
-    return written
+        return stored
+
+    written = [store(name, image.staged_path) for name, image in zip(planned, staged, strict=True)]
+    origins = [store(name, image.origin_path) if name else ""
+               for name, image in zip(planned_origins, staged, strict=True)]
+    return written, origins
 
 
-def _create_cases(batch: Batch, staged, names: list[str]) -> None:
+def _create_cases(batch: Batch, staged, names: list[str], origins: list[str]) -> None:
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=batch.study_id)
         _require_draft(study, "added")
@@ -212,8 +218,8 @@ def _create_cases(batch: Batch, staged, names: list[str]) -> None:
         cases = [
             Case(study=study, image=name, pixel_sha256=image.pixel_sha256, finding=findings[image.row.finding],
                  source=sources[image.row.source], batch=batch, provenance=image.provenance(),
-                 origin_seen=image.row.origin_seen)
-            for name, image in zip(names, staged, strict=True)
+                 origin_seen=image.row.origin_seen, origin_file=origin)
+            for name, origin, image in zip(names, origins, staged, strict=True)
         ]
         Case.objects.bulk_create(cases)
         batch.status = Batch.Status.DONE
@@ -239,18 +245,19 @@ def batch_import(*, batch: Batch) -> Batch:
         _require_draft(study, "added")
         findings = {finding.name: finding.slug for finding in study.findings.all()}
         sources = {source.name: source.slug for source in study.sources.all()}
+        real_sources = {source.slug for source in study.sources.all() if source.is_real}
         existing = set(Case.objects.filter(study=study).values_list("pixel_sha256", flat=True))
         with tempfile.TemporaryDirectory(prefix="batch-") as staging, batch.archive.open("rb") as archive:
             validated = validate_batch(
                 archive, size=batch.archive.size, config=import_settings_for(study), findings=findings,
-                sources=sources, existing_pixel_hashes=existing, staging_dir=Path(staging),
+                sources=sources, real_sources=real_sources, existing_pixel_hashes=existing, staging_dir=Path(staging),
                 on_progress=_ProgressWriter(batch),
             )
             batch.audit = validated.audit
             batch.rows_total = len(validated.images)
             batch.save(update_fields=["audit", "rows_total"])
-            names = _write_to_storage(batch, validated.images)
-            _create_cases(batch, validated.images, names)
+            names, origins = _write_to_storage(batch, validated.images)
+            _create_cases(batch, validated.images, names, origins)
     except ArchiveRejected as rejected:
         return _fail(batch, f"The batch was refused: {len(rejected.errors)} problem(s) found; nothing was imported.",
                      rejected.errors)
@@ -276,6 +283,7 @@ def batch_delete(*, batch: Batch) -> None:
         if batch.status in (Batch.Status.QUEUED, Batch.Status.RUNNING):
             raise BatchRejected(f"Batch {batch.pk} is still {batch.status}; wait until it has finished.")
         names = list(Case.objects.filter(batch=batch).values_list("image", flat=True))
+        names += [name for name in Case.objects.filter(batch=batch).values_list("origin_file", flat=True) if name]
         if batch.archive:
             names.append(batch.archive.name)
         Case.objects.filter(batch=batch).delete()

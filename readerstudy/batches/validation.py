@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from batchformat.origins import MAX_ORIGIN_BYTES, origin_image_problem, origin_size_problem, origin_target
+from batchformat.png import PNG_SIGNATURE
 from readerstudy.text import control_character_in, lone_surrogate_in
 
 from .archive import PROVENANCE_NAME, ArchiveLimits, ArchiveRejected, open_archive, read_member
 from .manifest import MANIFEST_NAME, MAX_ERRORS, ManifestRow, RowError, parse_manifest
-from .normalise import ImageRejected, box_after_normalisation, image_size, normalise_image
+from .normalise import ImageRejected, box_after_normalisation, encode_png, image_size, normalise_image, open_checked
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class StagedImage:
     original_sha256: str
     original_size: tuple[int, int]
     box_224: tuple[float, float, float, float] | None
+    origin_path: Path | None = None  # the staged origin (origins/<filename>), for the analysis only
 
     def provenance(self) -> dict:
         return {
@@ -112,6 +116,68 @@ def _cross_check(rows: list[ManifestRow], named: set[str], members: dict, errors
     return present
 
 
+def _split_origins(members: dict, named: set[str]) -> dict[str, tuple[str, zipfile.ZipInfo]]:
+    """Take the ``origins/`` members out of ``members``: {the file name each belongs to: (member name, info)}. A
+    member the manifest names itself stays an image, so an older batch that keeps images in such a folder reads as
+    it always did."""
+    origins = {}
+    for name in [name for name in members if name not in named]:
+        target = origin_target(name)
+        if target is not None:
+            origins[target] = (name, members.pop(name))
+    return origins
+
+
+def _check_origin(listing, info: zipfile.ZipInfo, config: ImportSettings) -> bytes:
+    """The origin's PNG re-encoded bare, after the image checks (declared size, header before decoding, bounded
+    decode) and the origins rule (PNG, 8-bit gray, 224x224); ImageRejected saying why."""
+    if info.file_size > MAX_ORIGIN_BYTES:
+        raise ImageRejected(f"is {info.file_size} bytes, over the limit of {MAX_ORIGIN_BYTES} for an origin")
+    data = read_member(listing.zip, info)
+    if not data.startswith(PNG_SIGNATURE):
+        raise ImageRejected("an origin must be a PNG file")
+    problem = origin_size_problem(image_size(data) or (0, 0))
+    if problem:  # the dimensions, from the header: nothing larger is ever decoded
+        raise ImageRejected(problem)
+    image = open_checked(data, max_pixels=config.max_image_pixels)
+    problem = origin_image_problem(image_format=image.format, mode=image.mode, size=image.size)
+    if problem:
+        raise ImageRejected(problem)
+    return encode_png(image)
+
+
+def _stage_origins(listing, origins: dict[str, tuple[str, zipfile.ZipInfo]], rows: list[ManifestRow], named: set[str],
+                   real_sources: Container[str], config: ImportSettings, staging_dir: Path,
+                   errors: list[RowError]) -> dict[str, Path]:
+    """Check each origin against its row and the rule (``batchformat.origins``) and stage it; an error names the
+    member. {file name: staged origin}."""
+    row_of = {row.filename: row for row in rows}
+    staged: dict[str, Path] = {}
+    for target, (member, info) in sorted(origins.items()):
+        if len(errors) >= MAX_ERRORS:
+            break
+        row = row_of.get(target)
+        if row is None:
+            if target not in named:  # a named row with its own error needs no second message
+                errors.append(RowError(f"is an origin for {target}, which the manifest does not name", member))
+            continue
+        if row.source in real_sources:
+            errors.append(RowError(f"is an origin for {target}, a real image: origins are for generated images "
+                                   "only", member, row.row))
+            continue
+        try:
+            png = _check_origin(listing, info, config)
+        except ValueError as error:  # ImageRejected is a ValueError too
+            errors.append(RowError(str(error), member, row.row))
+            continue
+        if errors:
+            continue
+        path = staging_dir / f"origin-{len(staged):06d}.png"
+        path.write_bytes(png)
+        staged[target] = path
+    return staged
+
+
 def _check_image(row: ManifestRow, data: bytes, config: ImportSettings):
     normalised = normalise_image(data, crop_margin=config.crop_margin, max_pixels=config.max_image_pixels)
     width, height = normalised.original_width, normalised.original_height
@@ -125,9 +191,10 @@ def _check_image(row: ManifestRow, data: bytes, config: ImportSettings):
 
 
 def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, findings: dict[str, str],
-                   sources: dict[str, str], existing_pixel_hashes: Container[str], staging_dir: Path,
-                   on_progress: Callable[[int, int], None] | None = None) -> ValidatedBatch:
-    """Check everything and stage every normalised PNG, or raise ArchiveRejected with every problem found."""
+                   sources: dict[str, str], real_sources: Container[str], existing_pixel_hashes: Container[str],
+                   staging_dir: Path, on_progress: Callable[[int, int], None] | None = None) -> ValidatedBatch:
+    """Check everything and stage every normalised PNG (and every origin), or raise ArchiveRejected with every
+    problem found. ``real_sources``: the keys ``sources`` maps real images to (they may carry no origin)."""
     listing = open_archive(fileobj, size=size, limits=config.limits)
     with listing.zip:
         errors: list[RowError] = []
@@ -140,10 +207,13 @@ def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, fin
         errors.extend(parsed.errors)
         audit = _read_provenance(listing, errors)
         _check_generated_crop_margin(audit, config, errors)
+        origins = _split_origins(listing.members, parsed.named_files)
         if parsed.named_files or not parsed.errors:  # an unreadable manifest names nothing: skip the noise
             rows = _cross_check(parsed.rows, parsed.named_files, listing.members, errors)
         else:
             rows = []
+        staged_origins = _stage_origins(listing, origins, rows, parsed.named_files, real_sources, config,
+                                        staging_dir, errors)
         images: list[StagedImage] = []
         first_row_with: dict[str, ManifestRow] = {}
         decoded_pixels = 0
@@ -183,7 +253,7 @@ def validate_batch(fileobj: IO[bytes], *, size: int, config: ImportSettings, fin
             images.append(StagedImage(row=row, staged_path=staged_path, pixel_sha256=normalised.sha256,
                                       original_sha256=hashlib.sha256(data).hexdigest(),
                                       original_size=(normalised.original_width, normalised.original_height),
-                                      box_224=box_224))
+                                      box_224=box_224, origin_path=staged_origins.get(row.filename)))
         if errors:
             raise ArchiveRejected(errors[:MAX_ERRORS])
         return ValidatedBatch(images=images, audit=audit)

@@ -22,10 +22,10 @@ from django.db import transaction
 
 from readerstudy.batches.models import Batch
 from readerstudy.batches.services import batch_create, batch_import
+from readerstudy.reading.lifecycle import study_transition
 from readerstudy.reading.models import Vote
 from readerstudy.results.analysis_plan import plan_set
 from readerstudy.studies.models import Case, Study
-from readerstudy.reading.lifecycle import study_transition
 from readerstudy.studies.services import reader_add, study_admin_grant, study_create
 
 from .names import DEMO_SLUG
@@ -168,7 +168,8 @@ def _verification_set(config: DemoConfig, data_dir: Path, checkpoints: dict[str,
 
 
 def _zip_matches(out: Path, checkpoints: dict[str, Path], config: DemoConfig) -> bool:
-    """Whether an existing zip was built from these checkpoint files with this cell size and seed."""
+    """Whether an existing zip was built from these checkpoint files with this cell size and seed, and carries the
+    StarGAN origins (a zip made before they were written is rebuilt, so the marks analysis gets its change maps)."""
     from training.inference import file_sha256
 
     if not out.is_file():
@@ -180,6 +181,7 @@ def _zip_matches(out: Path, checkpoints: dict[str, Path], config: DemoConfig) ->
         return False
     recorded = {kind: record.get("sha256") for kind, record in provenance.get("checkpoints", {}).items()}
     return (provenance.get("per_cell") == config.per_cell and provenance.get("seed") == config.seed
+            and "origins" in provenance
             and recorded == {kind: file_sha256(path) for kind, path in checkpoints.items()})
 
 
@@ -232,6 +234,7 @@ def remove_study(study: Study) -> None:
     """Delete a study with its votes, cases, batches and jobs, and then their files."""
     with transaction.atomic():
         files = list(Case.objects.filter(study=study).values_list("image", flat=True))
+        files += [name for name in Case.objects.filter(study=study).values_list("origin_file", flat=True) if name]
         files += [name for name in Batch.objects.filter(study=study).values_list("archive", flat=True) if name]
         Vote.objects.filter(case__study=study).delete()
         Case.objects.filter(study=study).delete()

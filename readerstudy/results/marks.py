@@ -1,18 +1,22 @@
 """Where readers marked the images, against what each pixel is: the study's marks as ``analysis.marks`` arrays, and
-the marks section of the results (box avoidance, marks per read, the localisation figure with its OR analysis),
-cached like the rest of the results until the next vote.
+the marks section of the results (box avoidance, the change attraction on StarGAN images whose origin the batch
+carried, marks per read, the localisation figure with its OR analysis), cached like the rest of the results until
+the next vote. An origin (``Case.origin_file``) is read here and in the marks pictures only, never served.
 
 The OR-Hillis analysis is reached through ``_or_hillis`` alone (the MRMC code is moving to ``analysis.mrmc``: the
 one import block marked below is what to repoint).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from django.core.cache import cache
+from django.core.files.storage import default_storage
+from PIL import Image
 
-from analysis.marks.regions import CaseTruth, box_pasted_back, case_truth
+from analysis.marks.changes import CHANGE_QUANTILE, change_attraction, most_changed
+from analysis.marks.regions import IMAGE_SIZE, CaseTruth, PixelKind, box_pasted_back, case_truth, change_map
 from analysis.marks.statistics import MarkData, box_avoidance, localisation_scores, marks_per_read, wafroc
 from analysis.mrmc.study import json_ready
 from analysis.mrmc.study import study_mrmc as _or_hillis
@@ -29,6 +33,9 @@ GENERALISES_TO = {
     "box_avoidance": "other readers like these reading other images of the same generator and finding (readers and "
                      "cases both random: two-way bootstrap, t interval with Satterthwaite's df)",
     "marks_per_read": "other readers like these reading other images of the same source (readers and cases random)",
+    "change_attraction": "other readers like these reading other images of the same generator and finding whose "
+                         "origins are known (readers and cases both random: two-way bootstrap, t interval with "
+                         "Satterthwaite's df)",
 }
 
 
@@ -47,6 +54,7 @@ class StudyMarks:
     read_called_real: np.ndarray
     sources: list[str]  # the study's sources in display order, Real first
     findings: list[str]
+    case_origins: list[str] = field(default_factory=list)  # each case's stored origin ("" where the batch had none)
 
     @property
     def generators(self) -> list[str]:
@@ -78,10 +86,10 @@ def study_marks(study: Study) -> StudyMarks:
     layout = selectors.study_layout(study)
     rows = list(Case.objects.filter(study=study).included().order_by("pk").values_list(
         "pk", "public_id", "image", "provenance", "batch_id", "source__name", "source__slug", "source__is_real",
-        "finding__name"))
+        "finding__name", "origin_file"))
     records = _audit_records({row[4] for row in rows if row[4] is not None})
     cases = []
-    for _pk, _public, _image, provenance, batch_id, _name, slug, is_real, _finding in rows:
+    for _pk, _public, _image, provenance, batch_id, _name, slug, is_real, _finding, _origin in rows:
         filename = provenance.get("original_filename") if isinstance(provenance, dict) else None
         record = records.get(batch_id, {}).get(filename) if batch_id is not None and filename else None
         cases.append(_truth(provenance, is_real, slug, record))
@@ -104,7 +112,29 @@ def study_marks(study: Study) -> StudyMarks:
         case_source=[row[5] for row in rows], case_source_is_real=[row[7] for row in rows],
         case_finding=[row[8] for row in rows],
         read_called_real=np.array([vote[3] == Answer.REAL for vote in votes], dtype=bool),
-        sources=layout.source_names, findings=layout.finding_names)
+        sources=layout.source_names, findings=layout.finding_names, case_origins=[str(row[9] or "") for row in rows])
+
+
+def stored_gray(name: str) -> np.ndarray | None:
+    """A stored image's 8-bit gray pixels, or None when it is missing or unreadable."""
+    if not name:
+        return None
+    try:
+        with default_storage.open(name, "rb") as stored:
+            return np.asarray(Image.open(stored).convert("L"))
+    except (FileNotFoundError, OSError, ValueError):
+        return None
+
+
+def case_change_map(marks: StudyMarks, k: int) -> np.ndarray | None:
+    """How much each pixel of case ``k`` changed from its origin (0..1), where the case is generated everywhere and
+    its batch carried the origin; None otherwise (or where either file cannot be read as a 224 px image)."""
+    if marks.data.cases[k].kind != PixelKind.ALL_GENERATED or not marks.case_origins or not marks.case_origins[k]:
+        return None
+    fake, origin = stored_gray(marks.case_images[k]), stored_gray(marks.case_origins[k])
+    if fake is None or origin is None or fake.shape != origin.shape or fake.shape != (IMAGE_SIZE, IMAGE_SIZE):
+        return None
+    return change_map(fake, origin)
 
 
 def _interval(estimate) -> dict:
@@ -131,6 +161,38 @@ def _box_rows(marks: StudyMarks) -> list[dict]:
                          "share_inside": result.share_inside, "box_share": result.box_share,
                          **_interval(result.ratio)})
     return rows
+
+
+def _change_section(marks: StudyMarks) -> dict:
+    """The change attraction per generator of images generated everywhere, for all findings and for each finding,
+    over the images whose origin the batch carried; a note per generator whose batch carried none (or not all)."""
+    source = np.array(marks.case_source, dtype=object)
+    finding = np.array(marks.case_finding, dtype=object)
+    all_generated = np.array([case.kind == PixelKind.ALL_GENERATED for case in marks.data.cases], dtype=bool)
+    changed: list[np.ndarray | None] = [None] * len(marks.data.cases)
+    for k in np.flatnonzero(all_generated):
+        change = case_change_map(marks, int(k))
+        changed[k] = None if change is None else most_changed(change)
+    has_origin = np.array([mask is not None for mask in changed], dtype=bool)
+    rows, notes = [], []
+    for generator in marks.generators:
+        in_generator = (source == generator) & all_generated
+        images, known = int(in_generator.sum()), int((in_generator & has_origin).sum())
+        if not images:
+            continue
+        if not known:
+            notes.append(f"{generator} origins not in the batch: no change map")
+            continue
+        if known < images:
+            notes.append(f"{generator}: origins for {known} of {images} images; the figure rests on those")
+        for name in [ALL, *marks.findings]:
+            group = in_generator & has_origin & ((finding == name) if name != ALL else True)
+            if not group.any():
+                continue
+            result = change_attraction(marks.data, group, changed)
+            rows.append({"generator": generator, "finding": name, "marks": result.marks, "images": result.images,
+                         "share_on": result.share_on, "area_share": result.area_share, **_interval(result.ratio)})
+    return {"rows": rows, "notes": notes, "quantile": CHANGE_QUANTILE}
 
 
 def _per_read_rows(marks: StudyMarks) -> list[dict]:
@@ -187,7 +249,8 @@ def build_marks_results(study: Study, marks: StudyMarks | None = None) -> dict:
         return {"asked": False}
     return json_ready({
         "asked": mode != MarksMode.OFF, "mode": str(MarksMode(mode).label), "marks": total,
-        "reads": len(marks.data.read_case), "box_avoidance": _box_rows(marks), "marks_per_read": _per_read_rows(marks),
+        "reads": len(marks.data.read_case), "box_avoidance": _box_rows(marks), "change": _change_section(marks),
+        "marks_per_read": _per_read_rows(marks),
         "localisation": _localisation(marks) if total else {"note": "No marks yet.", "figures": [], "pairs": []},
         "generalises_to": GENERALISES_TO,
     })

@@ -1,6 +1,7 @@
 """The marks drawn (matplotlib, Agg, a Figure of its own as ``charts.py`` does): heat maps of marks over the image
 frame per source and finding, with the kept boxes outlined; and small multiples of cases, each its image with its
-box and every reader's marks. PNG or SVG; each drawing cached under the results' version."""
+box, its change map where its origin is known (StarGAN), and every reader's marks. PNG or SVG; each drawing cached
+under the results' version."""
 from __future__ import annotations
 
 import hashlib
@@ -13,23 +14,22 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from django.core.cache import cache  # noqa: E402
-from django.core.files.storage import default_storage  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Circle, Rectangle  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from analysis.marks.heatmap import mark_density  # noqa: E402
 from analysis.marks.regions import IMAGE_SIZE  # noqa: E402
 from analysis.statistics import ALL  # noqa: E402
 
 from .charts import FORMATS  # noqa: E402
-from .marks import StudyMarks  # noqa: E402
+from .marks import StudyMarks, case_change_map, stored_gray  # noqa: E402
 
 CACHE_SECONDS = 7 * 24 * 3600
 CASES_PER_PAGE = 24
 CASE_COLUMNS = 6
 PANEL_INCHES = 1.9
 MARK_RADIUS = 6
+CHANGE_ALPHA = 0.35  # the change map's tint over a StarGAN image whose origin is known
 
 
 def _finish(figure: Figure, image_format: str) -> bytes:
@@ -101,18 +101,14 @@ def case_pages(marks: StudyMarks) -> int:
     return max(1, -(-len(marked_cases(marks)) // CASES_PER_PAGE))
 
 
-def _case_image(name: str) -> np.ndarray | None:
-    try:
-        with default_storage.open(name, "rb") as stored:
-            return np.asarray(Image.open(stored).convert("L"))
-    except (FileNotFoundError, OSError):
-        return None
-
-
 def _draw_case(axes, marks: StudyMarks, k: int) -> None:
-    pixels = _case_image(marks.case_images[k])
+    pixels = stored_gray(marks.case_images[k])
     if pixels is not None:
         axes.imshow(pixels, cmap="gray", vmin=0, vmax=255, extent=(0, IMAGE_SIZE, IMAGE_SIZE, 0))
+    change = case_change_map(marks, k)
+    if change is not None:  # faintly, under the marks: where the generator changed its origin most
+        axes.imshow(change, cmap="inferno", alpha=CHANGE_ALPHA, vmin=0, vmax=max(float(change.max()), 1e-9),
+                    extent=(0, IMAGE_SIZE, IMAGE_SIZE, 0), interpolation="bilinear")
     truth = marks.data.cases[k]
     if truth.box is not None:
         kept = truth.kept_box is not None
@@ -128,7 +124,8 @@ def _draw_case(axes, marks: StudyMarks, k: int) -> None:
 
 def cases_figure(marks: StudyMarks, study_name: str, page: int = 1) -> Figure:
     """Small multiples of the marked cases (``CASES_PER_PAGE`` a page): each image with its box (solid green: kept,
-    real pixels; dashed grey: where the origin's pathology was, in an image generated everywhere) and every mark."""
+    real pixels; dashed grey: where the origin's pathology was, in an image generated everywhere), on a StarGAN image
+    whose origin is known a faint tint of how much each pixel changed, and every mark."""
     cases = marked_cases(marks)
     if not 1 <= page <= case_pages(marks):
         raise ValueError(f"There is no page {page} of cases: pages 1 to {case_pages(marks)}.")
@@ -137,7 +134,7 @@ def cases_figure(marks: StudyMarks, study_name: str, page: int = 1) -> Figure:
     rows = max(1, -(-len(shown) // columns))
     figure = Figure(figsize=(0.2 + PANEL_INCHES * columns, 0.9 + (PANEL_INCHES + 0.45) * rows))
     figure.suptitle(f"{study_name}: marks per case (page {page} of {case_pages(marks)}; green box kept real, "
-                    "dashed box generated)", fontsize=8)
+                    "dashed box generated; tint: change from the origin)", fontsize=8)
     for index, k in enumerate(shown):
         _draw_case(figure.add_subplot(rows, columns, index + 1), marks, k)
     figure.subplots_adjust(left=0.02, right=0.98, top=1 - 0.85 / figure.get_figheight(), bottom=0.02,

@@ -33,6 +33,19 @@ def marks_markdown(marks: dict, charts: dict[str, str] | None = None) -> str:
                           _f(row["box_share"], 3), _ci(row)] for row in marks["box_avoidance"]])
     else:
         lines += ["No image with a kept box has been marked yet.", ""]
+    change = marks.get("change") or {}
+    if change.get("rows") or change.get("notes"):
+        lines += ["### Change attraction: marks on what StarGAN changed most against those pixels' share", "",
+                  "On images generated everywhere whose origin the batch carried: each image's most-changed pixels "
+                  "(above its own 75th percentile of change: about a quarter of it). A ratio above 1: what the "
+                  "generator changed drew readers' marks. Generalises to "
+                  f"{marks['generalises_to']['change_attraction']}.", ""]
+        for note in change.get("notes", []):
+            lines += [note, ""]
+        if change.get("rows"):
+            lines += _table(["Generator", "Finding", "Marks", "On most-changed", "Their share", "Ratio (95% CI)"],
+                            [[row["generator"], row["finding"], str(row["marks"]), _f(row["share_on"], 3),
+                              _f(row["area_share"], 3), _ci(row)] for row in change["rows"]])
     lines += ["### Marks per image read", "", f"Generalises to {marks['generalises_to']['marks_per_read']}.", ""]
     lines += _table(["Source", "Marks per read (95% CI)"],
                     [[row["source"], _ci(row)] for row in marks["marks_per_read"]])

@@ -51,6 +51,12 @@ def case_image_path(instance: Case, filename: str) -> str:
     return f"cases/{secrets.token_hex(16)}.png"
 
 
+def case_origin_path(instance: Case, filename: str) -> str:
+    """A generated case's origin under a random name of its own, in its own folder: nothing links it to the case's
+    image name or token, and no route serves the folder."""
+    return f"origins/{secrets.token_hex(16)}.png"
+
+
 class Finding(models.Model):
     """A pathology a case shows; the paper's six are seeded by a data migration."""
 
@@ -170,6 +176,11 @@ class Case(models.Model):
         "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
     )
     provenance = models.JSONField(default=dict, blank=True, help_text="Original file hash and manifest row (admins).")
+    origin_file = models.FileField(
+        upload_to=case_origin_path, max_length=200, blank=True, editable=False,
+        help_text="The image the generator started from, in the study frame (the batch's origins/ folder): for the "
+        "marks analysis only (how much each pixel changed), never served to a reader. Empty where the batch had none.",
+    )
     origin_seen = models.BooleanField(
         null=True,
         blank=True,

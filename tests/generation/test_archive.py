@@ -42,3 +42,18 @@ def test_duplicate_file_names_are_refused(tmp_path):
         writer.add_image("a.png", b"1", {"finding": "Effusion", "source": "Real"})
         with pytest.raises(ValueError, match="duplicate"):
             writer.add_image("a.png", b"2", {"finding": "Effusion", "source": "Real"})
+
+
+def test_an_origin_goes_under_origins_with_its_images_name(tmp_path):
+    out = tmp_path / "batch.zip"
+    with BatchZipWriter(out) as writer:
+        writer.add_image("a.png", b"png-a", {"finding": "Effusion", "source": "StarGAN"})
+        writer.add_origin("a.png", b"origin-a")
+        with pytest.raises(ValueError, match="second origin"):
+            writer.add_origin("a.png", b"again")
+        with pytest.raises(ValueError, match="not an image of the batch"):
+            writer.add_origin("b.png", b"origin-b")
+        writer.commit({})
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("origins/a.png") == b"origin-a"
+        assert sorted(archive.namelist()) == ["a.png", "manifest.csv", "origins/a.png", "provenance.json"]

@@ -193,3 +193,24 @@ def test_the_final_224_check_sees_a_change_inside_the_box_and_ignores_the_surrou
     generated[34, 32] ^= 0x80
     changed = _final_box_check(real, generated, box, 64, 16 / 256)
     assert not changed["box_identical_224"] and changed["max_abs_diff_in_box_224"] > 0
+
+
+def test_every_stargan_image_carries_its_origin_in_the_same_frame(built, phantom_dir):
+    """``origins/<file>`` for each StarGAN image and no other: the origin through the same final pipeline (working size
+    256, default margin: the 256 image cropped by 16 px), so it differs from its fake only where StarGAN changed it."""
+    from training.data.images import load_xray
+    from training.data.nih import image_path
+
+    result, manifest, pngs, provenance = built
+    stargan = {row["filename"]: row for row in manifest if row["source"] == "StarGAN"}
+    with zipfile.ZipFile(result.out) as archive:
+        origins = {name[len("origins/"):]: archive.read(name) for name in archive.namelist()
+                   if name.startswith("origins/")}
+    assert set(origins) == set(stargan) and len(origins) == 12
+    for filename, png in origins.items():
+        assert png_chunk_types(png) == ["IHDR", "IDAT", "IEND"]
+        origin = np.asarray(Image.open(io.BytesIO(png)))
+        expected = load_xray(image_path(phantom_dir, stargan[filename]["origin_image"]), 256)[16:240, 16:240]
+        assert origin.dtype == np.uint8 and np.array_equal(origin, expected)
+        assert not np.array_equal(origin, np.asarray(Image.open(io.BytesIO(pngs[filename]))))
+    assert provenance["origins"]["images"] == 12 and provenance["origins"]["folder"] == "origins/"

@@ -36,7 +36,8 @@ def test_one_input(data: bytes) -> None:
         leftover.unlink()
     try:
         validated = validate_batch(io.BytesIO(data), size=len(data), config=CONFIG, findings=FINDINGS,
-                                   sources=SOURCES, existing_pixel_hashes=set(), staging_dir=STAGING)
+                                   sources=SOURCES, real_sources={"real"}, existing_pixel_hashes=set(),
+                                   staging_dir=STAGING)
     except ArchiveRejected as rejected:
         if not rejected.errors or not all(error.message for error in rejected.errors):
             raise AssertionError("a refusal must name at least one problem") from None

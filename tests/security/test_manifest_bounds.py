@@ -49,7 +49,7 @@ def refusal(data: bytes, settings: ImportSettings, tmp_path) -> tuple[list, int]
     try:
         with pytest.raises(ArchiveRejected) as refused:
             validate_batch(io.BytesIO(data), size=len(data), config=settings, findings=FINDINGS, sources=SOURCES,
-                           existing_pixel_hashes=set(), staging_dir=tmp_path)
+                           real_sources={"real"}, existing_pixel_hashes=set(), staging_dir=tmp_path)
         return refused.value.errors, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
