@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agreement_measures import agreement, reader_case_matrix
+from .binomial_resamples import binomial_resamples
 from .mrmc.fom import fake_score
 from .proportions import (
     ALPHA,
@@ -277,24 +278,28 @@ def _pooled_hype(votes: Votes, layout: Layout, seed: int, resamples: int) -> lis
 def readers_error_rates(n_real, errors_real, n_fake, errors_fake, rng: np.random.Generator,
                         resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every reader's balanced HYPE-infinity error rate with its bootstrap 95% interval at once, per generator and
-    for all generators (the last column): ``bootstrap_error_rate`` vectorised over readers and generators (one
-    binomial draw of shape resamples x readers x generators instead of a Python loop per cell). ``n_real``,
-    ``errors_real`` are (R,), ``n_fake``, ``errors_fake`` (R, G). Returns point, low, high, each (R, G + 1), nan
-    where the reader has no real vote or no vote on the column's fakes."""
+    for all generators (the last column): ``bootstrap_error_rate`` vectorised over readers and generators. A reader's
+    resampled error counts are binomial draws at the observed rates, drawn as counts per value
+    (``binomial_resamples``: the same distribution as ``rng.binomial``'s one draw at a time, a tenth of the cost);
+    each generator's draws in random order, so that pairing them resample by resample with the real images' is
+    pairing independent draws. ``n_real``, ``errors_real`` are (R,), ``n_fake``, ``errors_fake`` (R, G). Returns
+    point, low, high, each (R, G + 1), nan where the reader has no real vote or no vote on the column's fakes."""
     n_real, errors_real = np.asarray(n_real, np.int64), np.asarray(errors_real, np.int64)
     n_fake, errors_fake = np.asarray(n_fake, np.int64), np.asarray(errors_fake, np.int64)
     voted = n_fake > 0  # (R, G)
     real_rate = ratio(errors_real, n_real)  # (R,), nan without real votes
     fake_rate = ratio(errors_fake, n_fake)  # (R, G)
-    real_draws = rng.binomial(n_real, np.nan_to_num(real_rate), (resamples, *n_real.shape)) / np.maximum(n_real, 1)
-    fake_draws = rng.binomial(n_fake, np.nan_to_num(fake_rate), (resamples, *n_fake.shape)) / np.maximum(n_fake, 1)
+    # the resamples along the last axis: real (R, B), fakes (R, G, B)
+    real_draws = (binomial_resamples(n_real, np.nan_to_num(real_rate), resamples, rng, shuffle=False)
+                  / np.maximum(n_real, 1)[:, None])
+    fake_draws = binomial_resamples(n_fake, np.nan_to_num(fake_rate), resamples, rng) / np.maximum(n_fake, 1)[..., None]
     count = voted.sum(axis=1)  # generators each reader voted on
-    mean_fake = np.where(voted, fake_draws, 0.0).sum(axis=2) / np.maximum(count, 1)  # (B, R)
-    draws = 0.5 * real_draws[:, :, None] + 0.5 * np.concatenate([fake_draws, mean_fake[:, :, None]], axis=2)
+    mean_fake = np.where(voted[..., None], fake_draws, 0.0).sum(axis=1) / np.maximum(count, 1)[:, None]  # (R, B)
+    draws = 0.5 * real_draws[:, None, :] + 0.5 * np.concatenate([fake_draws, mean_fake[:, None, :]], axis=1)
     point_fake = np.concatenate([fake_rate, (np.where(voted, fake_rate, 0.0).sum(axis=1) / np.maximum(count, 1))
                                  [:, None]], axis=1)
     point = 0.5 * real_rate[:, None] + 0.5 * point_fake
-    low, high = np.percentile(draws, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)], axis=0)
+    low, high = np.percentile(draws, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)], axis=-1)
     usable = (n_real > 0)[:, None] & np.concatenate([voted, (count > 0)[:, None]], axis=1)
     return (np.where(usable, point, np.nan), np.where(usable, low, np.nan), np.where(usable, high, np.nan))
 
