@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agreement_measures import agreement, reader_case_matrix
-from .binomial_resamples import binomial_resamples
 from .mrmc.fom import fake_score
 from .proportions import (
     ALPHA,
@@ -37,6 +36,7 @@ from .proportions import (
     ratio,
     wilson_interval,
 )
+from .resampling import binomial_resamples
 from .roc import SCORE_LEVELS, auc_from_histograms, delong_intervals
 from .signal_detection import balanced, signal_detection
 from .two_way_bootstrap import RESAMPLES as BOOTSTRAP_RESAMPLES

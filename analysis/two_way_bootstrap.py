@@ -22,6 +22,7 @@ import numpy as np
 from scipy import special
 
 from .proportions import ratio
+from .resampling import resample_counts
 
 RESAMPLES = 2000
 SEED = 20_190_415
@@ -81,31 +82,14 @@ def two_way_bootstrap(values: np.ndarray, membership: np.ndarray, resamples: int
     case_counts = mask.sum(axis=0)[:, None] * membership
     reader_weights = _counts(rng.integers(0, n_readers, (resamples, n_readers)), n_readers)
     reader_draws = ratio(reader_weights @ reader_sums, reader_weights @ reader_counts)
-    # Cases with the same totals are interchangeable: a resample only needs how often each kind of case was drawn.
+    # Cases with the same totals are interchangeable: a resample only needs how often each kind of case was drawn
+    # (for 0/1 answers at most sources x (R + 1)^2 kinds, however many cases; with many readers nearly one per case).
     kinds, case_kind = np.unique(np.column_stack([case_sums, case_counts]), axis=0, return_inverse=True)
-    case_weights = _case_kind_counts(rng, case_kind.reshape(-1), len(kinds), resamples)
+    case_weights = resample_counts(rng, case_kind, len(kinds), resamples)
     groups = membership.shape[1]
     case_draws = ratio(case_weights @ kinds[:, :groups], case_weights @ kinds[:, groups:])
     return BootstrapDraws(point=point, reader_draws=reader_draws, case_draws=case_draws,
                           n_readers=n_readers, n_cases=n_cases)
-
-
-CASE_PICKS_PER_CHUNK = 4_000_000  # bounds the memory of the case draws (32 MB of picks) whatever the study's size
-
-
-def _case_kind_counts(rng: np.random.Generator, case_kind: np.ndarray, n_kinds: int, resamples: int) -> np.ndarray:
-    """(B x kinds) how often each kind of case was drawn when K cases are drawn with replacement, B times.
-
-    The cases are drawn themselves (B x K uniform integers, a few ns each), not their kinds by a multinomial: numpy
-    draws a multinomial as one binomial per kind per resample (about 100 ns each), and with many readers almost every
-    case is a kind of its own (0.08 s of a 0.1 s bootstrap at 300 readers). The same distribution, exactly."""
-    n_cases = len(case_kind)
-    if n_cases == 0 or resamples == 0:
-        return np.zeros((resamples, n_kinds))
-    rows = max(1, CASE_PICKS_PER_CHUNK // n_cases)
-    chunks = [_counts(case_kind[rng.integers(0, n_cases, (min(rows, resamples - start), n_cases))], n_kinds)
-              for start in range(0, resamples, rows)]
-    return np.concatenate(chunks, axis=0)
 
 
 def _counts(picks: np.ndarray, size: int) -> np.ndarray:

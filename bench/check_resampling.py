@@ -1,7 +1,8 @@
 """Check that a change in how the bootstraps draw their random numbers left their intervals statistically the same:
-the per-reader HYPE-infinity intervals (``readers_error_rates``) and the reader-and-case bootstrap's
-(``two_way_bootstrap``: the pooled called-real and HYPE rows), old code against new, on a study shaped like the
-results-page benchmark's (300 readers x 600 cases by default).
+the per-reader HYPE-infinity intervals (``readers_error_rates``), the reader-and-case bootstrap's
+(``two_way_bootstrap``: the pooled called-real and HYPE rows) and the agreement's (kappa, PABAK, agreement on fake
+and on real, all images and per source), old code against new, on a study shaped like the results-page benchmark's
+(300 readers x 600 cases by default).
 
     .venv/bin/python bench/check_resampling.py --baseline cc5583d [--readers 300] [--seeds 100]
 
@@ -74,10 +75,11 @@ def main() -> None:
     parser.add_argument("--readers", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=100)
     args = parser.parse_args()
-    from analysis import statistics, two_way_bootstrap
+    from analysis import agreement_measures, statistics, two_way_bootstrap
 
     old_statistics = old_module(args.baseline, "statistics")
     old_bootstrap = old_module(args.baseline, "two_way_bootstrap")
+    old_agreement = old_module(args.baseline, "agreement_measures")
     called_real, case_source, source_is_real = study(args.readers)
 
     # each reader's HYPE: errors per reader on the real images and on each generator's
@@ -109,6 +111,23 @@ def main() -> None:
     old_runs = np.array([ends(old_bootstrap, seed) for seed in range(args.seeds)])
     compare("pooled two-way intervals, old vs new", old_runs,
             np.array([ends(two_way_bootstrap, seed) for seed in range(args.seeds)]))
+
+    # agreement between readers: all images and each source's, kappa and the measures beyond it
+    matrix = called_real.T.astype(np.int8)  # cases x readers
+    subsets = [matrix, *(matrix[case_source == s] for s in range(len(source_is_real)))]
+
+    def agreement_ends(module, seed):
+        rows = [module.agreement(subset, seed) for subset in subsets]
+        return [[row["ci_low"], row["ci_high"]] for row in rows] + [
+            [row[name]["ci_low"], row[name]["ci_high"]] for row in rows
+            for name in ("pabak", "positive_agreement", "negative_agreement")]
+
+    for name, module in (("old", old_agreement), ("new", agreement_measures)):
+        cpu = min(timed(agreement_ends, module, 0) for _ in range(3))
+        print(f"{name} agreement (all images and {len(source_is_real)} sources): {cpu:.3f} s CPU")
+    compare("agreement intervals, old vs new",
+            np.array([agreement_ends(old_agreement, seed) for seed in range(args.seeds)]),
+            np.array([agreement_ends(agreement_measures, seed) for seed in range(args.seeds)]))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.binomial_resamples import binomial_pmf_table, binomial_resamples
+from analysis.resampling import binomial_pmf_table, binomial_resamples, resample_counts
 
 
 def test_the_pmf_table_is_scipys_binomial_pmf_with_zeros_past_each_cells_n():
@@ -68,3 +68,30 @@ def test_impossible_parameters_are_refused():
         binomial_resamples(np.array([5]), np.array([np.nan]), 10, np.random.default_rng(0))
     with pytest.raises(ValueError, match="n >= 0"):
         binomial_resamples(np.array([-1]), np.array([0.5]), 10, np.random.default_rng(0))
+
+
+def test_resample_counts_draw_as_many_items_as_there_are_and_only_their_labels():
+    labels = np.array([0, 0, 2, 2, 2, 5])
+    for n_labels in (6, 40):  # few labels per item: the multinomial; many: the items drawn
+        counts = resample_counts(np.random.default_rng(4), labels, n_labels, 500)
+        assert counts.shape == (500, n_labels) and (counts.sum(axis=1) == 6).all()
+        assert (counts[:, [1, 3, 4]] == 0).all()
+
+
+def test_drawing_the_items_and_the_multinomial_give_the_same_distribution():
+    """Each label's count has the multinomial's mean n p and variance n p (1 - p) whichever way it is drawn."""
+    labels = np.repeat(np.arange(5), [1, 4, 10, 25, 60])  # 100 items
+    frequency = np.bincount(labels) / len(labels)
+    by_items = resample_counts(np.random.default_rng(5), labels, 50, 40_000)[:, :5]  # 50 labels: items drawn
+    multinomial = resample_counts(np.random.default_rng(6), labels, 5, 40_000)
+    for counts in (by_items, multinomial):
+        assert counts.mean(axis=0) == pytest.approx(100 * frequency, rel=0.02, abs=0.02)
+        assert counts.var(axis=0) == pytest.approx(100 * frequency * (1 - frequency), rel=0.05)
+    assert np.corrcoef(by_items[:, 3], by_items[:, 4])[0, 1] == pytest.approx(
+        -np.sqrt(frequency[3] * frequency[4] / ((1 - frequency[3]) * (1 - frequency[4]))), abs=0.02)
+
+
+def test_few_labels_keep_the_multinomial_draw_so_small_studies_keep_their_numbers():
+    labels = np.repeat(np.arange(3), [30, 50, 20])
+    expected = np.random.default_rng(7).multinomial(100, np.array([30, 50, 20]) / 100, size=10)
+    assert (resample_counts(np.random.default_rng(7), labels, 3, 10) == expected).all()
