@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agreement_measures import agreement, reader_case_matrix
+from .indexing import unique_inverse
 from .mrmc.fom import fake_score
 from .proportions import (
     ALPHA,
@@ -256,8 +257,8 @@ def _pooled_hype(votes: Votes, layout: Layout, seed: int, resamples: int) -> lis
     generators = layout.generators
     if len(votes) == 0 or not layout.real_sources or not generators:
         return [None] * (len(generators) + 1)
-    cases, case_index = np.unique(votes.case, return_inverse=True)
-    readers, reader_index = np.unique(votes.reader, return_inverse=True)
+    cases, case_index = unique_inverse(votes.case)
+    readers, reader_index = unique_inverse(votes.reader)
     called_real = np.full((len(readers), len(cases)), np.nan)
     called_real[reader_index, case_index] = votes.called_real
     case_source = np.zeros(len(cases), dtype=np.int64)
@@ -322,28 +323,26 @@ def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int
     pooled = _pooled_hype(votes, layout, seed, resamples) if votes is not None else None
     point, low, high = readers_error_rates(n_real[:n_readers], errors_real[:n_readers], n_fake[:n_readers],
                                            errors_fake[:n_readers], np.random.default_rng([seed, 1]), resamples)
-    labels = _reader_labels(layout)
+    n = (n_real[:, None] + np.concatenate([n_fake, n_fake.sum(axis=1, keepdims=True)], axis=1)).astype(np.int64)
+    rows = [list(zip(*(_numbers(array[r]) for array in (point, low, high)), strict=True)) for r in range(n_readers)]
+    if pooled is None:  # no votes to resample readers and cases from: the estimate without an interval
+        pooled = []
+        for g in range(len(generator_labels)):
+            columns = slice(g, g + 1) if g < len(generators) else slice(None)
+            estimate = bootstrap_error_rate(n_real[n_readers], errors_real[n_readers], n_fake[n_readers, columns],
+                                            errors_fake[n_readers, columns], np.random.default_rng(0), resamples=1)
+            pooled.append(None if estimate is None else (estimate[0], None, None))
+    rows.append([(None, None, None) if cell is None else cell for cell in pooled])
+    as_float = lambda value: np.nan if value is None else value  # noqa: E731
+    small = is_small_sample(n, np.array([[as_float(cell[1]) for cell in row] for row in rows], dtype=float),
+                            np.array([[as_float(cell[2]) for cell in row] for row in rows], dtype=float)).tolist()
+    n_ = n.tolist()
     cells = []
     for g, generator in enumerate(generator_labels):
-        columns = slice(g, g + 1) if g < len(generators) else slice(None)
-        for r, reader in enumerate(labels):
-            n = int(n_real[r] + n_fake[r, columns].sum())
-            if r == n_readers and pooled is not None:
-                result = pooled[g]
-            elif r == n_readers:  # no votes to resample readers and cases from: the estimate without an interval
-                estimate = bootstrap_error_rate(n_real[r], errors_real[r], n_fake[r, columns],
-                                                errors_fake[r, columns], np.random.default_rng(0), resamples=1)
-                result = None if estimate is None else (estimate[0], None, None)
-            else:
-                result = None if np.isnan(point[r, g]) else (float(point[r, g]), float(low[r, g]),
-                                                             float(high[r, g]))
-            error_rate, ci_low, ci_high = result if result is not None else (None, None, None)
-            cells.append({
-                "reader": reader, "generator": generator, "n": n, "error_rate": error_rate, "ci_low": ci_low,
-                "ci_high": ci_high,
-                "small_sample": bool(is_small_sample(n, np.nan if ci_low is None else ci_low,
-                                                     np.nan if ci_high is None else ci_high)),
-            })
+        for r, reader in enumerate(_reader_labels(layout)):
+            error_rate, ci_low, ci_high = rows[r][g]
+            cells.append({"reader": reader, "generator": generator, "n": n_[r][g], "error_rate": error_rate,
+                          "ci_low": ci_low, "ci_high": ci_high, "small_sample": small[r][g]})
     return cells
 
 
@@ -416,25 +415,23 @@ def reading_time(votes: Votes, layout: Layout) -> dict:
         total, real = count_cube(votes, layout, mask)
         halves[name] = (total[:, -1], real[:, -1])  # all findings
     is_real = np.asarray(layout.source_is_real)
+    pooled_median = number_or_none(np.median(votes.time_ms[timed])) if timed.any() else None
+    medians_ = [*_numbers(medians), pooled_median]
+    timed_ = [*timed_count.tolist(), int(timed.sum())]
+    half_tables = {}  # per half, the columns of every reader's entry at once (one conversion, not one per cell)
+    for name, (total, real) in halves.items():
+        correct = np.where(is_real, real, total - real)
+        half_tables[name] = (total.sum(axis=1).tolist(), correct.sum(axis=1).tolist(),
+                             _numbers(ratio(correct.sum(axis=1), total.sum(axis=1))), total.tolist(), real.tolist(),
+                             _numbers(ratio(real, total)))
     readers = []
     for r, reader in enumerate(_reader_labels(layout)):
-        if r < n_readers:
-            median = number_or_none(medians[r])
-            n_timed = int(timed_count[r])
-        else:
-            median = number_or_none(np.median(votes.time_ms[timed])) if timed.any() else None
-            n_timed = int(timed.sum())
-        entry = {"reader": reader, "median_ms": median, "n_timed": n_timed}
-        for name, (total, real) in halves.items():
-            correct = np.where(is_real, real[r], total[r] - real[r])
+        entry = {"reader": reader, "median_ms": medians_[r], "n_timed": timed_[r]}
+        for name, (n, correct, accuracy, total, real, rate) in half_tables.items():
             entry[name] = {
-                "n": int(total[r].sum()), "correct": int(correct.sum()),
-                "accuracy": number_or_none(ratio(correct.sum(), total[r].sum())),
-                "by_source": [
-                    {"source": source, "n": int(total[r, s]), "called_real": int(real[r, s]),
-                     "rate": number_or_none(ratio(real[r, s], total[r, s]))}
-                    for s, source in enumerate(layout.sources)
-                ],
+                "n": n[r], "correct": correct[r], "accuracy": accuracy[r],
+                "by_source": [{"source": source, "n": total[r][s], "called_real": real[r][s], "rate": rate[r][s]}
+                              for s, source in enumerate(layout.sources)],
             }
         readers.append(entry)
     return {"note": "Fast = time on image at most the reader's own median; slow = longer.", "readers": readers}
@@ -452,7 +449,7 @@ def study_statistics(votes: Votes, layout: Layout, seed: int = BOOTSTRAP_SEED,
                      resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
     """Every statistic of the results page, as plain JSON-ready data."""
     total, real = count_cube(votes, layout)
-    cases, case_index = np.unique(votes.case, return_inverse=True)
+    cases, case_index = unique_inverse(votes.case)
     matrix = reader_case_matrix(case_index, votes.reader, votes.called_real, len(layout.readers))
     case_source = np.zeros(len(cases), dtype=np.int64)
     case_source[case_index] = votes.source
