@@ -55,9 +55,10 @@ def fill(refill: bool, readers: int = READERS) -> None:
         return
     started = time.perf_counter()
     with transaction.atomic():
-        get_user_model().objects.filter(username="bench-page-admin").delete()
+        # each study its own readers (``fresh_study`` deletes every user of the prefix), one admin for all of them
+        prefix = "bench-page-reader-" if readers == READERS else f"bench-page-{readers}-reader-"
         study, memberships = fresh_study(STUDY_SLUG, f"Benchmark: {readers} readers x 600 cases", findings=findings,
-                                         sources=sources, reader_prefix="bench-page-reader-", readers=readers)
+                                         sources=sources, reader_prefix=prefix, readers=readers)
         cases = grid_cases(study, findings, sources, CASES_PER_CELL)
         rng = np.random.default_rng(SEED)
         passes = {source.pk: 0.85 if source.is_real else 0.1 + 0.2 * index for index, source in enumerate(sources)}
@@ -71,7 +72,10 @@ def fill(refill: bool, readers: int = READERS) -> None:
                                   confidence=int(rng.integers(1, 6)), time_ms=int(rng.lognormal(8, 0.5)),
                                   position=position))
         Vote.objects.bulk_create(votes, batch_size=5000)
-        admin = get_user_model().objects.create_user("bench-page-admin", password="bench-admin-pass", is_staff=True)
+        admin = get_user_model().objects.filter(username="bench-page-admin").first()
+        if admin is None:
+            admin = get_user_model().objects.create_user("bench-page-admin", password="bench-admin-pass",
+                                                         is_staff=True)
         StudyAdministrator.objects.create(study=study, user=admin)  # staff see only the studies they administer
     print(f"filled {len(votes):,} votes in {time.perf_counter() - started:.1f} s")
 
