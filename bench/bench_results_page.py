@@ -56,7 +56,7 @@ def fill(refill: bool, readers: int = READERS) -> None:
     started = time.perf_counter()
     with transaction.atomic():
         # each study its own readers (``fresh_study`` deletes every user of the prefix), one admin for all of them
-        prefix = "bench-page-reader-" if readers == READERS else f"bench-page-{readers}-reader-"
+        prefix = f"bench-page-{readers}-reader-"
         study, memberships = fresh_study(STUDY_SLUG, f"Benchmark: {readers} readers x 600 cases", findings=findings,
                                          sources=sources, reader_prefix=prefix, readers=readers)
         cases = grid_cases(study, findings, sources, CASES_PER_CELL)
