@@ -50,7 +50,7 @@ def study(readers: int, seed: int = 15) -> tuple[np.ndarray, np.ndarray, list[bo
 
 
 def compare(label: str, old_runs: np.ndarray, new_runs: np.ndarray) -> None:
-    """The z of each interval end's mean difference (old vs new) over the seeds."""
+    """The z of each interval end's mean difference (first vs second: old vs new) over the seeds."""
     old_runs, new_runs = np.asarray(old_runs, float), np.asarray(new_runs, float)
     seeds = len(old_runs)
     standard_error = np.sqrt(old_runs.var(axis=0) / seeds + new_runs.var(axis=0) / seeds)
@@ -60,7 +60,7 @@ def compare(label: str, old_runs: np.ndarray, new_runs: np.ndarray) -> None:
     print(f"{label}: {z.size} interval ends; |z| mean {np.abs(z).mean():.2f} (0.80 if the same), share above 1.96 "
           f"{np.mean(np.abs(z) > 1.96):.3f} (0.05), max {np.abs(z).max():.2f}; largest mean difference "
           f"{np.abs(new_runs.mean(0) - old_runs.mean(0))[usable].max():.4f} against a run's own Monte Carlo sd of "
-          f"median {np.median(spread):.4f}; sd new/old median {np.median(new_runs.std(0)[usable] / spread):.3f}")
+          f"median {np.median(spread):.4f}; sd second/first median {np.median(new_runs.std(0)[usable] / spread):.3f}")
 
 
 def timed(function, *args, **kwargs) -> float:
