@@ -11,8 +11,8 @@ kappa near 0 (the kappa paradox). So beside it:
   sum_k f_k (f_k - 1) / sum_k f_k (m - 1) and the same with the "real" counts (Uebersax 1982), f_k the "fake" votes on
   case k of its m.
 
-Every measure is a function of how many cases had 0..m "real" votes, so a bootstrap over cases is a multinomial draw
-over those patterns (as the kappas in ``agreement``): exact and vectorised.
+Every measure is a function of how many cases had 0..m "real" votes, so a bootstrap over cases needs only how often
+each pattern was drawn (``resampling.resample_counts``, as the kappas in ``agreement``): exact and vectorised.
 
 **Intra-reader agreement** compares each reader's first answer with their answer to the repeat of the same image:
 Cohen's kappa per reader with a bootstrap interval over the repeated cases, and the readers' mean kappa with an
@@ -27,6 +27,7 @@ from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa
 
 from .proportions import ALPHA, number_or_none, ratio
+from .resampling import resample_counts
 from .two_way_bootstrap import RESAMPLES, SEED
 
 
@@ -49,9 +50,9 @@ def agreement_measures(real_votes: np.ndarray, raters: int, rng: np.random.Gener
                        resamples: int = RESAMPLES, alpha: float = ALPHA) -> dict[str, dict[str, float | None]]:
     """Each measure with a percentile bootstrap interval over cases, from each complete case's number of "real"
     votes (``real_votes``, values 0..raters)."""
-    patterns = np.bincount(np.asarray(real_votes, dtype=np.int64), minlength=raters + 1)
-    point = measures_from_patterns(patterns, raters)
-    draws = rng.multinomial(patterns.sum(), patterns / patterns.sum(), size=resamples)
+    real_votes = np.asarray(real_votes, dtype=np.int64)
+    point = measures_from_patterns(np.bincount(real_votes, minlength=raters + 1), raters)
+    draws = resample_counts(rng, real_votes, raters + 1, resamples)
     replicates = measures_from_patterns(draws, raters)
     out = {}
     for name in ("pabak", "positive_agreement", "negative_agreement"):
@@ -137,8 +138,9 @@ def fleiss_from_patterns(pattern_counts: np.ndarray, raters: int) -> np.ndarray:
 
 def agreement(matrix: np.ndarray, seed: int = SEED, resamples: int = RESAMPLES) -> dict:
     """Cohen's kappa (sklearn) for two readers, Fleiss' kappa (statsmodels) for more, on the cases every reader voted
-    on, with a bootstrap 95% interval over cases. Resampling cases is a multinomial draw over the agreement table's
-    cells (2x2 for Cohen, the number of "real" votes per case for Fleiss), since each kappa depends on nothing else.
+    on, with a bootstrap 95% interval over cases. Resampling cases needs only how often each of the agreement table's
+    cells was drawn (2x2 for Cohen, the number of "real" votes per case for Fleiss), since each kappa depends on
+    nothing else (``resampling.resample_counts``).
 
     Beside kappa, which swings with prevalence (two readers who call nearly everything fake agree often and get a kappa
     near 0): PABAK, and the agreement on "fake" (positive) and on "real" (negative), each with the same bootstrap
@@ -165,19 +167,16 @@ def agreement(matrix: np.ndarray, seed: int = SEED, resamples: int = RESAMPLES) 
     rng = np.random.default_rng([seed, raters])
     if raters == 2:
         first, second = complete[:, 0], complete[:, 1]
-        cells = np.array([np.sum((first == 1) & (second == 1)), np.sum((first == 1) & (second == 0)),
-                          np.sum((first == 0) & (second == 1)), np.sum((first == 0) & (second == 0))])
+        cell = 2 * (first == 0).astype(np.int64) + (second == 0)  # both real, first only, second only, both fake
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             kappa = float(cohen_kappa_score(first, second))
-        draws = rng.multinomial(cells.sum(), cells / cells.sum(), size=resamples)
+        draws = resample_counts(rng, cell, 4, resamples)
         replicates = kappa_from_two_by_two(draws[:, 0], draws[:, 1], draws[:, 2], draws[:, 3])
     else:
         table = np.column_stack([real_votes, raters - real_votes])
         kappa = float(fleiss_kappa(table, method="fleiss"))
-        patterns = np.bincount(real_votes, minlength=raters + 1)
-        draws = rng.multinomial(patterns.sum(), patterns / patterns.sum(), size=resamples)
-        replicates = fleiss_from_patterns(draws, raters)
+        replicates = fleiss_from_patterns(resample_counts(rng, real_votes, raters + 1, resamples), raters)
     replicates = replicates[~np.isnan(replicates)]
     low, high = np.percentile(replicates, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)])
     result.update(kappa=kappa, ci_low=float(low), ci_high=float(high))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .indexing import unique_inverse
 from .mrmc.study import study_mrmc
 from .statistics import ALL, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Layout, Votes
 from .two_way_bootstrap import two_way_bootstrap
@@ -24,13 +25,13 @@ def called_real_by_finding(votes: Votes, layout: Layout) -> list[dict]:
     for finding in findings:
         mask = np.ones(len(votes), dtype=bool) if finding is None else votes.finding == finding
         label = ALL if finding is None else layout.findings[finding]
-        present = sorted(set(votes.source[mask].tolist()))
+        present, position = unique_inverse(votes.source[mask])  # the sources voted on, each vote's among them
+        present = present.tolist()
         if len(present) < 2:
             continue  # one source alone: nothing to analyse against, no interval that pools readers
-        position = {source: index for index, source in enumerate(present)}
         result = study_mrmc(
-            votes.reader[mask], votes.case[mask], np.array([position[s] for s in votes.source[mask]], dtype=np.int64),
-            votes.called_real[mask], np.full(int(mask.sum()), np.nan), readers=layout.readers,
+            votes.reader[mask], votes.case[mask], position.astype(np.int64), votes.called_real[mask],
+            np.full(int(mask.sum()), np.nan), readers=layout.readers,
             sources=[layout.sources[s] for s in present], source_is_real=[layout.source_is_real[s] for s in present],
             per_reader=False)
         if result.called_real is None:
@@ -59,8 +60,8 @@ def pooled_accuracy(votes: Votes, layout: Layout, resamples: int = BOOTSTRAP_RES
     with a 95% interval from the reader-and-case bootstrap (``two_way_bootstrap``), keyed by the labels."""
     if len(votes) == 0 or not layout.real_sources or not layout.generators:
         return {}
-    cases, case_index = np.unique(votes.case, return_inverse=True)
-    readers, reader_index = np.unique(votes.reader, return_inverse=True)
+    cases, case_index = unique_inverse(votes.case)
+    readers, reader_index = unique_inverse(votes.reader)
     case_source = np.zeros(len(cases), dtype=np.int64)
     case_source[case_index] = votes.source
     case_finding = np.zeros(len(cases), dtype=np.int64)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
+from .indexing import unique_inverse
 from .mrmc import fom as mrmc_fom
 from .proportions import ALPHA, ratio
 
@@ -30,7 +31,7 @@ def delong_intervals(reader: np.ndarray, case: np.ndarray, source: np.ndarray, s
     """Each reader's AUC per (generator + all generators) with DeLong's 95% interval (the structural-components
     variance pROC's ``ci.auc(method = "delong")`` uses; the R cross-check test holds them equal), clipped to [0, 1].
     One entry per rated vote (``score`` its fake-score); arrays of shape (R, G + 1), nan where a class is missing."""
-    cases, case_index = np.unique(case, return_inverse=True)
+    cases, case_index = unique_inverse(case)
     scores_by_case = np.full((n_readers, len(cases)), np.nan)
     scores_by_case[reader, case_index] = score
     case_source = np.zeros(len(cases), dtype=np.int64)

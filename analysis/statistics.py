@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .agreement_measures import agreement, reader_case_matrix
+from .indexing import unique_inverse
 from .mrmc.fom import fake_score
 from .proportions import (
     ALPHA,
@@ -36,6 +37,7 @@ from .proportions import (
     ratio,
     wilson_interval,
 )
+from .resampling import binomial_resamples
 from .roc import SCORE_LEVELS, auc_from_histograms, delong_intervals
 from .signal_detection import balanced, signal_detection
 from .two_way_bootstrap import RESAMPLES as BOOTSTRAP_RESAMPLES
@@ -255,8 +257,8 @@ def _pooled_hype(votes: Votes, layout: Layout, seed: int, resamples: int) -> lis
     generators = layout.generators
     if len(votes) == 0 or not layout.real_sources or not generators:
         return [None] * (len(generators) + 1)
-    cases, case_index = np.unique(votes.case, return_inverse=True)
-    readers, reader_index = np.unique(votes.reader, return_inverse=True)
+    cases, case_index = unique_inverse(votes.case)
+    readers, reader_index = unique_inverse(votes.reader)
     called_real = np.full((len(readers), len(cases)), np.nan)
     called_real[reader_index, case_index] = votes.called_real
     case_source = np.zeros(len(cases), dtype=np.int64)
@@ -277,24 +279,28 @@ def _pooled_hype(votes: Votes, layout: Layout, seed: int, resamples: int) -> lis
 def readers_error_rates(n_real, errors_real, n_fake, errors_fake, rng: np.random.Generator,
                         resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every reader's balanced HYPE-infinity error rate with its bootstrap 95% interval at once, per generator and
-    for all generators (the last column): ``bootstrap_error_rate`` vectorised over readers and generators (one
-    binomial draw of shape resamples x readers x generators instead of a Python loop per cell). ``n_real``,
-    ``errors_real`` are (R,), ``n_fake``, ``errors_fake`` (R, G). Returns point, low, high, each (R, G + 1), nan
-    where the reader has no real vote or no vote on the column's fakes."""
+    for all generators (the last column): ``bootstrap_error_rate`` vectorised over readers and generators. A reader's
+    resampled error counts are binomial draws at the observed rates, drawn as counts per value
+    (``binomial_resamples``: the same distribution as ``rng.binomial``'s one draw at a time, a tenth of the cost);
+    each generator's draws in random order, so that pairing them resample by resample with the real images' is
+    pairing independent draws. ``n_real``, ``errors_real`` are (R,), ``n_fake``, ``errors_fake`` (R, G). Returns
+    point, low, high, each (R, G + 1), nan where the reader has no real vote or no vote on the column's fakes."""
     n_real, errors_real = np.asarray(n_real, np.int64), np.asarray(errors_real, np.int64)
     n_fake, errors_fake = np.asarray(n_fake, np.int64), np.asarray(errors_fake, np.int64)
     voted = n_fake > 0  # (R, G)
     real_rate = ratio(errors_real, n_real)  # (R,), nan without real votes
     fake_rate = ratio(errors_fake, n_fake)  # (R, G)
-    real_draws = rng.binomial(n_real, np.nan_to_num(real_rate), (resamples, *n_real.shape)) / np.maximum(n_real, 1)
-    fake_draws = rng.binomial(n_fake, np.nan_to_num(fake_rate), (resamples, *n_fake.shape)) / np.maximum(n_fake, 1)
+    # the resamples along the last axis: real (R, B), fakes (R, G, B)
+    real_draws = (binomial_resamples(n_real, np.nan_to_num(real_rate), resamples, rng, shuffle=False)
+                  / np.maximum(n_real, 1)[:, None])
+    fake_draws = binomial_resamples(n_fake, np.nan_to_num(fake_rate), resamples, rng) / np.maximum(n_fake, 1)[..., None]
     count = voted.sum(axis=1)  # generators each reader voted on
-    mean_fake = np.where(voted, fake_draws, 0.0).sum(axis=2) / np.maximum(count, 1)  # (B, R)
-    draws = 0.5 * real_draws[:, :, None] + 0.5 * np.concatenate([fake_draws, mean_fake[:, :, None]], axis=2)
+    mean_fake = np.where(voted[..., None], fake_draws, 0.0).sum(axis=1) / np.maximum(count, 1)[:, None]  # (R, B)
+    draws = 0.5 * real_draws[:, None, :] + 0.5 * np.concatenate([fake_draws, mean_fake[:, None, :]], axis=1)
     point_fake = np.concatenate([fake_rate, (np.where(voted, fake_rate, 0.0).sum(axis=1) / np.maximum(count, 1))
                                  [:, None]], axis=1)
     point = 0.5 * real_rate[:, None] + 0.5 * point_fake
-    low, high = np.percentile(draws, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)], axis=0)
+    low, high = np.percentile(draws, [100 * ALPHA / 2, 100 * (1 - ALPHA / 2)], axis=-1)
     usable = (n_real > 0)[:, None] & np.concatenate([voted, (count > 0)[:, None]], axis=1)
     return (np.where(usable, point, np.nan), np.where(usable, low, np.nan), np.where(usable, high, np.nan))
 
@@ -317,28 +323,26 @@ def hype_infinity(total: np.ndarray, real: np.ndarray, layout: Layout, seed: int
     pooled = _pooled_hype(votes, layout, seed, resamples) if votes is not None else None
     point, low, high = readers_error_rates(n_real[:n_readers], errors_real[:n_readers], n_fake[:n_readers],
                                            errors_fake[:n_readers], np.random.default_rng([seed, 1]), resamples)
-    labels = _reader_labels(layout)
+    n = (n_real[:, None] + np.concatenate([n_fake, n_fake.sum(axis=1, keepdims=True)], axis=1)).astype(np.int64)
+    rows = [list(zip(*(_numbers(array[r]) for array in (point, low, high)), strict=True)) for r in range(n_readers)]
+    if pooled is None:  # no votes to resample readers and cases from: the estimate without an interval
+        pooled = []
+        for g in range(len(generator_labels)):
+            columns = slice(g, g + 1) if g < len(generators) else slice(None)
+            estimate = bootstrap_error_rate(n_real[n_readers], errors_real[n_readers], n_fake[n_readers, columns],
+                                            errors_fake[n_readers, columns], np.random.default_rng(0), resamples=1)
+            pooled.append(None if estimate is None else (estimate[0], None, None))
+    rows.append([(None, None, None) if cell is None else cell for cell in pooled])
+    as_float = lambda value: np.nan if value is None else value  # noqa: E731
+    small = is_small_sample(n, np.array([[as_float(cell[1]) for cell in row] for row in rows], dtype=float),
+                            np.array([[as_float(cell[2]) for cell in row] for row in rows], dtype=float)).tolist()
+    n_ = n.tolist()
     cells = []
     for g, generator in enumerate(generator_labels):
-        columns = slice(g, g + 1) if g < len(generators) else slice(None)
-        for r, reader in enumerate(labels):
-            n = int(n_real[r] + n_fake[r, columns].sum())
-            if r == n_readers and pooled is not None:
-                result = pooled[g]
-            elif r == n_readers:  # no votes to resample readers and cases from: the estimate without an interval
-                estimate = bootstrap_error_rate(n_real[r], errors_real[r], n_fake[r, columns],
-                                                errors_fake[r, columns], np.random.default_rng(0), resamples=1)
-                result = None if estimate is None else (estimate[0], None, None)
-            else:
-                result = None if np.isnan(point[r, g]) else (float(point[r, g]), float(low[r, g]),
-                                                             float(high[r, g]))
-            error_rate, ci_low, ci_high = result if result is not None else (None, None, None)
-            cells.append({
-                "reader": reader, "generator": generator, "n": n, "error_rate": error_rate, "ci_low": ci_low,
-                "ci_high": ci_high,
-                "small_sample": bool(is_small_sample(n, np.nan if ci_low is None else ci_low,
-                                                     np.nan if ci_high is None else ci_high)),
-            })
+        for r, reader in enumerate(_reader_labels(layout)):
+            error_rate, ci_low, ci_high = rows[r][g]
+            cells.append({"reader": reader, "generator": generator, "n": n_[r][g], "error_rate": error_rate,
+                          "ci_low": ci_low, "ci_high": ci_high, "small_sample": small[r][g]})
     return cells
 
 
@@ -411,25 +415,23 @@ def reading_time(votes: Votes, layout: Layout) -> dict:
         total, real = count_cube(votes, layout, mask)
         halves[name] = (total[:, -1], real[:, -1])  # all findings
     is_real = np.asarray(layout.source_is_real)
+    pooled_median = number_or_none(np.median(votes.time_ms[timed])) if timed.any() else None
+    medians_ = [*_numbers(medians), pooled_median]
+    timed_ = [*timed_count.tolist(), int(timed.sum())]
+    half_tables = {}  # per half, the columns of every reader's entry at once (one conversion, not one per cell)
+    for name, (total, real) in halves.items():
+        correct = np.where(is_real, real, total - real)
+        half_tables[name] = (total.sum(axis=1).tolist(), correct.sum(axis=1).tolist(),
+                             _numbers(ratio(correct.sum(axis=1), total.sum(axis=1))), total.tolist(), real.tolist(),
+                             _numbers(ratio(real, total)))
     readers = []
     for r, reader in enumerate(_reader_labels(layout)):
-        if r < n_readers:
-            median = number_or_none(medians[r])
-            n_timed = int(timed_count[r])
-        else:
-            median = number_or_none(np.median(votes.time_ms[timed])) if timed.any() else None
-            n_timed = int(timed.sum())
-        entry = {"reader": reader, "median_ms": median, "n_timed": n_timed}
-        for name, (total, real) in halves.items():
-            correct = np.where(is_real, real[r], total[r] - real[r])
+        entry = {"reader": reader, "median_ms": medians_[r], "n_timed": timed_[r]}
+        for name, (n, correct, accuracy, total, real, rate) in half_tables.items():
             entry[name] = {
-                "n": int(total[r].sum()), "correct": int(correct.sum()),
-                "accuracy": number_or_none(ratio(correct.sum(), total[r].sum())),
-                "by_source": [
-                    {"source": source, "n": int(total[r, s]), "called_real": int(real[r, s]),
-                     "rate": number_or_none(ratio(real[r, s], total[r, s]))}
-                    for s, source in enumerate(layout.sources)
-                ],
+                "n": n[r], "correct": correct[r], "accuracy": accuracy[r],
+                "by_source": [{"source": source, "n": total[r][s], "called_real": real[r][s], "rate": rate[r][s]}
+                              for s, source in enumerate(layout.sources)],
             }
         readers.append(entry)
     return {"note": "Fast = time on image at most the reader's own median; slow = longer.", "readers": readers}
@@ -447,7 +449,7 @@ def study_statistics(votes: Votes, layout: Layout, seed: int = BOOTSTRAP_SEED,
                      resamples: int = BOOTSTRAP_RESAMPLES) -> dict:
     """Every statistic of the results page, as plain JSON-ready data."""
     total, real = count_cube(votes, layout)
-    cases, case_index = np.unique(votes.case, return_inverse=True)
+    cases, case_index = unique_inverse(votes.case)
     matrix = reader_case_matrix(case_index, votes.reader, votes.called_real, len(layout.readers))
     case_source = np.zeros(len(cases), dtype=np.int64)
     case_source[case_index] = votes.source

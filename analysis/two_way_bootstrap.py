@@ -10,8 +10,8 @@ resample covered only 90-91% with 5 readers (it ignores that 5 readers leave the
 covers at or above nominal in the simulator (tests/mrmc/test_two_way_bootstrap.py).
 
 Vectorised: a resample of readers needs only each reader's totals per group (R x G), one of cases each case's totals
-(K x G); cases with equal totals are interchangeable, so a resample of cases is a multinomial draw over the kinds of
-case. Every resampled rate is then a ratio of two matrix products; no Python loop per case or per resample.
+(K x G); cases with equal totals are interchangeable, so a resample of cases needs only how often each kind of case
+was drawn. Every resampled rate is then a ratio of two matrix products; no Python loop per case or per resample.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import numpy as np
 from scipy import special
 
 from .proportions import ratio
+from .resampling import resample_counts
 
 RESAMPLES = 2000
 SEED = 20_190_415
@@ -81,11 +82,10 @@ def two_way_bootstrap(values: np.ndarray, membership: np.ndarray, resamples: int
     case_counts = mask.sum(axis=0)[:, None] * membership
     reader_weights = _counts(rng.integers(0, n_readers, (resamples, n_readers)), n_readers)
     reader_draws = ratio(reader_weights @ reader_sums, reader_weights @ reader_counts)
-    # Cases with the same totals are interchangeable, so drawing K cases with replacement is a multinomial draw over
-    # the distinct kinds of case (for 0/1 answers at most sources x (R + 1)^2 kinds, however many cases): exact, and
-    # B x kinds random numbers instead of B x K.
-    kinds, kind_counts = np.unique(np.column_stack([case_sums, case_counts]), axis=0, return_counts=True)
-    case_weights = rng.multinomial(n_cases, kind_counts / n_cases, size=resamples).astype(float)
+    # Cases with the same totals are interchangeable: a resample only needs how often each kind of case was drawn
+    # (for 0/1 answers at most sources x (R + 1)^2 kinds, however many cases; with many readers nearly one per case).
+    kinds, case_kind = np.unique(np.column_stack([case_sums, case_counts]), axis=0, return_inverse=True)
+    case_weights = resample_counts(rng, case_kind, len(kinds), resamples)
     groups = membership.shape[1]
     case_draws = ratio(case_weights @ kinds[:, :groups], case_weights @ kinds[:, groups:])
     return BootstrapDraws(point=point, reader_draws=reader_draws, case_draws=case_draws,

@@ -120,6 +120,23 @@ def test_a_study_without_marks_shows_no_marks_section(study_factory, reader_fact
     assert 'id="marks"' not in client.get("/studies/paper/results/").content.decode()
 
 
+def test_a_study_not_asking_for_marks_reads_no_vote_to_say_so(study_factory, reader_factory,
+                                                               django_assert_max_num_queries):
+    """Two queries (the protocol, whether any mark exists), not every vote of the study read into Python."""
+    study = study_factory("paper", status="open")
+    reader = reader_factory(study, username="r1")
+    cast_votes_fast(reader, [(case, "real") for case in create_cases_fast(study, "effusion", "real", 3)])
+    with django_assert_max_num_queries(2):
+        assert build_marks_results(study) == {"asked": False}
+
+
+def test_marks_left_from_before_marks_were_switched_off_are_still_shown(marked_study):
+    study, _ = marked_study
+    StudyProtocol.objects.filter(study=study).update(marks_mode="off")
+    result = build_marks_results(study)
+    assert result["asked"] is False and result["marks"] > 0
+
+
 def test_the_gallerys_case_page_shows_the_cases_marks_where_the_study_asks_for_marks(marked_study, staff_user):
     study, _ = marked_study
     client = Client()

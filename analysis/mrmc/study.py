@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..indexing import unique_inverse
 from . import fom
 from .or_analysis import Difference, OrResult, json_ready, or_analysis, plain
 
@@ -84,8 +85,8 @@ def split_design(reader: np.ndarray, case: np.ndarray, source: np.ndarray, calle
                  fake_score: np.ndarray) -> SplitDesign:
     """Per-vote arrays to reader x case matrices, over the readers who voted."""
     reader = np.asarray(reader, dtype=np.int64)
-    cases, case_index = np.unique(np.asarray(case), return_inverse=True)
-    voters, reader_index = np.unique(reader, return_inverse=True)
+    cases, case_index = unique_inverse(case)
+    voters, reader_index = unique_inverse(reader)
     case_source = np.zeros(len(cases), dtype=np.int64)
     case_source[case_index] = np.asarray(source, dtype=np.int64)
     shape = (len(voters), len(cases))

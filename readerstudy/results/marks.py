@@ -243,6 +243,8 @@ def build_marks_results(study: Study, marks: StudyMarks | None = None) -> dict:
     """The marks section of the results: what the study asks, box avoidance, marks per read, localisation."""
     protocol = StudyProtocol.objects.filter(study=study).first()
     mode = protocol.marks_mode if protocol is not None else MarksMode.OFF
+    if mode == MarksMode.OFF and marks is None and not Mark.objects.filter(vote__membership__study=study).exists():
+        return {"asked": False}  # one query, not every vote read into Python (0.2 s CPU at 180,000 votes)
     marks = marks if marks is not None else study_marks(study)
     total = len(marks.data.mark_read)
     if mode == MarksMode.OFF and not total:

@@ -109,3 +109,22 @@ def test_the_delong_variance_alone_is_the_covariance_matrix_diagonal():
     covariance = fom.delong_covariance(scores, truth)
     np.testing.assert_allclose(areas, fom.auc(scores, truth))
     np.testing.assert_allclose(variance, np.einsum("ijij->ij", covariance), rtol=1e-12)
+
+
+def test_mid_ranks_counted_for_whole_number_scores_are_scipys_rankdata():
+    """The 1-10 fake-scores are ranked by counting, other scores by scipy: the same ranks, exactly, either way
+    (ties at their mean rank, +inf above every score)."""
+    from scipy.stats import rankdata
+
+    from analysis.mrmc.fom import mid_ranks
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        shape = tuple(int(size) for size in rng.integers(1, 30, rng.integers(1, 4)))
+        values = rng.integers(-3, 12, shape).astype(float)
+        values[rng.random(shape) < 0.3] = np.inf
+        if trial % 4 == 0:
+            values = np.full(shape, np.inf)
+        if trial % 4 == 1:
+            values = values + rng.random(shape) / 2  # not whole numbers: scipy ranks them
+        assert np.array_equal(mid_ranks(values), rankdata(values, axis=-1)), trial
