@@ -4,7 +4,8 @@ Encoder C64-C128-C256-C512-C512-C512-C512-C512 for 256x256 (4x4 convolutions, st
 except on the first layer), decoder mirrored with skip connections (concatenation), ReLU, and dropout 0.5 in the first
 three decoder layers; tanh output (``norm="instance"``: pix2pix's instance-norm variant). The depth follows the image
 size: ``num_downs = log2(image_size)`` so the bottleneck is 1x1 at any power-of-two size (8 at 256, 5 at 32), which
-keeps tests tiny without changing the architecture.
+keeps tests tiny without changing the architecture. The innermost layers compute on the CPU as matrix products
+(``small_conv``: the same layers and parameters, a faster route).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 
 import torch
 from torch import nn
+
+from training.models.small_conv import SmallConv2d, SmallConvTranspose2d
 
 
 def unet_depth(image_size: int) -> int:
@@ -46,7 +49,7 @@ class UNetGenerator(nn.Module):
         previous = in_channels
         for i, width in enumerate(widths):
             layers: list[nn.Module] = [] if i == 0 else [nn.LeakyReLU(0.2)]
-            layers.append(nn.Conv2d(previous, width, 4, stride=2, padding=1, bias=i in (0, depth - 1)))
+            layers.append(SmallConv2d(previous, width, 4, stride=2, padding=1, bias=i in (0, depth - 1)))
             if 0 < i < depth - 1:
                 layers.append(norm_layer(width))
             self.downs.append(nn.Sequential(*layers))
@@ -55,9 +58,9 @@ class UNetGenerator(nn.Module):
         for j, i in enumerate(reversed(range(depth))):
             skip_in = widths[i] if i == depth - 1 else widths[i] * 2
             if i == 0:
-                layers = [nn.ReLU(), nn.ConvTranspose2d(skip_in, out_channels, 4, stride=2, padding=1), nn.Tanh()]
+                layers = [nn.ReLU(), SmallConvTranspose2d(skip_in, out_channels, 4, stride=2, padding=1), nn.Tanh()]
             else:
-                layers = [nn.ReLU(), nn.ConvTranspose2d(skip_in, widths[i - 1], 4, stride=2, padding=1, bias=False),
+                layers = [nn.ReLU(), SmallConvTranspose2d(skip_in, widths[i - 1], 4, stride=2, padding=1, bias=False),
                           norm_layer(widths[i - 1])]
                 if j < 3 and dropout > 0:
                     layers.append(nn.Dropout(dropout))
