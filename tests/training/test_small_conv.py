@@ -19,15 +19,10 @@ def _twins(small_cls, plain_cls, in_channels, out_channels, bias):
     return small, plain
 
 
-@pytest.mark.parametrize("size", [1, 2, 4, 8, 16])
-@pytest.mark.parametrize("bias", [False, True])
-def test_the_transposed_layer_matches_pytorchs_in_values_and_gradients(size, bias):
-    small, plain = _twins(SmallConvTranspose2d, nn.ConvTranspose2d, 24, 12, bias)
-    x = torch.randn(3, 24, size, size, dtype=torch.float64)
+def _same_values_and_gradients(small, plain, x, bias):
     small, plain = small.double(), plain.double()
-    xs, xp = x.clone().requires_grad_(), x.clone().requires_grad_()
+    xs, xp = x.double().requires_grad_(), x.double().clone().requires_grad_()
     ys, yp = small(xs), plain(xp)
-    assert ys.shape == yp.shape == (3, 12, 2 * size, 2 * size)
     torch.testing.assert_close(ys, yp)
     grad = torch.randn_like(yp)
     ys.backward(grad)
@@ -36,22 +31,22 @@ def test_the_transposed_layer_matches_pytorchs_in_values_and_gradients(size, bia
     torch.testing.assert_close(small.weight.grad, plain.weight.grad)
     if bias:
         torch.testing.assert_close(small.bias.grad, plain.bias.grad)
+    return ys
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 8, 16])
+@pytest.mark.parametrize("bias", [False, True])
+def test_the_transposed_layer_matches_pytorchs_in_values_and_gradients(size, bias):
+    small, plain = _twins(SmallConvTranspose2d, nn.ConvTranspose2d, 24, 12, bias)
+    out = _same_values_and_gradients(small, plain, torch.randn(3, 24, size, size), bias)
+    assert out.shape == (3, 12, 2 * size, 2 * size)
 
 
 @pytest.mark.parametrize("size", [2, 4, 8, 16, 32])
 @pytest.mark.parametrize("bias", [False, True])
 def test_the_convolution_matches_pytorchs_in_values_and_gradients(size, bias):
     small, plain = _twins(SmallConv2d, nn.Conv2d, 12, 24, bias)
-    x = torch.randn(2, 12, size, size, dtype=torch.float64)
-    small, plain = small.double(), plain.double()
-    xs, xp = x.clone().requires_grad_(), x.clone().requires_grad_()
-    ys, yp = small(xs), plain(xp)
-    torch.testing.assert_close(ys, yp)
-    grad = torch.randn_like(yp)
-    ys.backward(grad)
-    yp.backward(grad)
-    torch.testing.assert_close(xs.grad, xp.grad)
-    torch.testing.assert_close(small.weight.grad, plain.weight.grad)
+    _same_values_and_gradients(small, plain, torch.randn(2, 12, size, size), bias)
 
 
 def test_bf16_autocast_stays_within_bf16_rounding_of_pytorchs_layer():
